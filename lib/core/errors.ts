@@ -1,0 +1,34 @@
+/**
+ * Typed domain errors. `name` is what Step Functions matches in Retry/Catch
+ * (Lambda reports it as errorType), so it must stay stable.
+ */
+export class DomainError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem with one input field: `field` is a dotted path, `reason` is for humans. */
+export interface FieldIssue {
+  field: string;
+  reason: string;
+}
+
+/** Bad input: nothing was written. The message lists `field: reason` lines. */
+export class ValidationError extends DomainError {
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[], options?: { cause?: unknown }) {
+    super(issues.map((i) => `${i.field}: ${i.reason}`).join('; '), options);
+    this.issues = issues;
+  }
+}
+
+/** A rule of money would be broken (e.g. a refund above what was paid). Never retried. */
+export class MoneyRuleError extends DomainError {}
+
+/** Something the workflow needs does not exist (unknown performance, order, run). */
+export class NotFoundError extends DomainError {}
+
+/** The operation conflicts with the current state (e.g. a performance already partially refunded). */
+export class ConflictError extends DomainError {}
