@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/** Execution facts the first state passes along with the console input. */
+export const ExecutionFacts = z.object({
+  executionName: z.string().min(1),
+  startedAt: z.string().min(1),
+});
+
+/**
+ * The first state of every workflow: `{input: <console input>, execution: {...}}`. The run id is
+ * the execution name, so a run and its execution are found by the same id.
+ */
+export function firstStateInput<S extends z.ZodType>(schema: S) {
+  return z.object({ input: schema, execution: ExecutionFacts });
+}
+
+export const RequestedBy = z.string().trim().min(1, 'must name who asked for the run').max(200);

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { stage } from '../commons/handler.ts';
+import { logger } from '../commons/powertools.ts';
+
+const Input = z.object({
+  workflow: z.string(),
+  runId: z.string().nullish(),
+  error: z.object({ Error: z.string(), Cause: z.string().nullish() }),
+});
+
+/** Lambda's Cause is a JSON string {errorType, errorMessage, trace}; keep only what a person reads. */
+export function errorMessageOf(cause: string | null | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+/** Marks a run failed with the error that stopped it; the execution then fails with the same error. */
+export const handler = stage(Input, async (input) => {
+  const message = errorMessageOf(input.error.Cause);
+  logger.error('run failed', { workflow: input.workflow, errorName: input.error.Error });
+  if (!input.runId) return { recorded: false };
+  const runs = new RunRepository();
+  const run = await runs.get(input.runId);
+  if (!run) return { recorded: false };
+  const finishedAt = new Date().toISOString();
+  const report = {
+    ...(run.report ?? {}),
+    runId: run.runId,
+    workflow: run.workflow,
+    status: 'failed' as const,
+    startedAt: run.startedAt,
+    finishedAt,
+    requestedBy: run.requestedBy,
+    input: run.input,
+    outcomes: run.report?.outcomes ?? {},
+    errors: [...(run.report?.errors ?? []), { code: input.error.Error, message }],
+  };
+  await runs.finish(run.runId, 'failed', report);
+  return { recorded: true };
+});

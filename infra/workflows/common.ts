@@ -1,0 +1,113 @@
+import { Duration, type CfnResource } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { RefundFunction } from '../constructs/refund-function.ts';
+import type { RefundTables } from '../tables.ts';
+
+/** Errors our handlers raise for conditions that clear by themselves (throttling, transaction conflicts). */
+export const TRANSIENT_ERRORS = ['TransientStoreError'];
+
+/** What every workflow construct receives from the stack. */
+export interface WorkflowDeps {
+  readonly tables: RefundTables;
+  /** Shared stage that marks a run failed and returns its report; every Catch goes through it. */
+  readonly recordFailure: RefundFunction;
+  /** Datatrans credentials; only the PSP stages may read it. */
+  readonly pspSecret: ISecret;
+}
+
+export interface StepOptions {
+  /** Where the stage's result goes; default replaces the state with the Payload. */
+  readonly resultPath?: string;
+  readonly timeout?: Duration;
+  readonly comment?: string;
+  /** Pass only this to the handler (default: the whole state). */
+  readonly payload?: Record<string, unknown>;
+}
+
+/**
+ * A Lambda stage: explicit Retry for transient errors (on top of CDK's Lambda service retries)
+ * and a task timeout equal to the function's, so nothing hangs on the library default.
+ */
+export function lambdaStep(scope: Construct, id: string, fn: lambda.IFunction & { timeout?: Duration }, opts: StepOptions = {}): tasks.LambdaInvoke {
+  const keepInput = opts.resultPath !== undefined && opts.resultPath !== '$';
+  const step = new tasks.LambdaInvoke(scope, id, {
+    lambdaFunction: fn,
+    comment: opts.comment,
+    payload: opts.payload ? sfn.TaskInput.fromObject(opts.payload) : undefined,
+    payloadResponseOnly: false,
+    retryOnServiceExceptions: true,
+    taskTimeout: sfn.Timeout.duration(opts.timeout ?? fn.timeout ?? Duration.seconds(60)),
+    ...(keepInput ? { resultSelector: { 'value.$': '$.Payload' }, resultPath: opts.resultPath } : { outputPath: '$.Payload' }),
+  });
+  step.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(1), maxAttempts: 5, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+  return step;
+}
+
+/**
+ * The failure path of a workflow: record the failed run (if one was opened), then fail the
+ * execution with the original error and cause, so the console shows what went wrong.
+ */
+export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: string): sfn.Chain {
+  const record = lambdaStep(scope, 'RecordFailure', deps.recordFailure, {
+    payload: { 'workflow': workflow, 'runId.$': '$.runId', 'error.$': '$.error' },
+    resultPath: '$.failure',
+  });
+  const fail = new sfn.Fail(scope, 'Failed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+  // If even recording fails, still fail with the original error.
+  record.addCatch(fail, { errors: ['States.ALL'], resultPath: '$.recordError' });
+  return sfn.Chain.start(record).next(fail);
+}
+
+/** Bad input fails at the first state, before anything is written. */
+export function inputRejected(scope: Construct): sfn.Fail {
+  return new sfn.Fail(scope, 'InputRejected', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+}
+
+export interface WorkflowStateMachineProps {
+  readonly workflow: string;
+  readonly definition: sfn.IChainable;
+  readonly timeout?: Duration;
+}
+
+/**
+ * A Standard state machine with logging, tracing and an alarm on failed executions, tagged
+ * with its workflow name so the local runner finds it in the synthesized template.
+ */
+export class WorkflowStateMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly failedAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: WorkflowStateMachineProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: `MassRefund-${props.workflow}`,
+      definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: props.timeout ?? Duration.hours(6),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+    });
+    (this.stateMachine.node.defaultChild as CfnResource).addMetadata('mass-refund:workflow', props.workflow);
+    this.failedAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
+      alarmDescription: `A ${props.workflow} run failed`,
+      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}
+
+/** A workflow construct: one state machine and its stage functions. */
+export interface WorkflowConstruct extends Construct {
+  readonly machine: WorkflowStateMachine;
+}
+export type WorkflowClass = new (scope: Construct, id: string, deps: WorkflowDeps) => WorkflowConstruct;

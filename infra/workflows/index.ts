@@ -1,0 +1,7 @@
+import type { WorkflowClass } from './common.ts';
+import { SwitchRefundToManualWorkflow } from './switch-refund-to-manual.ts';
+
+/** One state machine per workflow of the contract (../shared/CONTRACT.md). */
+export const WORKFLOWS: Record<string, WorkflowClass> = {
+  SwitchRefundToManual: SwitchRefundToManualWorkflow,
+};

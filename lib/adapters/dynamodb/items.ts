@@ -1,0 +1,87 @@
+import { BatchWriteCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from './client.ts';
+
+export type Item = Record<string, unknown>;
+
+/** Writes items with BatchWrite, 25 at a time, retrying what DynamoDB leaves unprocessed. */
+export async function batchPut(table: string, items: Item[], concurrency = 8): Promise<void> {
+  const chunks: Item[][] = [];
+  for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      const chunk = chunks[next++] as Item[];
+      let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 10) throw new Error(`BatchWrite to ${table}: ${requests.length} items still unprocessed after 10 retries`);
+        const out = await documentClient().send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
+        if (requests.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
+}
+
+export async function* queryAll(input: QueryCommandInput): AsyncGenerator<Item> {
+  let startKey: Item | undefined;
+  do {
+    const out = await documentClient().send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    for (const item of out.Items ?? []) yield item;
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** Parallel scan (segments), for exports and bulk selections. */
+export async function* scanAll(table: string, opts: { filter?: string; names?: Record<string, string>; values?: Item; segments?: number } = {}): AsyncGenerator<Item> {
+  const segments = opts.segments ?? 1;
+  if (segments === 1) {
+    let startKey: Item | undefined;
+    do {
+      const out = await documentClient().send(
+        new ScanCommand({
+          TableName: table,
+          FilterExpression: opts.filter,
+          ExpressionAttributeNames: opts.names,
+          ExpressionAttributeValues: opts.values,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) yield item;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return;
+  }
+  const results = await Promise.all(
+    Array.from({ length: segments }, async (_, segment) => {
+      const items: Item[] = [];
+      let startKey: Item | undefined;
+      do {
+        const out = await documentClient().send(
+          new ScanCommand({
+            TableName: table,
+            Segment: segment,
+            TotalSegments: segments,
+            FilterExpression: opts.filter,
+            ExpressionAttributeNames: opts.names,
+            ExpressionAttributeValues: opts.values,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(out.Items ?? []));
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return items;
+    }),
+  );
+  for (const items of results) yield* items;
+}
+
+export function stripKeys<T>(item: Item, extra: string[] = []): T {
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (k === 'pk' || k === 'sk' || k === 'gsi1pk' || k === 'gsi1sk' || k === 'fingerprint' || extra.includes(k)) continue;
+    out[k] = v;
+  }
+  return out as T;
+}

@@ -1,0 +1,143 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { applyEnvironment, DEFAULT_TABLE_PREFIX, localEnvironment, type LocalEndpoints } from './env.ts';
+import { localHome } from './paths.ts';
+import { isAlive, LocalServiceError, startDynamoDbLocal, startPspSandboxProcess, startSesLocal, stopPid } from './services.ts';
+import { synthesizeTemplate } from './synth.ts';
+import { dropTables, ensureTables } from './tables.ts';
+
+export interface RuntimeState {
+  startedAt: string;
+  tablePrefix: string;
+  services: Record<'dynamodb' | 'ses' | 'psp', { pid: number; url: string }>;
+}
+
+const statePath = () => path.join(localHome(), 'runtime.json');
+
+export function readState(): RuntimeState | undefined {
+  if (!existsSync(statePath())) return undefined;
+  try {
+    return JSON.parse(readFileSync(statePath(), 'utf8')) as RuntimeState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(state: RuntimeState): void {
+  mkdirSync(localHome(), { recursive: true });
+  writeFileSync(statePath(), JSON.stringify(state, null, 2));
+}
+
+export function endpointsOf(state: RuntimeState): LocalEndpoints {
+  return { dynamodb: state.services.dynamodb.url, ses: state.services.ses.url, psp: state.services.psp.url };
+}
+
+async function healthy(url: string, probe: string, init?: RequestInit): Promise<boolean> {
+  try {
+    const res = await fetch(url + probe, { ...init, signal: AbortSignal.timeout(1500) });
+    return res.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+export interface ServiceStatus {
+  name: string;
+  pid: number;
+  url: string;
+  running: boolean;
+}
+
+export async function status(): Promise<{ up: boolean; services: ServiceStatus[]; tablePrefix?: string }> {
+  const state = readState();
+  if (!state) return { up: false, services: [] };
+  const probes = { dynamodb: ['', { method: 'POST' }], ses: ['/health-check', undefined], psp: ['/_sandbox/health', undefined] } as const;
+  const services: ServiceStatus[] = [];
+  for (const name of ['dynamodb', 'ses', 'psp'] as const) {
+    const s = state.services[name];
+    const [probe, init] = probes[name];
+    services.push({ name, pid: s.pid, url: s.url, running: isAlive(s.pid) && (await healthy(s.url, probe, init)) });
+  }
+  return { up: services.every((s) => s.running), services, tablePrefix: state.tablePrefix };
+}
+
+export interface UpResult {
+  state: RuntimeState;
+  started: string[];
+  tablesCreated: string[];
+}
+
+/**
+ * Starts what is not running (idempotent), synthesizes the stack and creates its tables in
+ * DynamoDB Local from the template. Services run detached; `down` stops them.
+ */
+export async function up(opts: { log?: (line: string) => void } = {}): Promise<UpResult> {
+  const log = opts.log ?? (() => {});
+  const current = await status();
+  const prev = readState();
+  const byName = new Map(current.services.map((s) => [s.name, s]));
+  const logDir = path.join(localHome(), 'logs');
+  const started: string[] = [];
+  const services = {} as RuntimeState['services'];
+  for (const name of ['dynamodb', 'ses', 'psp'] as const) {
+    const s = byName.get(name);
+    if (s?.running) {
+      services[name] = { pid: s.pid, url: s.url };
+      continue;
+    }
+    if (s) stopPid(s.pid);
+    log(`starting ${name}…`);
+    const opts2 = { detached: true, logFile: path.join(logDir, `${name}.log`) };
+    const svc = name === 'dynamodb' ? await startDynamoDbLocal(opts2) : name === 'ses' ? await startSesLocal(opts2) : await startPspSandboxProcess(opts2);
+    services[name] = { pid: svc.pid, url: svc.url };
+    started.push(name);
+  }
+  const state: RuntimeState = { startedAt: prev?.startedAt && started.length === 0 ? prev.startedAt : new Date().toISOString(), tablePrefix: prev?.tablePrefix ?? DEFAULT_TABLE_PREFIX, services };
+  writeState(state);
+  applyEnvironment(localEnvironment(endpointsOf(state), state.tablePrefix));
+  log('synthesizing the stack…');
+  const { template } = await synthesizeTemplate();
+  const client = new DynamoDBClient({ endpoint: state.services.dynamodb.url });
+  const tablesCreated = await ensureTables(client, template, state.tablePrefix);
+  client.destroy();
+  return { state, started, tablesCreated };
+}
+
+export async function down(): Promise<string[]> {
+  const state = readState();
+  if (!state) return [];
+  const stopped: string[] = [];
+  for (const [name, s] of Object.entries(state.services)) {
+    if (isAlive(s.pid)) {
+      stopPid(s.pid);
+      stopped.push(name);
+    }
+  }
+  rmSync(statePath(), { force: true });
+  return stopped;
+}
+
+/** Requires a running runtime and points this process at it. */
+export async function attach(): Promise<RuntimeState> {
+  const current = await status();
+  const state = readState();
+  if (!state || !current.up) {
+    const down = current.services.filter((s) => !s.running).map((s) => s.name);
+    throw new LocalServiceError(`the local runtime is not running${down.length ? ` (${down.join(', ')} down)` : ''}: run \`mass-refund local up\``);
+  }
+  applyEnvironment(localEnvironment(endpointsOf(state), state.tablePrefix));
+  return state;
+}
+
+/** Empties every table, the sandbox's ledger and the received emails. */
+export async function reset(): Promise<void> {
+  const state = await attach();
+  const client = new DynamoDBClient({ endpoint: state.services.dynamodb.url });
+  await dropTables(client, state.tablePrefix);
+  const { template } = await synthesizeTemplate();
+  await ensureTables(client, template, state.tablePrefix);
+  client.destroy();
+  await fetch(`${state.services.psp.url}/_sandbox/reset`, { method: 'POST' });
+  await fetch(`${state.services.ses.url}/clear-store`, { method: 'POST' });
+}
