@@ -1,5 +1,5 @@
 import { allocateRefund, type Allocation, type AllocationOptions } from './allocation.ts';
-import { MoneyRuleError, type FieldIssue } from './errors.ts';
+import { ConflictError, MoneyRuleError, type FieldIssue } from './errors.ts';
 import { money, sum, type Money } from './money.ts';
 import type { Order, RefundReason, Ticket } from './model.ts';
 
@@ -94,9 +94,12 @@ export function planCancellation(order: Order, req: CancellationRequest): Cancel
 export function applyCancellation(order: Order, plan: CancellationPlan, at: string): Order {
   if (plan.orderId !== order.id) throw new MoneyRuleError(`plan for order ${plan.orderId} applied to order ${order.id}`);
   const cancelled = new Set(plan.cancel.map((t) => t.id));
+  const present = order.tickets.filter((t) => cancelled.has(t.id) && isCancellable(t));
+  // A stale plan would draw money a second time: refuse it, re-plan instead.
+  if (present.length !== cancelled.size) throw new ConflictError(`order ${order.id} changed since the plan: a ticket to cancel is missing or already cancelled`);
   return {
     ...order,
-    tickets: order.tickets.map((t) => (cancelled.has(t.id) && isCancellable(t) ? { ...t, state: 'cancelled', cancelledAt: at } : t)),
+    tickets: order.tickets.map((t) => (cancelled.has(t.id) ? { ...t, state: 'cancelled', cancelledAt: at } : t)),
     payments: drawOnPayments(order, plan.allocations),
     feesRefunded: order.feesRefunded === true || plan.refundsFees,
   };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyCancellation, planCancellation, refundableOnOrder, selectTickets, validateFilterValues, type CancellationRequest } from '../../lib/core/cancellation.ts';
-import { MoneyRuleError } from '../../lib/core/errors.ts';
+import { ConflictError, MoneyRuleError } from '../../lib/core/errors.ts';
 import type { Order, Ticket } from '../../lib/core/model.ts';
 import { orderArb } from './arbitraries.ts';
 
@@ -81,6 +81,13 @@ describe('planCancellation', () => {
     });
     const plan = planCancellation(o, req(['T1', 'T2'], false));
     expect(plan.allocations).toEqual([{ paymentId: 'IA', method: 'intermediate_account', amount: chf(20000), destination: 'intermediate_account' }]);
+  });
+
+  it('refuses to apply a stale plan twice (money would be drawn again)', () => {
+    const o = order();
+    const plan = planCancellation(o, req(['T1']));
+    const once = applyCancellation(o, plan, AT);
+    expect(() => applyCancellation(once, plan, AT)).toThrow(ConflictError);
   });
 
   it('refuses an order that mixes currencies', () => {
