@@ -63,6 +63,8 @@ export interface Ticket {
   /** Set on the old ticket of an exchange. */
   replacedByTicketId?: string | null;
   seat?: string | null;
+  /** When the ticket was cancelled (set by a cancellation or an exchange). */
+  cancelledAt?: string | null;
 }
 
 export interface Fee {

@@ -1,0 +1,55 @@
+import { MoneyRuleError } from './errors.ts';
+import { money, type Money } from './money.ts';
+
+/**
+ * The run report every workflow returns (CONTRACT.md): counts and totals per currency for
+ * each outcome (e.g. "refunded", "failed", "credited", "skipped:already_cancelled").
+ * Detail lines go to the run log, not here.
+ */
+export interface OutcomeTally {
+  count: number;
+  /** Totals per currency in minor units, keys sorted by currency code. */
+  totals: Record<string, number>;
+}
+
+export type Tallies = Record<string, OutcomeTally>;
+
+export interface RunReport {
+  runId: string;
+  workflow: string;
+  status: 'succeeded' | 'failed' | 'awaiting_approval';
+  startedAt: string;
+  finishedAt: string;
+  requestedBy: string;
+  input: unknown;
+  outcomes: Tallies;
+  errors: { code: string; message: string; field?: string }[];
+  [extra: string]: unknown;
+}
+
+function sortedTotals(totals: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(totals).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Adds `n` items (default 1) and, when given, their amount `m` to an outcome. Pure. */
+export function tally(t: Tallies, outcome: string, m?: Money, n = 1): Tallies {
+  if (!Number.isSafeInteger(n) || n < 0) throw new MoneyRuleError(`tally count must be a non-negative integer, got ${n}`);
+  const before = t[outcome] ?? { count: 0, totals: {} };
+  const totals = { ...before.totals };
+  if (m) {
+    money(m.amount, m.currency); // integer minor units, known currency
+    totals[m.currency] = (totals[m.currency] ?? 0) + m.amount;
+  }
+  return { ...t, [outcome]: { count: before.count + n, totals: sortedTotals(totals) } };
+}
+
+export function mergeTallies(...list: Tallies[]): Tallies {
+  let out: Tallies = {};
+  for (const t of list) {
+    for (const [outcome, { count, totals }] of Object.entries(t)) {
+      out = tally(out, outcome, undefined, count);
+      for (const [currency, amount] of Object.entries(totals)) out = tally(out, outcome, { amount, currency }, 0);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { ValidationError, type FieldIssue } from './errors.ts';
+import { minorDigits, toDecimalString } from './money.ts';
+import { VOUCHER_KINDS, type Voucher, type VoucherKind } from './model.ts';
+
+/**
+ * Bulk write-off of vouchers and tickets (seed 002, DOMAIN.md workflow 5). A voucher is written
+ * off for its remaining value when all of these hold:
+ * - it is not a gift card (never written off) and not on the exclusion list (always respected);
+ * - it was not written off before, and its kind is selected (all kinds but gift cards by default);
+ * - issued up to the cut-off: issue date <= issuedUpTo (when given);
+ * - already expired at the date: validUntil exists and validUntil < expiredBefore (when given);
+ * - something remains on it.
+ * Dates compare as calendar dates (the first 10 characters of the ISO value).
+ */
+export interface WriteOffCriteria {
+  issuedUpTo?: string;
+  expiredBefore?: string;
+  kinds?: VoucherKind[];
+}
+
+export type WriteOffDecision =
+  | { eligible: true }
+  | {
+      eligible: false;
+      reason: 'gift_card' | 'excluded' | 'nothing_remaining' | 'already_written_off' | 'kind_not_selected' | 'issued_after_cutoff' | 'not_expired';
+    };
+
+/** How many codes the simulation file lists (seed 002: "die ersten 1000 Codes"). */
+export const WRITE_OFF_SAMPLE_SIZE = 1000;
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function isIsoDate(s: string): boolean {
+  const m = ISO_DATE.exec(s);
+  if (!m) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+}
+
+const datePart = (iso: string): string => iso.slice(0, 10);
+
+export function validateWriteOffCriteria(c: WriteOffCriteria): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (c.issuedUpTo === undefined && c.expiredBefore === undefined) {
+    issues.push({ field: 'issuedUpTo', reason: 'give issuedUpTo and/or expiredBefore' });
+  }
+  for (const field of ['issuedUpTo', 'expiredBefore'] as const) {
+    const v = c[field];
+    if (v !== undefined && !isIsoDate(v)) issues.push({ field, reason: `must be a date YYYY-MM-DD, got ${JSON.stringify(v)}` });
+  }
+  (c.kinds ?? []).forEach((k, i) => {
+    if (!(VOUCHER_KINDS as readonly string[]).includes(k)) issues.push({ field: `kinds.${i}`, reason: `unknown kind ${JSON.stringify(k)}; kinds: ${VOUCHER_KINDS.join(', ')}` });
+    else if (k === 'gift_card') issues.push({ field: `kinds.${i}`, reason: 'gift cards are never written off' });
+  });
+  return issues;
+}
+
+export function decideWriteOff(v: Voucher, c: WriteOffCriteria, excluded: ReadonlySet<string>): WriteOffDecision {
+  const issues = validateWriteOffCriteria(c);
+  if (issues.length) throw new ValidationError(issues);
+  if (v.kind === 'gift_card') return { eligible: false, reason: 'gift_card' };
+  if (excluded.has(v.code)) return { eligible: false, reason: 'excluded' };
+  if (v.writtenOff) return { eligible: false, reason: 'already_written_off' };
+  if (c.kinds && !c.kinds.includes(v.kind)) return { eligible: false, reason: 'kind_not_selected' };
+  if (c.issuedUpTo !== undefined && datePart(v.issuedAt) > c.issuedUpTo) return { eligible: false, reason: 'issued_after_cutoff' };
+  if (c.expiredBefore !== undefined && !(v.validUntil && datePart(v.validUntil) < c.expiredBefore)) return { eligible: false, reason: 'not_expired' };
+  if (v.remaining.amount <= 0) return { eligible: false, reason: 'nothing_remaining' };
+  return { eligible: true };
+}
+
+/** The codes in the file's order: plain string sort (UTF-16 code units), as the checksum uses. */
+export function sortCodes(codes: readonly string[]): string[] {
+  return [...codes].sort();
+}
+
+/** SHA-256 hex over all selected codes, sorted, joined by '\n'. */
+export function writeOffChecksum(codes: readonly string[]): string {
+  return createHash('sha256').update(sortCodes(codes).join('\n'), 'utf8').digest('hex');
+}
+
+/**
+ * The simulation text file: header, the first 1000 codes in sorted order, one a line,
+ * then the count, the total per currency (exact decimal and minor units), and the checksum.
+ */
+export function renderWriteOffFile(input: {
+  runId: string;
+  criteria: WriteOffCriteria;
+  simulate: boolean;
+  sampleCodes: string[];
+  count: number;
+  totals: Record<string, number>;
+  checksum: string;
+}): string {
+  const { runId, criteria, simulate, count, totals, checksum } = input;
+  const listed = sortCodes(input.sampleCodes).slice(0, WRITE_OFF_SAMPLE_SIZE);
+  const currencies = Object.keys(totals).sort();
+  const lines = [
+    `Write-off ${simulate ? 'simulation (nothing written off)' : 'run'} ${runId}`,
+    `Criteria: issuedUpTo=${criteria.issuedUpTo ?? '-'} expiredBefore=${criteria.expiredBefore ?? '-'} kinds=${criteria.kinds?.join(',') ?? 'all but gift_card'}`,
+    `Codes (first ${listed.length} of ${count}, sorted):`,
+    ...listed,
+    `Count: ${count}`,
+    ...(currencies.length
+      ? currencies.map((cur) => {
+          const minor = totals[cur] ?? 0;
+          return `Total ${cur}: ${cur} ${toDecimalString(minor, minorDigits(cur))} (${minor} minor units)`;
+        })
+      : ['Total: none']),
+    `SHA-256: ${checksum}`,
+  ];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { applyCancellation, planCancellation, refundableOnOrder, selectTickets, validateFilterValues, type CancellationRequest } from '../../lib/core/cancellation.ts';
+import { ConflictError, MoneyRuleError } from '../../lib/core/errors.ts';
+import type { Order, Ticket } from '../../lib/core/model.ts';
+import { orderArb } from './arbitraries.ts';
+
+const chf = (amount: number) => ({ amount, currency: 'CHF' });
+const ticket = (id: string, amount: number, extra: Partial<Ticket> = {}): Ticket => ({
+  id,
+  orderId: 'O1',
+  performanceId: 'P1',
+  quota: 'public',
+  seatCategory: 'A',
+  productFamily: 'single_entry',
+  price: chf(amount),
+  state: 'valid',
+  ...extra,
+});
+const order = (extra: Partial<Order> = {}): Order => ({
+  id: 'O1',
+  customerId: 'C1',
+  salesChannel: 'web',
+  pointOfSale: 'webshop',
+  createdAt: '2026-05-01T10:00:00Z',
+  tickets: [ticket('T1', 10000), ticket('T2', 10000, { state: 'controlled', quota: 'season', seatCategory: 'B' }), ticket('T3', 5000, { state: 'cancelled' })],
+  fees: [{ id: 'F1', kind: 'service_fee', amount: chf(300) }],
+  payments: [{ id: 'PAY1', method: 'card', amount: chf(25300), refunded: chf(5000), pspTransactionId: 'tx1' }],
+  ...extra,
+});
+const req = (ticketIds: string[], refundFees = true): CancellationRequest => ({ ticketIds, refundFees, reason: 'cancellation' });
+const AT = '2026-07-12T20:00:00Z';
+
+describe('planCancellation', () => {
+  it('refunds the cancelled tickets plus the fees once, as a pending refund on the card', () => {
+    // prepare
+    const o = order();
+    // act
+    const first = planCancellation(o, req(['T1']));
+    const afterFirst = applyCancellation(o, first, AT);
+    const second = planCancellation(afterFirst, req(['T2']));
+    // assess
+    expect(first.cancel.map((t) => t.id)).toEqual(['T1']);
+    expect(first.refundTotal).toEqual(chf(10300));
+    expect(first.allocations).toEqual([{ paymentId: 'PAY1', method: 'card', amount: chf(10300), destination: 'pending_refund' }]);
+    expect(afterFirst.feesRefunded).toBe(true);
+    expect(afterFirst.tickets.find((t) => t.id === 'T1')).toMatchObject({ state: 'cancelled', cancelledAt: AT });
+    expect(second.feeValue).toEqual(chf(0));
+    expect(second.refundTotal).toEqual(chf(10000));
+    expect(applyCancellation(afterFirst, second, AT).payments[0]?.refunded).toEqual(chf(25300));
+  });
+
+  it('skips tickets already cancelled or not in the order and then has nothing to do', () => {
+    const plan = planCancellation(order(), req(['T3', 'T9', 'T3']));
+    expect(plan.skipped).toEqual([
+      { ticketId: 'T3', reason: 'already_cancelled' },
+      { ticketId: 'T9', reason: 'not_in_order' },
+    ]);
+    expect(plan.nothingToDo).toBe(true);
+    expect(plan.refundsFees).toBe(false);
+    expect(plan.refundTotal).toEqual(chf(0));
+    expect(plan.allocations).toEqual([]);
+  });
+
+  it('never refunds more than what is left paid on the order', () => {
+    // a goodwill refund earlier left only 6000 refundable
+    const o = order({ payments: [{ id: 'PAY1', method: 'card', amount: chf(25300), refunded: chf(19300) }] });
+    const plan = planCancellation(o, req(['T1']));
+    expect(plan.ticketValue).toEqual(chf(10000));
+    expect(plan.refundTotal).toEqual(chf(6000));
+  });
+
+  it("returns an agency's unsettled on-account money to its intermediate account", () => {
+    const o = order({
+      customerId: null,
+      agencyId: 'AG1',
+      payments: [
+        { id: 'IA', method: 'intermediate_account', settled: false, amount: chf(20300), refunded: chf(0) },
+        { id: 'CARD', method: 'card', amount: chf(5000), refunded: chf(5000) },
+      ],
+    });
+    const plan = planCancellation(o, req(['T1', 'T2'], false));
+    expect(plan.allocations).toEqual([{ paymentId: 'IA', method: 'intermediate_account', amount: chf(20000), destination: 'intermediate_account' }]);
+  });
+
+  it('refuses to apply a stale plan twice (money would be drawn again)', () => {
+    const o = order();
+    const plan = planCancellation(o, req(['T1']));
+    const once = applyCancellation(o, plan, AT);
+    expect(() => applyCancellation(once, plan, AT)).toThrow(ConflictError);
+  });
+
+  it('refuses an order that mixes currencies', () => {
+    const o = order({ fees: [{ id: 'F1', kind: 'service_fee', amount: { amount: 300, currency: 'EUR' } }] });
+    expect(() => planCancellation(o, req(['T1']))).toThrow(MoneyRuleError);
+  });
+
+  it('refund total = min(value (+fees when asked), paid - refunded), fully allocated', () => {
+    fc.assert(
+      fc.property(orderArb, fc.array(fc.constantFrom('T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'TX')), fc.boolean(), (o, ids, refundFees) => {
+        const plan = planCancellation(o, req(ids, refundFees));
+        const value = plan.cancel.reduce((s, t) => s + t.price.amount, 0);
+        const fees = refundFees && plan.cancel.length > 0 ? o.fees.reduce((s, f) => s + f.amount.amount, 0) : 0;
+        const paid = o.payments.reduce((s, p) => s + p.amount.amount, 0);
+        const refunded = o.payments.reduce((s, p) => s + p.refunded.amount, 0);
+        expect(plan.cancel.every((t) => t.state !== 'cancelled')).toBe(true);
+        expect(plan.refundTotal.amount).toBe(Math.min(value + fees, paid - refunded));
+        expect(plan.allocations.reduce((s, a) => s + a.amount.amount, 0)).toBe(plan.refundTotal.amount);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('cancelling the same tickets twice plans nothing and no money the second time', () => {
+    fc.assert(
+      fc.property(orderArb, fc.array(fc.constantFrom('T1', 'T2', 'T3', 'T4', 'T5', 'T6')), fc.boolean(), (o, ids, refundFees) => {
+        const once = applyCancellation(o, planCancellation(o, req(ids, refundFees)), AT);
+        const again = planCancellation(once, req(ids, true));
+        expect(again.nothingToDo).toBe(true);
+        expect(again.cancel).toEqual([]);
+        expect(again.refundTotal.amount).toBe(0);
+        expect(again.allocations).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any sequence of cancellations keeps refunds within each payment and within the order', () => {
+    const stepArb = fc.record({ ids: fc.array(fc.constantFrom('T1', 'T2', 'T3', 'T4', 'T5', 'T6')), refundFees: fc.boolean() });
+    fc.assert(
+      fc.property(orderArb, fc.array(stepArb, { maxLength: 6 }), (o, steps) => {
+        let current = o;
+        let refundedInSteps = 0;
+        let valueCancelled = 0;
+        for (const step of steps) {
+          const plan = planCancellation(current, req(step.ids, step.refundFees));
+          refundedInSteps += plan.refundTotal.amount;
+          valueCancelled += plan.ticketValue.amount + plan.feeValue.amount;
+          current = applyCancellation(current, plan, AT);
+          for (const p of current.payments) expect(p.refunded.amount).toBeLessThanOrEqual(p.amount.amount);
+        }
+        const paid = o.payments.reduce((s, p) => s + p.amount.amount, 0);
+        const refundedBefore = o.payments.reduce((s, p) => s + p.refunded.amount, 0);
+        const refundedAfter = current.payments.reduce((s, p) => s + p.refunded.amount, 0);
+        expect(refundedAfter).toBe(refundedBefore + refundedInSteps);
+        expect(refundedAfter).toBeLessThanOrEqual(paid);
+        expect(refundedInSteps).toBeLessThanOrEqual(valueCancelled); // never more than the cancelled tickets (and fees) are worth
+        expect(refundableOnOrder(current).amount).toBe(paid - refundedAfter);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('selectTickets and validateFilterValues', () => {
+  const o = order({
+    tickets: [
+      ticket('A1', 1, { quota: 'public', seatCategory: 'A' }),
+      ticket('A2', 1, { quota: 'sponsor', seatCategory: 'A' }),
+      ticket('B1', 1, { quota: 'public', seatCategory: 'B', productFamily: 'season' }),
+      ticket('C1', 1, { quota: 'season', seatCategory: 'C' }),
+      ticket('X1', 1, { performanceId: 'P2' }),
+    ],
+  });
+  const ids = (ts: Ticket[]) => ts.map((t) => t.id);
+
+  it('ANDs across filters and ORs within one', () => {
+    expect(ids(selectTickets(o, { performanceId: 'P1' }))).toEqual(['A1', 'A2', 'B1', 'C1']);
+    expect(ids(selectTickets(o, { performanceId: 'P1', quotas: ['public', 'sponsor'] }))).toEqual(['A1', 'A2', 'B1']);
+    expect(ids(selectTickets(o, { performanceId: 'P1', quotas: ['public', 'sponsor'], seatCategories: ['A'] }))).toEqual(['A1', 'A2']);
+    expect(ids(selectTickets(o, { performanceId: 'P1', productFamilies: ['single_entry'], seatCategories: ['B', 'C'] }))).toEqual(['C1']);
+    expect(ids(selectTickets(o, { performanceId: 'P1', quotas: [] }))).toEqual([]);
+  });
+
+  it('names unknown values and lists those that exist', () => {
+    const existing = { quotas: new Set(['sponsor', 'public']), seatCategories: new Set(['A']), productFamilies: new Set<string>() };
+    expect(validateFilterValues({ performanceId: 'P1', quotas: ['public'] }, existing)).toEqual([]);
+    expect(validateFilterValues({ performanceId: 'P1', quotas: ['vip', 'public', 'vip'], seatCategories: [], productFamilies: ['x'] }, existing)).toEqual([
+      { field: 'quotas', reason: 'unknown "vip"; existing: public, sponsor' },
+      { field: 'seatCategories', reason: 'must list at least one value or be omitted; existing: A' },
+      { field: 'productFamilies', reason: 'unknown "x"; existing: (none)' },
+    ]);
+  });
+});

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { decideWriteOff, renderWriteOffFile, validateWriteOffCriteria, writeOffChecksum } from '../../lib/core/write-off.ts';
+import { ValidationError } from '../../lib/core/errors.ts';
+import type { Voucher } from '../../lib/core/model.ts';
+
+const voucher = (extra: Partial<Voucher> = {}): Voucher => ({
+  code: 'V-1',
+  kind: 'value',
+  issuedAt: '2024-03-01',
+  validUntil: '2025-03-01',
+  remaining: { amount: 5000, currency: 'CHF' },
+  ...extra,
+});
+const none = new Set<string>();
+
+describe('decideWriteOff', () => {
+  it('selects by issue date: issued on the cut-off day is included, the day after is not', () => {
+    expect(decideWriteOff(voucher(), { issuedUpTo: '2024-03-01' }, none)).toEqual({ eligible: true });
+    expect(decideWriteOff(voucher({ issuedAt: '2024-03-01T23:30:00Z' }), { issuedUpTo: '2024-03-01' }, none)).toEqual({ eligible: true });
+    expect(decideWriteOff(voucher({ issuedAt: '2024-03-02' }), { issuedUpTo: '2024-03-01' }, none)).toEqual({ eligible: false, reason: 'issued_after_cutoff' });
+  });
+
+  it('selects by expiry: valid until strictly before the date; no validity never expired', () => {
+    expect(decideWriteOff(voucher(), { expiredBefore: '2025-03-02' }, none)).toEqual({ eligible: true });
+    expect(decideWriteOff(voucher(), { expiredBefore: '2025-03-01' }, none)).toEqual({ eligible: false, reason: 'not_expired' });
+    expect(decideWriteOff(voucher({ validUntil: null }), { expiredBefore: '2030-01-01' }, none)).toEqual({ eligible: false, reason: 'not_expired' });
+  });
+
+  it('requires both when both are given', () => {
+    const c = { issuedUpTo: '2024-12-31', expiredBefore: '2025-06-01' };
+    expect(decideWriteOff(voucher(), c, none).eligible).toBe(true);
+    expect(decideWriteOff(voucher({ issuedAt: '2025-01-01' }), c, none)).toEqual({ eligible: false, reason: 'issued_after_cutoff' });
+    expect(decideWriteOff(voucher({ validUntil: '2025-07-01' }), c, none)).toEqual({ eligible: false, reason: 'not_expired' });
+  });
+
+  it('never writes off gift cards, always respects exclusions, skips written-off and empty ones', () => {
+    const c = { issuedUpTo: '2030-01-01' };
+    expect(decideWriteOff(voucher({ kind: 'gift_card' }), c, none)).toEqual({ eligible: false, reason: 'gift_card' });
+    expect(decideWriteOff(voucher(), c, new Set(['V-1']))).toEqual({ eligible: false, reason: 'excluded' });
+    expect(decideWriteOff(voucher({ writtenOff: { runId: 'R0', comment: 'x', at: '2025-01-01T00:00:00Z' } }), c, none)).toEqual({ eligible: false, reason: 'already_written_off' });
+    expect(decideWriteOff(voucher({ remaining: { amount: 0, currency: 'CHF' } }), c, none)).toEqual({ eligible: false, reason: 'nothing_remaining' });
+  });
+
+  it('filters kinds; tickets and imported vouchers are eligible kinds', () => {
+    const c = { issuedUpTo: '2030-01-01', kinds: ['ticket' as const, 'imported' as const] };
+    expect(decideWriteOff(voucher({ kind: 'ticket' }), c, none).eligible).toBe(true);
+    expect(decideWriteOff(voucher({ kind: 'imported' }), c, none).eligible).toBe(true);
+    expect(decideWriteOff(voucher({ kind: 'package' }), c, none)).toEqual({ eligible: false, reason: 'kind_not_selected' });
+  });
+
+  it('refuses criteria without a date, with bad dates or selecting gift cards', () => {
+    expect(() => decideWriteOff(voucher(), {}, none)).toThrow(ValidationError);
+    expect(validateWriteOffCriteria({ issuedUpTo: '2024-02-30', expiredBefore: '01.01.2025', kinds: ['gift_card'] }).map((i) => i.field)).toEqual([
+      'issuedUpTo',
+      'expiredBefore',
+      'kinds.0',
+    ]);
+    expect(validateWriteOffCriteria({ expiredBefore: '2024-02-29' })).toEqual([]);
+  });
+});
+
+describe('write-off file', () => {
+  it('checksum is SHA-256 over the sorted codes joined by newlines, independent of input order', () => {
+    const expected = createHash('sha256').update('A-1\nB-2\nb-0').digest('hex');
+    expect(writeOffChecksum(['b-0', 'B-2', 'A-1'])).toBe(expected);
+    expect(writeOffChecksum(['A-1', 'B-2', 'b-0'])).toBe(expected);
+  });
+
+  it('lists the codes sorted, then count, totals per currency and the checksum', () => {
+    // prepare
+    const codes = ['V-2', 'V-1'];
+    // act
+    const text = renderWriteOffFile({
+      runId: 'R1',
+      criteria: { issuedUpTo: '2024-12-31' },
+      simulate: true,
+      sampleCodes: codes,
+      count: 2,
+      totals: { KWD: 1005, CHF: 12345 },
+      checksum: writeOffChecksum(codes),
+    });
+    // assess
+    const lines = text.trimEnd().split('\n');
+    expect(lines.slice(3)).toEqual([
+      'V-1',
+      'V-2',
+      'Count: 2',
+      'Total CHF: CHF 123.45 (12345 minor units)',
+      'Total KWD: KWD 1.005 (1005 minor units)',
+      `SHA-256: ${createHash('sha256').update('V-1\nV-2').digest('hex')}`,
+    ]);
+    expect(lines[0]).toContain('simulation');
+  });
+
+  it('lists only the first 1000 codes when there are more', () => {
+    const codes = Array.from({ length: 1500 }, (_, i) => `V-${String(i).padStart(5, '0')}`).reverse();
+    const text = renderWriteOffFile({ runId: 'R2', criteria: { expiredBefore: '2025-01-01' }, simulate: true, sampleCodes: codes, count: 1500, totals: { JPY: 1500 }, checksum: writeOffChecksum(codes) });
+    const listed = text.split('\n').filter((l) => l.startsWith('V-'));
+    expect(listed).toHaveLength(1000);
+    expect(listed[0]).toBe('V-00000');
+    expect(listed[999]).toBe('V-00999');
+    expect(text).toContain('Count: 1500\nTotal JPY: JPY 1500 (1500 minor units)\nSHA-256: ');
+  });
+});
