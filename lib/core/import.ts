@@ -93,16 +93,20 @@ interface Parsed {
 export async function validateImportFile(text: string, lookup: ImportLookup): Promise<ImportValidation> {
   const issues: ImportIssue[] = [];
   const parsed: Parsed[] = [];
+  // Keys of lines that name a record but have issues: references to them are not reported again.
+  const broken = new Set<RecordKey>();
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((content, index) => {
     if (content.trim() === '') return;
     const line = index + 1;
-    const record = parseLine(content, (field, reason) => issues.push({ line, field, reason }));
-    if (record !== undefined) parsed.push({ line, key: recordKey(record), record, fingerprint: fingerprint(record) });
+    const before = issues.length;
+    const record = parseLine(content, (field, reason) => issues.push({ line, field, reason }), broken);
+    if (record !== undefined && issues.length === before) parsed.push({ line, key: recordKey(record), record, fingerprint: fingerprint(record) });
+    else if (record !== undefined) broken.add(recordKey(record));
   });
 
   const unique = dedupe(parsed, issues);
-  await checkAgainstFileAndStore(unique, lookup, issues);
+  await checkAgainstFileAndStore(unique, lookup, issues, broken);
 
   if (issues.length > 0) {
     // Stable: issues of one line keep the order they were found in.
@@ -116,7 +120,7 @@ export async function validateImportFile(text: string, lookup: ImportLookup): Pr
 type Report = (field: string, reason: string) => void;
 
 /** One line to one typed record, or undefined after reporting why not. */
-function parseLine(content: string, report: Report): ImportRecord | undefined {
+function parseLine(content: string, report: Report, broken: Set<RecordKey>): ImportRecord | undefined {
   let raw: unknown;
   try {
     raw = JSON.parse(content);
@@ -142,6 +146,13 @@ function parseLine(content: string, report: Report): ImportRecord | undefined {
   const recordType = type as RecordType;
   checkFieldNames(recordType, object, report);
 
+  const id = object[ID_FIELD[recordType]];
+  const record = toRecord(recordType, object, report);
+  if (record === undefined && typeof id === 'string') broken.add(`${recordType}:${id}`);
+  return record;
+}
+
+function toRecord(recordType: RecordType, object: Record<string, unknown>, report: Report): ImportRecord | undefined {
   const result = SCHEMAS[recordType].safeParse(object);
   if (!result.success) {
     for (const issue of result.error.issues) report(fieldPath(issue.path), issue.message);
@@ -345,7 +356,7 @@ function idOf(record: ImportRecord): string {
   return record.type === 'voucher' ? record.code : record.id;
 }
 
-async function checkAgainstFileAndStore(unique: Unique[], lookup: ImportLookup, issues: ImportIssue[]): Promise<void> {
+async function checkAgainstFileAndStore(unique: Unique[], lookup: ImportLookup, issues: ImportIssue[], broken: ReadonlySet<RecordKey>): Promise<void> {
   const inFile = new Map<RecordKey, Unique>(unique.map((u) => [u.key, u]));
   const orders = unique.filter((u): u is Unique & { record: OrderRecord } => u.record.type === 'order');
   const resales = unique.filter((u): u is Unique & { record: ResaleRecord } => u.record.type === 'resale');
@@ -368,6 +379,7 @@ async function checkAgainstFileAndStore(unique: Unique[], lookup: ImportLookup, 
     if (o.record.agencyId != null) keys.add(`agency:${o.record.agencyId}`);
   }
   const stored = await lookup.fingerprints([...keys]);
+  const known = (key: RecordKey): boolean => inFile.has(key) || broken.has(key) || stored.has(key);
   const performanceIds = new Set<string>();
   for (const o of orders) for (const t of o.record.tickets) if (!inFile.has(`performance:${t.performanceId}`)) performanceIds.add(t.performanceId);
   const storedPerformances = performanceIds.size > 0 ? await lookup.performances([...performanceIds]) : new Map<string, Performance>();
@@ -384,10 +396,10 @@ async function checkAgainstFileAndStore(unique: Unique[], lookup: ImportLookup, 
   for (const o of orders) {
     const order = o.record;
     const at = (field: string, reason: string): void => void issues.push({ line: o.line, field, reason });
-    if (order.customerId != null && !inFile.has(`customer:${order.customerId}`) && !stored.has(`customer:${order.customerId}`)) {
+    if (order.customerId != null && !known(`customer:${order.customerId}`)) {
       at('customerId', `customer ${describeValue(order.customerId)} is neither in the file nor stored`);
     }
-    if (order.agencyId != null && !inFile.has(`agency:${order.agencyId}`) && !stored.has(`agency:${order.agencyId}`)) {
+    if (order.agencyId != null && !known(`agency:${order.agencyId}`)) {
       at('agencyId', `agency ${describeValue(order.agencyId)} is neither in the file nor stored`);
     }
     const orderIsStored = stored.has(o.key); // its tickets are its own then
@@ -396,6 +408,7 @@ async function checkAgainstFileAndStore(unique: Unique[], lookup: ImportLookup, 
       const inFilePerformance = inFile.get(`performance:${t.performanceId}`)?.record as PerformanceRecord | undefined;
       const performance = inFilePerformance ?? storedPerformances.get(t.performanceId);
       if (performance === undefined) {
+        if (broken.has(`performance:${t.performanceId}`)) return;
         at(`tickets[${i}].performanceId`, `performance ${describeValue(t.performanceId)} is neither in the file nor stored`);
       } else if (performance.currency !== t.price.currency) {
         at(`tickets[${i}].price.currency`, `must be the currency of performance ${describeValue(performance.id)} (${performance.currency}), got ${t.price.currency}`);
@@ -409,6 +422,7 @@ async function checkAgainstFileAndStore(unique: Unique[], lookup: ImportLookup, 
     const at = (field: string, reason: string): void => void issues.push({ line: r.line, field, reason });
     const sellerOrder = (inFile.get(`order:${resale.sellerOrderId}`)?.record as OrderRecord | undefined) ?? storedOrders.get(resale.sellerOrderId);
     if (sellerOrder === undefined) {
+      if (broken.has(`order:${resale.sellerOrderId}`)) continue;
       at('sellerOrderId', `order ${describeValue(resale.sellerOrderId)} is neither in the file nor stored`);
       continue;
     }
