@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { lambdaErrorMessage } from '../../lib/core/errors.ts';
 import { stage } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
 
@@ -9,20 +10,9 @@ const Input = z.object({
   error: z.object({ Error: z.string(), Cause: z.string().nullish() }),
 });
 
-/** Lambda's Cause is a JSON string {errorType, errorMessage, trace}; keep only what a person reads. */
-export function errorMessageOf(cause: string | null | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
-}
-
 /** Marks a run failed with the error that stopped it; the execution then fails with the same error. */
 export const handler = stage(Input, async (input) => {
-  const message = errorMessageOf(input.error.Cause);
+  const message = lambdaErrorMessage(input.error.Cause);
   logger.error('run failed', { workflow: input.workflow, errorName: input.error.Error });
   if (!input.runId) return { recorded: false };
   const runs = new RunRepository();

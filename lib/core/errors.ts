@@ -32,3 +32,14 @@ export class NotFoundError extends DomainError {}
 
 /** The operation conflicts with the current state (e.g. a performance already partially refunded). */
 export class ConflictError extends DomainError {}
+
+/** Step Functions reports a Lambda error's Cause as JSON {errorType, errorMessage, trace}: keep what a person reads. */
+export function lambdaErrorMessage(cause: string | null | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}

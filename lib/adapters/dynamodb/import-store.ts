@@ -1,0 +1,137 @@
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import type { ImportLookup, ImportRecord, RecordKey } from '../../core/import.ts';
+import { fingerprint } from '../../core/import.ts';
+import type { Order, Performance } from '../../core/model.ts';
+import { openItemItem } from './accounts.ts';
+import { documentClient } from './client.ts';
+import { batchPut, type Item } from './items.ts';
+import { OrderRepository, orderItems, orderPk } from './orders.ts';
+import { tableName, type TableKey } from './table-names.ts';
+
+/** Where each kind of imported record lives: table and key. */
+function location(key: RecordKey): { table: TableKey; pk: string; sk: string } {
+  const sep = key.indexOf(':');
+  const type = key.slice(0, sep);
+  const id = key.slice(sep + 1);
+  switch (type) {
+    case 'order':
+      return { table: 'orders', pk: orderPk(id), sk: 'HEADER' };
+    case 'voucher':
+      return { table: 'vouchers', pk: `VOUCHER#${id}`, sk: 'VOUCHER' };
+    default:
+      return { table: 'catalog', pk: `${type.toUpperCase()}#${id}`, sk: type.toUpperCase() };
+  }
+}
+
+async function batchGet(table: TableKey, keys: { pk: string; sk: string }[]): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let request: Record<string, unknown>[] = keys.slice(i, i + 100);
+    for (let attempt = 0; request.length > 0; attempt++) {
+      const out = await documentClient().send(new BatchGetCommand({ RequestItems: { [tableName(table)]: { Keys: request, ConsistentRead: true } } }));
+      items.push(...(out.Responses?.[tableName(table)] ?? []));
+      request = (out.UnprocessedKeys?.[tableName(table)]?.Keys ?? []) as Record<string, unknown>[];
+      if (request.length && attempt > 10) throw new Error(`BatchGet on ${table}: keys still unprocessed`);
+      if (request.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    }
+  }
+  return items;
+}
+
+/** What the store already holds, for whole-file validation before any write. */
+export class DynamoImportLookup implements ImportLookup {
+  async fingerprints(keys: RecordKey[]): Promise<Map<RecordKey, string>> {
+    const byTable = new Map<TableKey, { key: RecordKey; pk: string; sk: string }[]>();
+    for (const key of keys) {
+      const loc = location(key);
+      let list = byTable.get(loc.table);
+      if (!list) byTable.set(loc.table, (list = []));
+      list.push({ key, pk: loc.pk, sk: loc.sk });
+    }
+    const result = new Map<RecordKey, string>();
+    for (const [table, list] of byTable) {
+      const byPk = new Map(list.map((l) => [`${l.pk}|${l.sk}`, l.key]));
+      const unique = [...new Map(list.map((l) => [`${l.pk}|${l.sk}`, { pk: l.pk, sk: l.sk }])).values()];
+      for (const item of await batchGet(table, unique)) {
+        const key = byPk.get(`${item.pk as string}|${item.sk as string}`);
+        if (key) result.set(key, (item.fingerprint as string | undefined) ?? (item.orderId as string | undefined) ?? 'stored');
+      }
+    }
+    return result;
+  }
+
+  async performances(ids: string[]): Promise<Map<string, Performance>> {
+    const items = await batchGet('catalog', ids.map((id) => ({ pk: `PERFORMANCE#${id}`, sk: 'PERFORMANCE' })));
+    return new Map(items.map((i) => [i.id as string, { id: i.id as string, name: i.name as string, startsAt: i.startsAt as string, currency: i.currency as string }]));
+  }
+
+  async orders(ids: string[]): Promise<Map<string, Order>> {
+    const repo = new OrderRepository();
+    const result = new Map<string, Order>();
+    for (const id of ids) {
+      const stored = await repo.get(id);
+      if (stored) result.set(id, stored.order);
+    }
+    return result;
+  }
+}
+
+export interface ImportWriteResult {
+  written: Record<string, number>;
+  pspTransactions: { transactionId: string; amount: { amount: number; currency: string }; paymentMethod: string }[];
+}
+
+/**
+ * Writes validated fresh records. Plain puts are idempotent, and an order's header (which holds
+ * its fingerprint) is written after all its other items, so a crash half-way leaves orders that a
+ * re-import sees as new and writes again, never a header over missing tickets.
+ */
+export async function writeImport(fresh: ImportRecord[], at = new Date().toISOString()): Promise<ImportWriteResult> {
+  const written: Record<string, number> = {};
+  const count = (type: string) => (written[type] = (written[type] ?? 0) + 1);
+  const catalog: Item[] = [];
+  const vouchers: Item[] = [];
+  const orderBodies: Item[] = [];
+  const headers: Item[] = [];
+  const openItems: Item[] = [];
+  const pspTransactions: ImportWriteResult['pspTransactions'] = [];
+  for (const record of fresh) {
+    count(record.type);
+    const fp = fingerprint(record);
+    switch (record.type) {
+      case 'order': {
+        const { body, header } = orderItems(record, fp);
+        orderBodies.push(...body);
+        headers.push(header);
+        for (const t of record.tickets) catalog.push({ pk: `TICKET#${t.id}`, sk: 'TICKET', orderId: record.id });
+        for (const p of record.payments) {
+          if (p.method === 'intermediate_account' && p.settled !== true && record.agencyId) {
+            openItems.push(openItemItem({ agencyId: record.agencyId, orderId: record.id, paymentId: p.id, amount: p.amount, at }));
+          }
+          if ((p.method === 'card' || p.method === 'amazon_pay') && p.pspTransactionId) {
+            pspTransactions.push({ transactionId: p.pspTransactionId, amount: p.amount, paymentMethod: p.method === 'card' ? 'VIS' : 'AZP' });
+          }
+        }
+        break;
+      }
+      case 'voucher': {
+        const { type: _t, remaining, ...rest } = record;
+        vouchers.push({ pk: `VOUCHER#${record.code}`, sk: 'VOUCHER', ...rest, remaining: remaining.amount, currency: remaining.currency, writtenOff: null, fingerprint: fp });
+        break;
+      }
+      default: {
+        const { type, ...rest } = record;
+        const loc = location(`${type}:${(record as { id: string }).id}` as RecordKey);
+        catalog.push({ pk: loc.pk, sk: loc.sk, ...rest, fingerprint: fp });
+      }
+    }
+  }
+  await batchPut(tableName('catalog'), catalog.filter((i) => !String(i.pk).startsWith('RESALE#')));
+  await batchPut(tableName('vouchers'), vouchers);
+  await batchPut(tableName('orders'), orderBodies);
+  await batchPut(tableName('intermediateAccounts'), openItems);
+  await batchPut(tableName('orders'), headers);
+  // Resales last: they refer to orders that now exist.
+  await batchPut(tableName('catalog'), catalog.filter((i) => String(i.pk).startsWith('RESALE#')));
+  return { written, pspTransactions };
+}

@@ -1,0 +1,100 @@
+import { creditAccounts, intermediateAccounts } from '../adapters/dynamodb/accounts.ts';
+import { scanAll } from '../adapters/dynamodb/items.ts';
+import { OrderRepository, ticketFromItem } from '../adapters/dynamodb/orders.ts';
+import { RefundRepository } from '../adapters/dynamodb/refunds.ts';
+import { RunRepository } from '../adapters/dynamodb/runs.ts';
+import { tableName } from '../adapters/dynamodb/table-names.ts';
+import { UsageError } from './io.ts';
+
+export const EXPORT_KINDS = ['orders', 'tickets', 'refunds', 'credit-accounts', 'intermediate-accounts', 'vouchers', 'runs', 'emails', 'psp-ledger'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+type Row = Record<string, unknown>;
+
+const byId = (key: string) => (a: Row, b: Row) => String(a[key]).localeCompare(String(b[key]));
+
+/** Records of one kind, as the contract's export table names them; `runId` keeps those a run touched. */
+export async function exportRecords(kind: ExportKind, opts: { runId?: string; sesUrl?: string; pspUrl?: string } = {}): Promise<Row[]> {
+  const runId = opts.runId;
+  switch (kind) {
+    case 'orders': {
+      const rows: Row[] = [];
+      for await (const { order, header } of new OrderRepository().scanOrders()) rows.push({ ...order, currency: header.currency, version: header.version });
+      return rows.sort(byId('id'));
+    }
+    case 'tickets': {
+      const rows: Row[] = [];
+      for await (const item of scanAll(tableName('orders'), { filter: 'begins_with(sk, :t)', values: { ':t': 'TICKET#' }, segments: 4 })) {
+        const t = ticketFromItem(item);
+        if (runId && t.cancelledByRun !== runId && t.issuedByRun !== runId) continue;
+        rows.push({ replacesTicketId: null, ...t });
+      }
+      return rows.sort(byId('id'));
+    }
+    case 'refunds': {
+      const rows: Row[] = [];
+      for await (const r of new RefundRepository().scanAll()) {
+        if (runId && r.createdByRun !== runId && r.settledByRun !== runId && !(Array.isArray(r.runIds) && r.runIds.includes(runId))) continue;
+        rows.push({ pspCode: null, ...r });
+      }
+      return rows.sort(byId('id'));
+    }
+    case 'credit-accounts':
+      return creditAccounts();
+    case 'intermediate-accounts':
+      return intermediateAccounts();
+    case 'vouchers': {
+      const rows: Row[] = [];
+      for await (const item of scanAll(tableName('vouchers'), { filter: 'sk = :v', values: { ':v': 'VOUCHER' }, segments: 4 })) {
+        const { pk: _pk, sk: _sk, fingerprint: _f, remaining, currency, ...rest } = item;
+        const row = { ...rest, remaining: { amount: remaining, currency }, writtenOff: rest.writtenOff ?? null };
+        if (runId && (row.writtenOff as { runId?: string } | null)?.runId !== runId) continue;
+        rows.push(row);
+      }
+      return rows.sort(byId('code'));
+    }
+    case 'runs': {
+      const runs = await new RunRepository().list();
+      return runs.filter((r) => !runId || r.runId === runId).map((r) => ({ ...r }));
+    }
+    case 'emails': {
+      if (!opts.sesUrl) throw new UsageError('emails can only be exported from the local SES server (--target local)');
+      const res = await fetch(`${opts.sesUrl}/store`);
+      const body = (await res.json()) as { emails: { messageId: string; from: string; destination: { to: string[] }; subject: string; body: { text?: string; html?: string }; at: number }[] };
+      return body.emails.map((e) => ({
+        messageId: e.messageId,
+        to: e.destination.to.join(', '),
+        from: e.from,
+        subject: e.subject,
+        text: e.body.text ?? '',
+        html: e.body.html ?? null,
+        sentAt: new Date(e.at * (e.at < 1e12 ? 1000 : 1)).toISOString(),
+      }));
+    }
+    case 'psp-ledger': {
+      if (!opts.pspUrl) throw new UsageError('the PSP ledger can only be exported from the local PSP sandbox (--target local)');
+      const res = await fetch(`${opts.pspUrl}/_sandbox/ledger`);
+      const body = (await res.json()) as { credits: Row[] };
+      return body.credits;
+    }
+  }
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** CSV with the same columns as the JSON Lines (nested values as JSON in their cell). */
+export function toCsv(rows: Row[]): string {
+  const columns: string[] = [];
+  for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
+  const lines = [columns.map(csvCell).join(',')];
+  for (const row of rows) lines.push(columns.map((c) => csvCell(row[c])).join(','));
+  return lines.join('\n') + '\n';
+}
+
+export function toJsonl(rows: Row[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { lambdaErrorMessage } from '../core/errors.ts';
+import { localEnvironment } from '../local/env.ts';
+import { PROJECT_ROOT } from '../local/paths.ts';
+import { LocalRunner, type ExecutionResult, type LocalExecutionEvent } from '../local/runner.ts';
+import { endpointsOf, readState } from '../local/runtime.ts';
+import { synthesizeTemplate } from '../local/synth.ts';
+import { tableNamesByLogicalId } from '../local/tables.ts';
+import { EXIT, Progress, UsageError } from './io.ts';
+
+/** Errors raised before anything is written: the CLI answers them with exit code 2. */
+export const BAD_INPUT_ERRORS = new Set(['ValidationError', 'NotFoundError', 'ConflictError', 'SimulationMismatchError']);
+
+let cachedRunner: LocalRunner | undefined;
+
+/** The runner over the synthesized stack, pointed at the running local runtime. */
+export async function localRunner(): Promise<LocalRunner> {
+  if (cachedRunner) return cachedRunner;
+  const state = readState();
+  if (!state) throw new UsageError('the local runtime is not running: run `mass-refund local up`');
+  const { template } = await synthesizeTemplate();
+  cachedRunner = new LocalRunner({
+    template,
+    tableNames: tableNamesByLogicalId(template, state.tablePrefix),
+    env: localEnvironment(endpointsOf(state), state.tablePrefix),
+    projectRoot: PROJECT_ROOT,
+  });
+  return cachedRunner;
+}
+
+/** Readable, sortable run ids: `cancel-performance-20261125T203312-3f9a`. */
+export function newExecutionName(workflow: string, now = new Date()): string {
+  const kebab = workflow.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  return `${kebab}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export interface LocalStartResult {
+  result: ExecutionResult;
+  printed: unknown;
+  exitCode: number;
+}
+
+export async function runWorkflowLocally(
+  workflow: string,
+  input: unknown,
+  opts: { name?: string; schedule?: string; runner?: LocalRunner; quiet?: boolean } = {},
+): Promise<LocalStartResult> {
+  const runner = opts.runner ?? (await localRunner());
+  if (!runner.workflows().includes(workflow)) {
+    throw new UsageError(`unknown workflow "${workflow}"; the stack has: ${runner.workflows().join(', ')}`);
+  }
+  const name = opts.name ?? newExecutionName(workflow);
+  const progress = new Progress(workflow);
+  let stages = 0;
+  const onEvent = (e: LocalExecutionEvent) => {
+    if (e.type === 'StateExited') progress.update(++stages, undefined, 'states');
+  };
+  const result = await runner.start(workflow, input, { name, onEvent: opts.quiet ? undefined : onEvent });
+  progress.done();
+  if (result.status === 'SUCCEEDED') return { result, printed: result.output, exitCode: EXIT.ok };
+  const printed = {
+    status: result.status,
+    workflow,
+    runId: name,
+    error: result.error,
+    message: lambdaErrorMessage(result.cause),
+  };
+  return { result, printed, exitCode: result.error && BAD_INPUT_ERRORS.has(result.error) ? EXIT.badInput : EXIT.workflowFailed };
+}
