@@ -1,0 +1,538 @@
+/**
+ * Runs the synthesized state machines locally with aws-local-stepfunctions, invoking the real
+ * Lambda handler modules in-process with the same payload shapes, errors and context as AWS.
+ */
+import { randomUUID, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { preflight } from './preflight.ts';
+import {
+  LOCAL_ACCOUNT_ID,
+  LOCAL_PARTITION,
+  LOCAL_REGION,
+  listFunctions,
+  listStateMachines,
+  type CfnTemplate,
+  type LocalFunction,
+  type LocalStateMachine,
+} from './template.ts';
+
+export interface RunnerOptions {
+  template: object;
+  /** DynamoDB table logical id -> local physical name. */
+  tableNames?: Record<string, string>;
+  /** Extra environment for every handler (wins over the template's, e.g. DynamoDB Local endpoint). */
+  env?: Record<string, string>;
+  /** Root that handler `entry` paths are relative to. */
+  projectRoot: string;
+  /** Wait between Retry attempts, instead of IntervalSeconds/BackoffRate (default 10 ms). */
+  retryIntervalMs?: number;
+  /** Duration of every Wait state (default 0 ms). */
+  waitOverrideMs?: number;
+  /** Largest Lambda response accepted, as the Step Functions payload quota (default 256 KiB). */
+  payloadLimitBytes?: number;
+}
+
+export interface ExecutionStats {
+  /** States entered (nested Map/Parallel included) plus retries: what AWS bills. */
+  stateTransitions: number;
+  /** Handler calls, retries included. */
+  lambdaInvocations: number;
+  /** Retry attempts over all states. */
+  retries: number;
+  /** Approximate length of the AWS execution history (see approximateHistory). */
+  historyEvents: number;
+  /** Largest JSON size of any execution/state input or output or Lambda payload. */
+  largestPayloadBytes: number;
+  durationMs: number;
+}
+
+export interface ExecutionResult {
+  executionArn: string;
+  name: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  stats: ExecutionStats;
+}
+
+/** An event of the local execution, as emitted by aws-local-stepfunctions. */
+export interface LocalExecutionEvent {
+  type: string;
+  timestamp: number;
+  [field: string]: unknown;
+}
+
+export interface StartOptions {
+  /** Execution name (default: a random UUID). Unique per workflow, as in AWS. */
+  name?: string;
+  onEvent?: (event: LocalExecutionEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** The runner was used wrongly (unknown workflow, unmapped handler, conflicting environment...). */
+export class RunnerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RunnerError';
+  }
+}
+
+/** AWS StartExecution refuses a name already used for the same state machine. */
+export class ExecutionAlreadyExistsError extends RunnerError {
+  constructor(workflow: string, name: string) {
+    super(`Execution ${name} already exists for workflow ${workflow}`);
+    this.name = 'ExecutionAlreadyExists';
+  }
+}
+
+/**
+ * What a failed invocation looks like to Step Functions: `name` is Lambda's errorType (matched by
+ * Retry/Catch ErrorEquals) and `message` is the Cause JSON. The library reports `cause` as the
+ * Cause when present, so the handler's error is kept in `handlerError` instead.
+ */
+export class LambdaFunctionError extends Error {
+  readonly handlerError: unknown;
+  readonly #retryable: boolean;
+  constructor(errorType: string, causeJson: string, handlerError: unknown, retryable = true) {
+    super(causeJson);
+    this.name = errorType;
+    this.handlerError = handlerError;
+    this.#retryable = retryable;
+  }
+  // Read by aws-local-stepfunctions to decide whether Retry/Catch may match.
+  get isRetryable(): boolean {
+    return this.#retryable;
+  }
+  get isCatchable(): boolean {
+    return this.#retryable;
+  }
+}
+
+/** Minimal Lambda context object handed to handlers (shape of aws-lambda's Context). */
+export interface LocalLambdaContext {
+  callbackWaitsForEmptyEventLoop: boolean;
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  awsRequestId: string;
+  logGroupName: string;
+  logStreamName: string;
+  getRemainingTimeInMillis(): number;
+  done(): never;
+  fail(): never;
+  succeed(): never;
+}
+
+type Handler = (event: unknown, context: LocalLambdaContext) => unknown;
+
+interface TaskBinding {
+  state: string;
+  /** lambda:invoke wraps the response in {Payload, StatusCode...}; a bare function ARN does not. */
+  wrapped: boolean;
+  fn: LocalFunction;
+}
+
+interface PreparedWorkflow {
+  machine: LocalStateMachine;
+  stateMachine: StateMachine;
+  tasks: TaskBinding[];
+  retryIntervalOverrides: Record<string, number>;
+  waitTimeOverrides: Record<string, number>;
+  usedNames: Set<string>;
+}
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+/** In AWS a lambda:invoke Task has no default timeout (the function's own applies); the library defaults to 60 s. */
+const DEFAULT_TASK_TIMEOUT_SECONDS = 900;
+const DEFAULT_PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+/** Node 20 lacks Promise.withResolvers; without it the library's Task states fail into their Catch. */
+export function installPromiseWithResolvers(): void {
+  const P = Promise as unknown as { withResolvers?: unknown };
+  if (typeof P.withResolvers === 'function') return;
+  P.withResolvers = function withResolvers<T>() {
+    let resolve!: (value: T | PromiseLike<T>) => void;
+    let reject!: (reason?: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+export class LocalRunner {
+  readonly #opts: RunnerOptions;
+  readonly #workflows = new Map<string, PreparedWorkflow>();
+  readonly #env: Record<string, string>;
+  readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
+  readonly #untagged: string[];
+
+  constructor(opts: RunnerOptions) {
+    installPromiseWithResolvers();
+    this.#opts = opts;
+    const template = opts.template as CfnTemplate;
+    if (typeof template !== 'object' || template === null || typeof template.Resources !== 'object') {
+      throw new RunnerError('RunnerOptions.template is not a CloudFormation template (no Resources)');
+    }
+    const ctx = opts.tableNames === undefined ? {} : { tableNames: opts.tableNames };
+    const machines = listStateMachines(template, ctx);
+    const functions = listFunctions(template, ctx);
+    this.#untagged = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.['mass-refund:workflow'] === undefined)
+      .map(([id]) => id);
+
+    for (const machine of machines) preflight(machine.definition, { workflow: machine.workflow });
+
+    const used = new Map<string, LocalFunction>();
+    for (const machine of machines) {
+      const prepared = this.#prepare(machine, functions);
+      for (const task of prepared.tasks) used.set(task.fn.logicalId, task.fn);
+      this.#workflows.set(machine.workflow, prepared);
+    }
+    this.#env = { ...mergeEnvironments([...used.values()]), ...opts.env };
+    for (const fn of used.values()) {
+      const file = path.join(opts.projectRoot, fn.entry);
+      if (!existsSync(file)) throw new RunnerError(`Handler module of ${fn.logicalId} not found: ${file}`);
+    }
+  }
+
+  workflows(): string[] {
+    return [...this.#workflows.keys()];
+  }
+
+  async start(workflow: string, input: unknown, opts: StartOptions = {}): Promise<ExecutionResult> {
+    const prepared = this.#workflows.get(workflow);
+    if (prepared === undefined) {
+      const hint = this.#untagged.length > 0 ? `; untagged state machines: ${this.#untagged.join(', ')}` : '';
+      throw new RunnerError(`Unknown workflow ${workflow}; known: ${this.workflows().join(', ') || 'none'}${hint}`);
+    }
+    const name = opts.name ?? randomUUID();
+    if (prepared.usedNames.has(name)) throw new ExecutionAlreadyExistsError(workflow, name);
+    prepared.usedNames.add(name);
+
+    const { machine } = prepared;
+    const executionArn = `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:execution:${machine.name}:${name}`;
+    const jsonInput = jsonRoundTrip(input) ?? {};
+    const counters = { lambdaInvocations: 0, largestPayloadBytes: jsonBytes(jsonInput) };
+    const startedAt = performance.now();
+
+    const taskResourceLocalHandlers = Object.fromEntries(
+      prepared.tasks.map((task) => [task.state, (taskInput: unknown) => this.#invoke(task, taskInput, counters)]),
+    );
+    const execution = prepared.stateMachine.run(jsonInput as never, {
+      overrides: {
+        taskResourceLocalHandlers: taskResourceLocalHandlers as never,
+        retryIntervalOverrides: prepared.retryIntervalOverrides,
+        waitTimeOverrides: prepared.waitTimeOverrides,
+      },
+      context: {
+        Execution: { Id: executionArn, Name: name, StartTime: new Date().toISOString(), Input: jsonInput as never },
+        StateMachine: { Id: machine.arn, Name: machine.name },
+      },
+    });
+    const onAbort = () => execution.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const history = consumeEvents(execution.eventLogs, opts.onEvent);
+
+    let outcome: Pick<ExecutionResult, 'status' | 'output' | 'error' | 'cause'>;
+    try {
+      const output = await execution.result;
+      counters.largestPayloadBytes = Math.max(counters.largestPayloadBytes, jsonBytes(output));
+      outcome = { status: 'SUCCEEDED', output };
+    } catch (error) {
+      outcome = failureOutcome(error);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    const tally = await history;
+    return {
+      executionArn,
+      name,
+      ...outcome,
+      stats: {
+        stateTransitions: tally.statesEntered + tally.retries,
+        lambdaInvocations: counters.lambdaInvocations,
+        retries: tally.retries,
+        historyEvents: approximateHistory(tally, counters.lambdaInvocations),
+        largestPayloadBytes: Math.max(counters.largestPayloadBytes, tally.largestPayloadBytes),
+        durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+      },
+    };
+  }
+
+  #prepare(machine: LocalStateMachine, functions: LocalFunction[]): PreparedWorkflow {
+    const byArn = new Map<string, LocalFunction>();
+    for (const fn of functions) {
+      byArn.set(fn.arn, fn);
+      byArn.set(fn.functionName, fn);
+      byArn.set(fn.logicalId, fn);
+    }
+    // The executed copy differs from the synthesized one only by explicit Task timeouts (see DEFAULT_TASK_TIMEOUT_SECONDS).
+    const definition = structuredClone(machine.definition);
+    const tasks: TaskBinding[] = [];
+    const retryIntervalOverrides: Record<string, number> = {};
+    const waitTimeOverrides: Record<string, number> = {};
+    const seen = new Set<string>();
+    forEachState(definition, (stateName, state) => {
+      if (seen.has(stateName)) {
+        throw new RunnerError(`Workflow ${machine.workflow}: state name "${stateName}" is used twice (overrides are keyed by state name)`);
+      }
+      seen.add(stateName);
+      if (Array.isArray(state['Retry'])) retryIntervalOverrides[stateName] = this.#opts.retryIntervalMs ?? 10;
+      if (state['Type'] === 'Wait') waitTimeOverrides[stateName] = this.#opts.waitOverrideMs ?? 0;
+      if (state['Type'] !== 'Task') return;
+      if (state['TimeoutSeconds'] === undefined && state['TimeoutSecondsPath'] === undefined) {
+        state['TimeoutSeconds'] = DEFAULT_TASK_TIMEOUT_SECONDS;
+      }
+      const resource = String(state['Resource']);
+      const wrapped = resource === LAMBDA_INVOKE;
+      const target = wrapped ? String((state['Parameters'] as Record<string, unknown>)['FunctionName']) : resource;
+      const fn = byArn.get(unqualified(target));
+      if (fn === undefined) {
+        throw new RunnerError(
+          `Workflow ${machine.workflow}: Task "${stateName}" calls ${target}, which is not a function with mass-refund:handler metadata`,
+        );
+      }
+      tasks.push({ state: stateName, wrapped, fn });
+    });
+    // preflight() already ran asl-validator on this definition; validating again costs ~100 ms per machine.
+    const stateMachine = new StateMachine(definition as unknown as StateMachineDefinition, {
+      validationOptions: { noValidate: true },
+    });
+    return { machine, stateMachine, tasks, retryIntervalOverrides, waitTimeOverrides, usedNames: new Set() };
+  }
+
+  async #invoke(task: TaskBinding, taskInput: unknown, counters: { lambdaInvocations: number; largestPayloadBytes: number }): Promise<unknown> {
+    const { fn } = task;
+    // Like the Lambda service: the handler sees a fresh JSON copy, and only the Payload for lambda:invoke.
+    const requestJson = JSON.stringify(task.wrapped ? ((taskInput as Record<string, unknown>)['Payload'] ?? {}) : taskInput);
+    const event: unknown = JSON.parse(requestJson);
+    counters.lambdaInvocations++;
+    counters.largestPayloadBytes = Math.max(counters.largestPayloadBytes, Buffer.byteLength(requestJson));
+    const requestId = randomUUID();
+    const context = lambdaContext(fn, requestId);
+    Object.assign(process.env, this.#env);
+
+    let result: unknown;
+    try {
+      const handler = await this.#loadHandler(fn);
+      result = await handler(event, context);
+    } catch (error) {
+      throw toLambdaError(error);
+    }
+    const responseJson = JSON.stringify(result) ?? 'null';
+    const responseBytes = Buffer.byteLength(responseJson);
+    counters.largestPayloadBytes = Math.max(counters.largestPayloadBytes, responseBytes);
+    const limit = this.#opts.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
+    if (responseBytes > limit) {
+      const message = `The state/task '${task.state}' returned a result with a size exceeding the maximum number of bytes service limit (${responseBytes} > ${limit}).`;
+      throw new LambdaFunctionError('States.DataLimitExceeded', message, undefined, false);
+    }
+    const payload: unknown = JSON.parse(responseJson);
+    if (!task.wrapped) return payload;
+    return {
+      ExecutedVersion: '$LATEST',
+      Payload: payload,
+      SdkHttpMetadata: {
+        AllHttpHeaders: {
+          'X-Amz-Executed-Version': ['$LATEST'],
+          'x-amzn-Remapped-Content-Length': ['0'],
+          Connection: ['keep-alive'],
+          'x-amzn-RequestId': [requestId],
+          'Content-Length': [String(responseBytes)],
+          Date: [new Date().toUTCString()],
+          'Content-Type': ['application/json'],
+        },
+        HttpHeaders: {
+          Connection: 'keep-alive',
+          'Content-Length': String(responseBytes),
+          'Content-Type': 'application/json',
+          Date: new Date().toUTCString(),
+          'X-Amz-Executed-Version': '$LATEST',
+          'x-amzn-Remapped-Content-Length': '0',
+          'x-amzn-RequestId': requestId,
+        },
+        HttpStatusCode: 200,
+      },
+      SdkResponseMetadata: { RequestId: requestId },
+      StatusCode: 200,
+    };
+  }
+
+  #loadHandler(fn: LocalFunction): Promise<Handler> {
+    const file = path.join(this.#opts.projectRoot, fn.entry);
+    let loading = this.#modules.get(file);
+    if (loading === undefined) {
+      loading = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+      this.#modules.set(file, loading);
+    }
+    return loading.then(
+      (module) => {
+        const handler = module[fn.handler];
+        if (typeof handler !== 'function') {
+          throw namedError('Runtime.HandlerNotFound', `${fn.entry}.${fn.handler} is undefined or not exported`);
+        }
+        return handler as Handler;
+      },
+      (error: unknown) => {
+        throw namedError('Runtime.ImportModuleError', `Error: Cannot load ${fn.entry}: ${String(error)}`, error);
+      },
+    );
+  }
+}
+
+function namedError(name: string, message: string, cause?: unknown): Error {
+  const error = new Error(message, { cause });
+  error.name = name;
+  return error;
+}
+
+/** Lambda's Node runtime reports errorType = error.name, errorMessage, and the stack as trace. */
+function toLambdaError(error: unknown): LambdaFunctionError {
+  if (error instanceof LambdaFunctionError) return error;
+  if (error instanceof Error) {
+    const body = { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+    return new LambdaFunctionError(error.name, JSON.stringify(body), error);
+  }
+  const body = { errorType: typeof error, errorMessage: String(error), trace: [] };
+  return new LambdaFunctionError(typeof error, JSON.stringify(body), error);
+}
+
+function lambdaContext(fn: LocalFunction, requestId: string): LocalLambdaContext {
+  const deadline = Date.now() + fn.timeoutSeconds * 1000;
+  const notSupported = (): never => {
+    throw new RunnerError('Callback-style context.done/fail/succeed is not supported: return or throw from an async handler');
+  };
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: fn.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: fn.arn,
+    memoryLimitInMB: String(fn.memorySizeMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${fn.functionName}`,
+    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: notSupported,
+    fail: notSupported,
+    succeed: notSupported,
+  };
+}
+
+/** All handlers share one process.env, so a variable must mean the same thing for every function. */
+function mergeEnvironments(functions: LocalFunction[]): Record<string, string> {
+  const merged: Record<string, string> = {};
+  const owner: Record<string, string> = {};
+  for (const fn of functions) {
+    for (const [key, value] of Object.entries(fn.environment)) {
+      const previous = merged[key];
+      if (previous !== undefined && previous !== value) {
+        throw new RunnerError(
+          `Environment variable ${key} differs between ${owner[key]} (${previous}) and ${fn.logicalId} (${value}); handlers share one process locally`,
+        );
+      }
+      merged[key] = value;
+      owner[key] = fn.logicalId;
+    }
+  }
+  return merged;
+}
+
+function failureOutcome(error: unknown): Pick<ExecutionResult, 'status' | 'error' | 'cause'> {
+  if (error instanceof ExecutionError) {
+    const failure = error.cause as { name?: string; message?: string } | undefined;
+    return { status: 'FAILED', error: failure?.name ?? 'States.Runtime', cause: failure?.message ?? error.message };
+  }
+  if (error instanceof ExecutionTimeoutError) {
+    return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution exceeded its TimeoutSeconds' };
+  }
+  if (error instanceof ExecutionAbortedError) return { status: 'ABORTED' };
+  throw error;
+}
+
+interface EventTally {
+  statesEntered: number;
+  retries: number;
+  /** Library events that have an AWS history counterpart. */
+  historyLike: number;
+  mapOrParallelStates: number;
+  largestPayloadBytes: number;
+}
+
+async function consumeEvents(
+  events: AsyncGenerator<unknown>,
+  onEvent: ((e: LocalExecutionEvent) => void) | undefined,
+): Promise<EventTally> {
+  const tally: EventTally = { statesEntered: 0, retries: 0, historyLike: 0, mapOrParallelStates: 0, largestPayloadBytes: 0 };
+  for await (const raw of events) {
+    const event = raw as LocalExecutionEvent & { state?: { type?: string; input?: unknown; output?: unknown } };
+    switch (event.type) {
+      case 'StateEntered':
+        tally.statesEntered++;
+        tally.historyLike++;
+        if (event.state?.type === 'Map' || event.state?.type === 'Parallel') tally.mapOrParallelStates++;
+        tally.largestPayloadBytes = Math.max(tally.largestPayloadBytes, jsonBytes(event.state?.input));
+        break;
+      case 'StateExited':
+        tally.historyLike++;
+        tally.largestPayloadBytes = Math.max(tally.largestPayloadBytes, jsonBytes(event.state?.output));
+        break;
+      case 'StateRetried':
+        tally.retries++;
+        break;
+      case 'StateFailed':
+      case 'StateCaught':
+      case 'ParallelBranchStarted':
+      case 'ParallelBranchSucceeded':
+      case 'ParallelBranchFailed':
+        break; // AWS records these as Task*/Parallel* events counted elsewhere, or not at all
+      default:
+        tally.historyLike++; // Execution*, MapIteration*
+    }
+    onEvent?.(event);
+  }
+  return tally;
+}
+
+/**
+ * AWS history length, approximated: Execution started/ended, every state entered/exited, Map
+ * iteration started/ended, plus per Lambda invocation TaskScheduled+TaskStarted+TaskSucceeded|Failed
+ * (retries included) and per Map/Parallel state its Started+Succeeded events.
+ */
+function approximateHistory(tally: EventTally, lambdaInvocations: number): number {
+  return tally.historyLike + 3 * lambdaInvocations + 2 * tally.mapOrParallelStates;
+}
+
+function forEachState(machine: Record<string, unknown>, visit: (name: string, state: Record<string, unknown>) => void): void {
+  const states = machine['States'] as Record<string, Record<string, unknown>> | undefined;
+  for (const [name, state] of Object.entries(states ?? {})) {
+    visit(name, state);
+    const processor = (state['ItemProcessor'] ?? state['Iterator']) as Record<string, unknown> | undefined;
+    if (processor !== undefined) forEachState(processor, visit);
+    for (const branch of (state['Branches'] as Record<string, unknown>[] | undefined) ?? []) forEachState(branch, visit);
+  }
+}
+
+/** Step Functions accepts qualified ARNs (function:Name:alias); the local map is by unqualified ARN. */
+function unqualified(target: string): string {
+  const match = /^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+)(:[^:]+)?$/.exec(target);
+  return match?.[1] ?? target;
+}
+
+function jsonRoundTrip(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  return text === undefined ? undefined : JSON.parse(text);
+}
+
+function jsonBytes(value: unknown): number {
+  const text = JSON.stringify(value);
+  return text === undefined ? 0 : Buffer.byteLength(text);
+}
