@@ -55,6 +55,8 @@ export interface SandboxExchange {
   body: string;
   /** null when no answer was sent (time-out, reset). */
   response: { status: number; headers: Record<string, string>; body: string } | null;
+  /** The fault injected into this exchange, if any. */
+  fault?: FaultKind;
 }
 
 export interface PspSandboxOptions {
@@ -314,7 +316,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
       res.on('close', done);
     });
 
-  const handleV1 = async (req: http.IncomingMessage, res: http.ServerResponse, path: string, body: string): Promise<Answer | null> => {
+  const handleV1 = async (req: http.IncomingMessage, res: http.ServerResponse, path: string, body: string, ctx: { fault?: FaultKind }): Promise<Answer | null> => {
     const creditMatch = req.method === 'POST' ? CREDIT_PATH.exec(path) : null;
     const statusMatch = req.method === 'GET' ? STATUS_PATH.exec(path) : null;
     const endpointLabel = creditMatch ? 'POST /v1/transactions/{id}/credit' : statusMatch ? 'GET /v1/transactions/{id}' : `${req.method} other`;
@@ -339,6 +341,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
     if (statusMatch) {
       const related = [id, ...(credits.has(id) ? [credits.get(id)!.transactionId] : [])];
       const fault = faults.pick('status', related);
+      if (fault) ctx.fault = fault.kind;
       const transportOutcome = await applyTransportFault(fault, res, false, () => statusView(id));
       return answer(transportOutcome);
     }
@@ -384,6 +387,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
     };
 
     const fault = faults.pick('credit', [id]);
+    if (fault) ctx.fault = fault.kind;
     const businessFault = fault?.kind === 'decline' || fault?.kind === 'late_failure' ? fault : null;
     let committed: Answer | null = null;
     const commit = () => {
@@ -514,14 +518,15 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const body = await readBody(req);
     let answer: Answer | null;
+    const ctx: { fault?: FaultKind } = {};
     try {
       if (body === null) answer = errorAnswer(400, 'CLIENT_ERROR', 'request body too large or unreadable');
       else if (path.startsWith('/_sandbox/')) answer = await handleAdmin(req, path, body);
-      else answer = await handleV1(req, res, path, body);
+      else answer = await handleV1(req, res, path, body, ctx);
     } catch {
       answer = errorAnswer(500, 'SERVER_ERROR', 'sandbox internal error');
     }
-    options.onExchange?.({ method: req.method ?? '', path, headers: req.headers, body: body ?? '', response: answer });
+    options.onExchange?.({ method: req.method ?? '', path, headers: req.headers, body: body ?? '', response: answer, ...(ctx.fault ? { fault: ctx.fault } : {}) });
     if (answer === null || res.destroyed || res.socket === null) return;
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
