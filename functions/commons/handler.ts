@@ -16,6 +16,15 @@ const TRANSIENT_AWS_ERRORS = new Set([
   'ServiceUnavailable',
 ]);
 
+// Plain reasons for the two commonest problems of console input.
+z.config({
+  customError: (issue) => {
+    if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+    if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+    return undefined;
+  },
+});
+
 /** zod issues -> `field: reason` with dotted paths, the contract's error shape. */
 export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
   return error.issues.map((issue) => {

@@ -13,7 +13,7 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 export interface RefundFunctionProps extends Partial<NodejsFunctionProps> {
   /** Handler module relative to the project root, e.g. `functions/cancel-performance/validate.ts`. */
   readonly entry: string;
-  /** Workflow stage, for names and the service dimension of logs and metrics. */
+  /** Workflow the stage belongs to (a tag; all stages log as service mass-refund, since they share one process locally). */
   readonly service: string;
 }
 
@@ -43,7 +43,7 @@ export class RefundFunction extends NodejsFunction {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: props.service,
+        POWERTOOLS_SERVICE_NAME: 'mass-refund',
         POWERTOOLS_METRICS_NAMESPACE: 'MassRefund',
         ...props.environment,
       },
