@@ -214,9 +214,15 @@ function checkFieldNames(type: RecordType, object: Record<string, unknown>, repo
 
 const normalizeName = (name: string): string => name.toLowerCase().replace(/[_\-\s]/g, '');
 
+const normalizedFields = new WeakMap<readonly string[], Map<string, string>>();
+
 function checkLevel(known: readonly string[], value: unknown, path: string, report: Report): void {
   if (!isObject(value)) return;
-  const byNormal = new Map(known.map((k) => [normalizeName(k), k]));
+  let byNormal = normalizedFields.get(known);
+  if (byNormal === undefined) {
+    byNormal = new Map(known.map((k) => [normalizeName(k), k]));
+    normalizedFields.set(known, byNormal);
+  }
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const near = byNormal.get(normalizeName(key));
