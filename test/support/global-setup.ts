@@ -14,6 +14,7 @@ declare module 'vitest' {
  * of the stack; each test file then creates its own tables under its own prefix.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let dynamodb: StartedService | undefined;
   if (process.env.MASS_REFUND_TEST_DYNAMODB_URL) {
     project.provide('dynamodbUrl', process.env.MASS_REFUND_TEST_DYNAMODB_URL);
