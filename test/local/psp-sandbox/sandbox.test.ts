@@ -105,10 +105,10 @@ describe('PSP sandbox: Idempotency-Key as Datatrans documents it', () => {
   });
 
   it('a repeat while the first is in flight gets 409', async () => {
-    sandbox.configureFaults({ rules: [{ times: 1, fault: { kind: 'latency', ms: 300 } }] });
+    sandbox.configureFaults({ rules: [{ times: 1, fault: { kind: 'latency', ms: 1500 } }] });
 
     const slow = credit(body, key);
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 300));
     const concurrent = await credit(body, key);
 
     expect(concurrent.status).toBe(409);
