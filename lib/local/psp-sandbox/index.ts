@@ -86,6 +86,8 @@ export interface PspSandbox {
 export const IDEMPOTENCY_KEY_TTL_MS = 60 * 60 * 1000;
 const DEFAULT_HOLD_MS = 30_000;
 const MAX_BODY_BYTES = 64 * 1024;
+// Admin registrations carry every imported payment's transaction: allow large batches.
+const MAX_ADMIN_BODY_BYTES = 32 * 1024 * 1024;
 
 const METHOD_CODES: Record<string, string> = { card: 'VIS', amazon_pay: 'AZP' };
 
@@ -98,7 +100,7 @@ const registerSchema = z.object({ transactions: z.array(transactionSchema) });
 const configSchema = z.object({ rateLimitPerSecond: z.number().positive().nullable() });
 
 interface Action { action: 'authorize' | 'settle' | 'credit'; amount: number; source: 'api'; date: string; success: boolean }
-interface Settled { transactionId: string; amount: Money; paymentMethod: string; history: Action[]; createdAt: string }
+interface Settled { transactionId: string; amount: Money; paymentMethod: string; history: Action[]; createdAt: string; credits: Credit[] }
 interface Credit extends LedgerCredit { paymentMethod: string }
 interface Answer { status: number; headers: Record<string, string>; body: string }
 interface KeyEntry { fingerprint: string; state: 'in_flight' | 'done'; answer?: Answer; storedAt: number }
@@ -196,6 +198,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
         amount: { amount: t.amount.amount, currency: t.amount.currency },
         paymentMethod,
         createdAt: date,
+        credits: [],
         history: [
           { action: 'authorize', amount: t.amount.amount, source: 'api', date, success: true },
           { action: 'settle', amount: t.amount.amount, source: 'api', date, success: true },
@@ -206,8 +209,9 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
     return { registered, unchanged };
   };
 
-  const remainingOf = (t: Settled): number =>
-    t.amount.amount - ledger.filter((c) => c.transactionId === t.transactionId && c.status === 'booked').reduce((s, c) => s + c.amount.amount, 0);
+  // Per-transaction list keeps a credit O(credits of that transaction), not O(ledger).
+  const creditedOf = (t: Settled): number => t.credits.reduce((s, c) => s + (c.status === 'booked' ? c.amount.amount : 0), 0);
+  const remainingOf = (t: Settled): number => t.amount.amount - creditedOf(t);
 
   /** The business part of a credit: validation, decline and late-failure faults, booking. */
   const processCredit = (transactionId: string, body: Record<string, unknown>, key: string | null, fault: Fault | null): Answer => {
@@ -251,6 +255,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
     };
     credits.set(credit.creditTransactionId, credit);
     ledger.push(credit);
+    tx.credits.push(credit);
     tx.history.push({ action: 'credit', amount: creditAmount, source: 'api', date, success: true });
     stats.creditsBooked += 1;
     if (fault?.kind === 'late_failure') {
@@ -266,7 +271,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
   const statusView = (transactionId: string): Answer => {
     const tx = transactions.get(transactionId);
     if (tx) {
-      const credited = ledger.filter((c) => c.transactionId === tx.transactionId && c.status === 'booked').reduce((s, c) => s + c.amount.amount, 0);
+      const credited = creditedOf(tx);
       const detail: Record<string, unknown> = { authorize: { amount: tx.amount.amount }, settle: { amount: tx.amount.amount } };
       if (credited > 0) detail.credit = { amount: credited };
       return jsonAnswer(200, {
@@ -502,21 +507,21 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
     stats = emptyStats();
   };
 
-  const readBody = (req: http.IncomingMessage) =>
+  const readBody = (req: http.IncomingMessage, limit: number) =>
     new Promise<string | null>((resolve) => {
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
         size += c.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(c);
+        if (size <= limit) chunks.push(c);
       });
-      req.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString('utf8')));
+      req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
       req.on('error', () => resolve(null));
     });
 
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const body = await readBody(req);
+    const body = await readBody(req, path.startsWith('/_sandbox/') ? MAX_ADMIN_BODY_BYTES : MAX_BODY_BYTES);
     let answer: Answer | null;
     const ctx: { fault?: FaultKind } = {};
     try {

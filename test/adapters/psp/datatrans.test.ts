@@ -142,10 +142,10 @@ describe('DatatransPsp.refund against the sandbox', () => {
   });
 
   it('a 409 (same key still in flight) is retryable and books nothing twice', async () => {
-    faults({ times: 1, fault: { kind: 'latency', ms: 400 } });
+    faults({ times: 1, fault: { kind: 'latency', ms: 1500 } });
 
     const slow = psp().refund(refund());
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
     const concurrent = await psp().refund(refund());
     const first = await slow;
 
