@@ -243,6 +243,7 @@ export class LocalRunner {
     const onAbort = () => execution.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const history = consumeEvents(execution.eventLogs, opts.onEvent);
+    history.catch(() => undefined); // a throwing onEvent surfaces below, not as an unhandled rejection
 
     let outcome: Pick<ExecutionResult, 'status' | 'output' | 'error' | 'cause'>;
     try {
