@@ -173,6 +173,7 @@ export class LocalRunner {
   readonly #env: Record<string, string>;
   readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
   readonly #untagged: string[];
+  readonly #logStreams = new Map<string, string>();
 
   constructor(opts: RunnerOptions) {
     installPromiseWithResolvers();
@@ -226,6 +227,8 @@ export class LocalRunner {
     const taskResourceLocalHandlers = Object.fromEntries(
       prepared.tasks.map((task) => [task.state, (taskInput: unknown) => this.#invoke(task, taskInput, counters)]),
     );
+    // One process.env for all handlers (mergeEnvironments guarantees they agree); set per start, not per call (setenv is slow).
+    Object.assign(process.env, this.#env);
     const execution = prepared.stateMachine.run(jsonInput as never, {
       overrides: {
         taskResourceLocalHandlers: taskResourceLocalHandlers as never,
@@ -240,6 +243,7 @@ export class LocalRunner {
     const onAbort = () => execution.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const history = consumeEvents(execution.eventLogs, opts.onEvent);
+    history.catch(() => undefined); // a throwing onEvent surfaces below, not as an unhandled rejection
 
     let outcome: Pick<ExecutionResult, 'status' | 'output' | 'error' | 'cause'>;
     try {
@@ -317,8 +321,7 @@ export class LocalRunner {
     counters.lambdaInvocations++;
     counters.largestPayloadBytes = Math.max(counters.largestPayloadBytes, Buffer.byteLength(requestJson));
     const requestId = randomUUID();
-    const context = lambdaContext(fn, requestId);
-    Object.assign(process.env, this.#env);
+    const context = lambdaContext(fn, requestId, this.#logStream(fn));
 
     let result: unknown;
     try {
@@ -337,6 +340,7 @@ export class LocalRunner {
     }
     const payload: unknown = JSON.parse(responseJson);
     if (!task.wrapped) return payload;
+    const date = new Date().toUTCString();
     return {
       ExecutedVersion: '$LATEST',
       Payload: payload,
@@ -347,14 +351,14 @@ export class LocalRunner {
           Connection: ['keep-alive'],
           'x-amzn-RequestId': [requestId],
           'Content-Length': [String(responseBytes)],
-          Date: [new Date().toUTCString()],
+          Date: [date],
           'Content-Type': ['application/json'],
         },
         HttpHeaders: {
           Connection: 'keep-alive',
           'Content-Length': String(responseBytes),
           'Content-Type': 'application/json',
-          Date: new Date().toUTCString(),
+          Date: date,
           'X-Amz-Executed-Version': '$LATEST',
           'x-amzn-Remapped-Content-Length': '0',
           'x-amzn-RequestId': requestId,
@@ -364,6 +368,17 @@ export class LocalRunner {
       SdkResponseMetadata: { RequestId: requestId },
       StatusCode: 200,
     };
+  }
+
+  /** Like one warm container per function: a stable log stream name. */
+  #logStream(fn: LocalFunction): string {
+    let stream = this.#logStreams.get(fn.logicalId);
+    if (stream === undefined) {
+      const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+      stream = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
+      this.#logStreams.set(fn.logicalId, stream);
+    }
+    return stream;
   }
 
   #loadHandler(fn: LocalFunction): Promise<Handler> {
@@ -405,12 +420,11 @@ function toLambdaError(error: unknown): LambdaFunctionError {
   return new LambdaFunctionError(typeof error, JSON.stringify(body), error);
 }
 
-function lambdaContext(fn: LocalFunction, requestId: string): LocalLambdaContext {
+function lambdaContext(fn: LocalFunction, requestId: string, logStreamName: string): LocalLambdaContext {
   const deadline = Date.now() + fn.timeoutSeconds * 1000;
   const notSupported = (): never => {
     throw new RunnerError('Callback-style context.done/fail/succeed is not supported: return or throw from an async handler');
   };
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: fn.functionName,
@@ -419,7 +433,7 @@ function lambdaContext(fn: LocalFunction, requestId: string): LocalLambdaContext
     memoryLimitInMB: String(fn.memorySizeMb),
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${fn.functionName}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    logStreamName,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: notSupported,
     fail: notSupported,

@@ -189,6 +189,24 @@ describe('LocalRunner on the synthesized fixture app', () => {
     expect(result.cause).toContain("'ListShards'");
   });
 
+  it('aborts a running execution on signal and reports ABORTED', async () => {
+    // prepare
+    const runner = mainRunner({ waitOverrideMs: 60_000 });
+    const controller = new AbortController();
+    // act
+    const running = runner.start(MAIN_WORKFLOW, input(), {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'StateEntered' && (e['state'] as { name: string }).name === 'Settle') controller.abort();
+      },
+    });
+    const result = await running;
+    // assess
+    expect(result.status).toBe('ABORTED');
+    expect(recordedCalls('ConfirmRun')).toHaveLength(0);
+    expect(result.stats.durationMs).toBeLessThan(5_000);
+  });
+
   it('installs the Promise.withResolvers polyfill the library needs on Node 20', () => {
     // prepare / act
     mainRunner();
