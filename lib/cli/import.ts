@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { DynamoImportLookup, writeImport, type ImportWriteResult } from '../adapters/dynamodb/import-store.ts';
+import { DynamoImportLookup, writeImport } from '../adapters/dynamodb/import-store.ts';
+import { registerWithSandbox } from '../local/sandbox-registration.ts';
 import { formatIssues, validateImportFile, type ImportIssue } from '../core/import.ts';
 import * as runtime from '../local/runtime.ts';
 import { EXIT, info, printJson, UsageError } from './io.ts';
@@ -10,19 +11,6 @@ export interface ImportOutcome {
   records?: number;
   unchanged?: number;
   written?: Record<string, number>;
-}
-
-/** Registers the imported card/Amazon Pay transactions as settled at the local PSP sandbox. */
-export async function registerWithSandbox(sandboxUrl: string | undefined, txs: ImportWriteResult['pspTransactions']): Promise<void> {
-  if (!sandboxUrl || txs.length === 0) return;
-  for (let i = 0; i < txs.length; i += 5000) {
-    const res = await fetch(`${sandboxUrl}/_sandbox/transactions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ transactions: txs.slice(i, i + 5000) }),
-    });
-    if (!res.ok) throw new Error(`the PSP sandbox refused the imported transactions: HTTP ${res.status} ${await res.text()}`);
-  }
 }
 
 /** Validates the whole file first; writes only if every line is good. */

@@ -1,6 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { scanAll } from '../adapters/dynamodb/items.ts';
+import { tableName } from '../adapters/dynamodb/table-names.ts';
+import { registerWithSandbox, type SettledTransaction } from './sandbox-registration.ts';
 import { applyEnvironment, DEFAULT_TABLE_PREFIX, localEnvironment, type LocalEndpoints } from './env.ts';
 import { localHome } from './paths.ts';
 import { isAlive, LocalServiceError, startDynamoDbLocal, startPspSandboxProcess, startSesLocal, stopPid } from './services.ts';
@@ -101,7 +104,21 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   const client = new DynamoDBClient({ endpoint: state.services.dynamodb.url });
   const tablesCreated = await ensureTables(client, template, state.tablePrefix);
   client.destroy();
+  // A restarted sandbox forgets the settled transactions; the orders still know them.
+  if (started.includes('psp') && !started.includes('dynamodb')) {
+    const registered = await reregisterPspTransactions(state.services.psp.url);
+    if (registered > 0) log(`re-registered ${registered} card/Amazon Pay transactions with the PSP sandbox`);
+  }
   return { state, started, tablesCreated };
+}
+
+async function reregisterPspTransactions(sandboxUrl: string): Promise<number> {
+  const txs: SettledTransaction[] = [];
+  for await (const item of scanAll(tableName('orders'), { filter: 'begins_with(sk, :p) AND attribute_type(pspTransactionId, :s)', values: { ':p': 'PAYMENT#', ':s': 'S' } })) {
+    txs.push({ transactionId: item.pspTransactionId as string, amount: { amount: item.amount as number, currency: item.currency as string }, paymentMethod: item.method === 'card' ? 'VIS' : 'AZP' });
+  }
+  await registerWithSandbox(sandboxUrl, txs);
+  return txs.length;
 }
 
 export async function down(): Promise<string[]> {
