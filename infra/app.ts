@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { MassRefundStack } from './stack.ts';
 
 const app = new App();
@@ -6,4 +7,6 @@ new MassRefundStack(app, 'MassRefund', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'mass-refund: mass cancellation, refund dispatch and write-off for event ticketing',
 });
+// Every synth (deploy included) runs the AWS Solutions checks; accepted findings carry reasons (infra/nag.ts).
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

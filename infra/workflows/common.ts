@@ -93,7 +93,8 @@ export class WorkflowStateMachine extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.timeout ?? Duration.hours(6),
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+      // ALL events for the audit trail, without execution data: inputs and outputs may name customers.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     (this.stateMachine.node.defaultChild as CfnResource).addMetadata('mass-refund:workflow', props.workflow);
     this.failedAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
