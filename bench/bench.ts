@@ -1,0 +1,80 @@
+/**
+ * npm run bench -- [--tickets N] [--psp-rate R] [--scaling [10000,50000,100000]] [--no-bundles] [--init-runs K]
+ * Prints the tables and writes bench/results/<date>.json (git-ignored).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../lib/local/paths.ts';
+import { formatResult } from './report.ts';
+import { runBench, type BenchOptions } from './run.ts';
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function positiveInt(flag: string, value: string | undefined): number {
+  const n = Number(value?.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} needs a positive integer, got ${value ?? 'nothing'}`);
+  return n;
+}
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const opts: BenchOptions = { sizes: [100_000], pspRate: 200, bundles: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.includes('=') ? (arg.split('=', 2) as [string, string]) : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--tickets':
+        opts.sizes = [positiveInt('--tickets', value())];
+        break;
+      case '--psp-rate':
+        opts.pspRate = positiveInt('--psp-rate', value());
+        break;
+      case '--scaling': {
+        const next = inline ?? (argv[i + 1] && !argv[i + 1]?.startsWith('--') ? argv[++i] : undefined);
+        opts.sizes = next ? next.split(',').map((s) => positiveInt('--scaling', s)) : [10_000, 50_000, 100_000];
+        break;
+      }
+      case '--no-bundles':
+        opts.bundles = false;
+        break;
+      case '--init-runs':
+        opts.initRuns = positiveInt('--init-runs', value());
+        break;
+      case '--sweep-orders':
+        opts.sweepOrders = positiveInt('--sweep-orders', value());
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K]`);
+    }
+  }
+  return opts;
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const t0 = Date.now();
+  const result = await runBench({ ...opts, log: (line) => console.error(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${line}`) });
+  console.log(formatResult(result));
+  const dir = path.join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${result.startedAt.replace(/[:.]/g, '-')}-${result.sizes.map((s) => s.tickets).join('-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  console.log(`\nfigures written to ${path.relative(PROJECT_ROOT, file)}`);
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,166 @@
+/**
+ * Runs one workflow through the synthesized state machine and measures what AWS would bill for
+ * it: the runner's stats (transitions, invocations, history, payload) plus each Task's handler
+ * time, timed from the execution's own StateEntered/StateExited events, priced at the function's
+ * configured MemorySize from the template.
+ */
+import { lambdaMbMs, type Usage } from '../lib/core/cost.ts';
+import type { ExecutionResult, ExecutionStats, LocalExecutionEvent, LocalRunner } from '../lib/local/runner.ts';
+import { listFunctions, listStateMachines, type CfnTemplate } from '../lib/local/template.ts';
+import { MemorySampler, type DynamoMeter } from './meter.ts';
+
+export const HISTORY_LIMIT = 25_000;
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+export interface FunctionFigure {
+  function: string;
+  entry: string;
+  memoryMb: number;
+  invocations: number;
+  totalMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  mbMs: number;
+}
+
+export interface ExecutionFigures {
+  workflow: string;
+  label: string;
+  status: ExecutionResult['status'];
+  error?: string;
+  wallMs: number;
+  stats: ExecutionStats;
+  peakRssMb: number;
+  functions: FunctionFigure[];
+  usage: Usage;
+  itemsWritten: number;
+  flags: string[];
+  output?: unknown;
+}
+
+interface TaskFunction {
+  logicalId: string;
+  entry: string;
+  memoryMb: number;
+}
+
+/** Task state name -> the function it calls, per workflow, from the template. */
+export function taskFunctions(template: Record<string, unknown>): Map<string, Map<string, TaskFunction>> {
+  const t = template as CfnTemplate;
+  const fns = listFunctions(t);
+  const byRef = new Map<string, TaskFunction>();
+  for (const fn of fns) {
+    const info = { logicalId: fn.logicalId, entry: fn.entry, memoryMb: fn.memorySizeMb };
+    for (const ref of [fn.arn, fn.functionName, fn.logicalId]) byRef.set(ref, info);
+  }
+  const result = new Map<string, Map<string, TaskFunction>>();
+  for (const machine of listStateMachines(t)) {
+    const tasks = new Map<string, TaskFunction>();
+    const walk = (def: Record<string, unknown>) => {
+      for (const [name, state] of Object.entries((def.States ?? {}) as Record<string, Record<string, unknown>>)) {
+        if (state.Type === 'Task') {
+          const params = (state.Parameters ?? {}) as Record<string, unknown>;
+          const target = String(params.FunctionName ?? state.Resource).replace(/^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+):[^:]+$/, '$1');
+          const fn = byRef.get(target);
+          if (fn) tasks.set(name, fn);
+        }
+        const inner = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown> | undefined;
+        if (inner) walk(inner);
+        for (const b of (state.Branches as Record<string, unknown>[] | undefined) ?? []) walk(b);
+      }
+    };
+    walk(machine.definition);
+    result.set(machine.workflow, tasks);
+  }
+  return result;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+export async function measureExecution(
+  runner: LocalRunner,
+  tasks: Map<string, TaskFunction>,
+  meter: DynamoMeter,
+  workflow: string,
+  label: string,
+  input: unknown,
+  name: string,
+): Promise<ExecutionFigures> {
+  const open = new Map<string, number[]>();
+  const durations = new Map<string, number[]>();
+  const onEvent = (event: LocalExecutionEvent) => {
+    const state = event.state as { name?: string; type?: string } | undefined;
+    if (state?.type !== 'Task' || !state.name) return;
+    const key = `${state.name}#${String(event.index ?? -1)}`;
+    if (event.type === 'StateEntered') {
+      let stack = open.get(key);
+      if (!stack) open.set(key, (stack = []));
+      stack.push(event.timestamp);
+    } else if (event.type === 'StateExited' || event.type === 'StateFailed') {
+      const entered = open.get(key)?.pop();
+      if (entered === undefined) return;
+      let list = durations.get(state.name);
+      if (!list) durations.set(state.name, (list = []));
+      list.push(Math.max(0, event.timestamp - entered));
+    }
+  };
+  const before = meter.snapshot();
+  const memory = new MemorySampler().start();
+  const t0 = performance.now();
+  const result = await runner.start(workflow, input, { name, onEvent });
+  const wallMs = Math.round(performance.now() - t0);
+  const peakRssMb = memory.stop();
+  const dynamo = meter.since(before);
+
+  const byFunction = new Map<string, { fn: TaskFunction; ms: number[] }>();
+  for (const [stateName, list] of durations) {
+    const fn = tasks.get(stateName);
+    if (!fn) continue;
+    let entry = byFunction.get(fn.logicalId);
+    if (!entry) byFunction.set(fn.logicalId, (entry = { fn, ms: [] }));
+    entry.ms.push(...list);
+  }
+  const functions: FunctionFigure[] = [...byFunction.values()].map(({ fn, ms }) => {
+    const sorted = [...ms].sort((a, b) => a - b);
+    return {
+      function: fn.logicalId,
+      entry: fn.entry,
+      memoryMb: fn.memoryMb,
+      invocations: ms.length,
+      totalMs: ms.reduce((s, d) => s + d, 0),
+      p50Ms: percentile(sorted, 50),
+      p95Ms: percentile(sorted, 95),
+      maxMs: sorted[sorted.length - 1] ?? 0,
+      mbMs: lambdaMbMs(fn.memoryMb, ms),
+    };
+  });
+  const flags: string[] = [];
+  if (result.status !== 'SUCCEEDED') flags.push(`status ${result.status}: ${result.error ?? ''}`);
+  if (result.stats.largestPayloadBytes > PAYLOAD_LIMIT_BYTES) flags.push(`payload ${result.stats.largestPayloadBytes} B > 256 KiB`);
+  if (result.stats.historyEvents > HISTORY_LIMIT) flags.push(`history ${result.stats.historyEvents} events > 25,000`);
+  return {
+    workflow,
+    label,
+    status: result.status,
+    ...(result.error ? { error: `${result.error}: ${String(result.cause ?? '').slice(0, 500)}` } : {}),
+    wallMs,
+    stats: result.stats,
+    peakRssMb,
+    functions,
+    usage: {
+      stateTransitions: result.stats.stateTransitions,
+      lambdaInvocations: result.stats.lambdaInvocations,
+      lambdaMbMs: functions.reduce((s, f) => s + f.mbMs, 0),
+      writeRequestUnits: dynamo.writeUnitHalves / 2,
+      readRequestUnits: dynamo.readUnitHalves / 2,
+      emails: 0,
+    },
+    itemsWritten: dynamo.itemsWritten,
+    flags,
+    output: result.output,
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * The bench: import an N-ticket match, measure DynamoDB Local's raw write speed for the
+ * cancellation's writes, cancel the match and dispatch its refunds through the synthesized state
+ * machines, all in one fresh local runtime, and price every execution. `runBench` is what
+ * `npm run bench` and the CI smoke test call.
+ */
+import { cpus, totalmem } from 'node:os';
+import { importText } from '../lib/cli/import.ts';
+import { addUsage, costOf, formatUsd, NO_USAGE, orchestration, perTickets, total, type Cost, type Usage } from '../lib/core/cost.ts';
+import { applyEnvironment } from '../lib/local/env.ts';
+import type { RunReport } from '../lib/core/report.ts';
+import { measureBundles, type BundleFigure } from './bundles.ts';
+import { generateBenchData } from './data.ts';
+import { measureExecution, taskFunctions, type ExecutionFigures } from './executions.ts';
+import { childPeakRssMb, MemorySampler, meterDynamo, processMaxRssMb } from './meter.ts';
+import { measureRawWrites, type RawWriteFigures } from './raw-writes.ts';
+import { startBenchRuntime, type BenchRuntime } from './runtime.ts';
+
+export interface BenchOptions {
+  /** Sizes to run, in tickets (one run each, fresh tables). */
+  sizes: number[];
+  /** The PSP sandbox's rate limit R (requests per second). */
+  pspRate: number;
+  bundles: boolean;
+  /** Cold-start imports per bundle (median reported). */
+  initRuns?: number;
+  /** Orders in the raw-write concurrency sweep (default 5 % of the orders, at least 500). */
+  sweepOrders?: number;
+  dynamodbUrl?: string;
+  templatePath?: string;
+  log?: (line: string) => void;
+}
+
+export interface Unavailable {
+  available: false;
+  reason: string;
+}
+
+export interface PspFigures {
+  rateLimitPerSecond: number;
+  creditRequests: number;
+  served: number;
+  rateLimited: number;
+  windowMs: number;
+  sustainedPerSecond: number;
+  /** sustained / R. */
+  ratio: number;
+  /** Booked credits beyond the first for one refno (one refund) or one Idempotency-Key: must be 0. */
+  duplicateCredits: number;
+  creditsBooked: number;
+}
+
+export interface CostRow {
+  label: string;
+  usage: Usage;
+  /** Pico-dollars as decimal strings (JSON has no BigInt). */
+  picoUsd: Record<keyof Cost | 'orchestration' | 'total', string>;
+  usd: Record<keyof Cost | 'orchestration' | 'total', string>;
+}
+
+export interface SizeResult {
+  tickets: number;
+  orders: number;
+  performanceId: string;
+  paymentMethods: Record<string, number>;
+  resales: number;
+  import: { wallMs: number; records: number; itemsWritten: number; itemsPerSecond: number; usage: Usage; peakRssMb: number };
+  raw: RawWriteFigures;
+  cancel: ExecutionFigures | Unavailable;
+  /** Cancellation items/s over the raw baseline's items/s (target >= 0.5). */
+  cancelRatio?: number;
+  dispatch: Record<'simulate' | 'psp' | 'credit', ExecutionFigures | Unavailable>;
+  psp?: PspFigures;
+  costs: CostRow[];
+  costPer100k: CostRow[];
+  msPerTicket: Record<string, number>;
+}
+
+export interface BenchResult {
+  startedAt: string;
+  wallMs: number;
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
+  options: Omit<BenchOptions, 'log'>;
+  sizes: SizeResult[];
+  bundles: BundleFigure[] | Unavailable;
+  processMaxRssMb: number;
+  dynamodbLocalPeakRssMb?: number;
+}
+
+export const CANCEL_RATIO_TARGET = 0.5;
+export const PSP_RATIO_TARGET = 0.9;
+export const ORCHESTRATION_TARGET_PICO_PER_100K = 500_000_000_000n; // USD 0.50
+
+export function isAvailable<T extends object>(x: T | Unavailable): x is T {
+  return !('available' in x && x.available === false);
+}
+
+function costRow(label: string, usage: Usage, cost = costOf(usage)): CostRow {
+  const all = { ...cost, orchestration: orchestration(cost), total: total(cost) };
+  return {
+    label,
+    usage,
+    picoUsd: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.toString()])) as CostRow['picoUsd'],
+    usd: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, formatUsd(v, 4)])) as CostRow['usd'],
+  };
+}
+
+/** Summary of a run report for the JSON (the report itself can be large). */
+function briefOutput(output: unknown): unknown {
+  if (!output || typeof output !== 'object') return output;
+  const r = output as Partial<RunReport>;
+  return { runId: r.runId, status: r.status, outcomes: r.outcomes, errors: (r.errors ?? []).slice(0, 5), errorCount: (r.errors ?? []).length };
+}
+
+function pspFigures(rt: BenchRuntime, from: number, rate: number): PspFigures {
+  const exchanges = rt.creditExchanges.slice(from);
+  const served = exchanges.filter((e) => e.status !== null && e.status !== 429 && e.status < 500);
+  const windowMs = served.length > 1 ? (served[served.length - 1] as { at: number }).at - (served[0] as { at: number }).at : 0;
+  const sustained = windowMs > 0 ? ((served.length - 1) / windowMs) * 1000 : 0;
+  const ledger = rt.sandbox.ledger().filter((c) => c.status === 'booked');
+  const byRefno = new Map<string, number>();
+  const byKey = new Map<string, number>();
+  for (const c of ledger) {
+    byRefno.set(c.refno, (byRefno.get(c.refno) ?? 0) + 1);
+    if (c.idempotencyKey) byKey.set(c.idempotencyKey, (byKey.get(c.idempotencyKey) ?? 0) + 1);
+  }
+  const extra = (m: Map<string, number>) => [...m.values()].reduce((s, n) => s + Math.max(0, n - 1), 0);
+  return {
+    rateLimitPerSecond: rate,
+    creditRequests: exchanges.length,
+    served: served.length,
+    rateLimited: exchanges.filter((e) => e.status === 429).length,
+    windowMs: Math.round(windowMs),
+    sustainedPerSecond: Math.round(sustained * 10) / 10,
+    ratio: Math.round((sustained / rate) * 1000) / 1000,
+    duplicateCredits: Math.max(extra(byRefno), extra(byKey)),
+    creditsBooked: ledger.length,
+  };
+}
+
+async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, index: number): Promise<SizeResult> {
+  const log = opts.log ?? (() => {});
+  const tasks = taskFunctions(rt.template);
+  const stamp = `${Date.now().toString(36)}${index}`;
+
+  log(`[${tickets}] generating the match…`);
+  const data = generateBenchData(tickets);
+
+  // b. Raw write baseline, in scratch tables, first: they are dropped before the real data comes.
+  log(`[${tickets}] raw TransactWriteItems baseline over ${data.orders.length} orders…`);
+  const scratch = await rt.tables(`bench${stamp}raw-`);
+  const meter = meterDynamo();
+  let raw: RawWriteFigures;
+  try {
+    raw = await measureRawWrites(data.orders, meter, opts.sweepOrders ? { sampleOrders: opts.sweepOrders } : {});
+  } finally {
+    await scratch.drop();
+  }
+
+  const main = await rt.tables(`bench${stamp}-`);
+  applyEnvironment(main.env);
+  meterDynamo();
+  try {
+    rt.sandbox.reset();
+    rt.creditExchanges.length = 0;
+
+    // a. Import through the real path (validate the whole file, write, register PSP transactions).
+    log(`[${tickets}] importing ${data.lines} lines…`);
+    let before = meter.snapshot();
+    let memory = new MemorySampler().start();
+    let t0 = performance.now();
+    const imported = await importText(data.text, rt.sandbox.url);
+    const importMs = Math.round(performance.now() - t0);
+    if (!imported.ok) throw new Error(`bench import refused: ${JSON.stringify(imported.issues?.slice(0, 3))}`);
+    const importDynamo = meter.since(before);
+    const importUsage: Usage = { ...NO_USAGE, writeRequestUnits: importDynamo.writeUnitHalves / 2, readRequestUnits: importDynamo.readUnitHalves / 2 };
+    const importFigures = {
+      wallMs: importMs,
+      records: imported.records ?? 0,
+      itemsWritten: importDynamo.itemsWritten,
+      itemsPerSecond: Math.round((importDynamo.itemsWritten / importMs) * 1000),
+      usage: importUsage,
+      peakRssMb: memory.stop(),
+    };
+    // The text is no longer needed; let it go before the workflows run.
+    data.text = '';
+
+    const workflows = new Set(main.runner.workflows());
+    const missing = (w: string): Unavailable => ({ available: false, reason: `${w} is not in the synthesized stack yet (its branch has not landed on main)` });
+
+    // c. CancelPerformance.
+    let cancel: ExecutionFigures | Unavailable = missing('CancelPerformance');
+    let cancelRatio: number | undefined;
+    if (workflows.has('CancelPerformance')) {
+      log(`[${tickets}] CancelPerformance…`);
+      const input = { performanceId: data.performanceId, reason: 'bench: the match is cancelled', requestedBy: 'bench' };
+      cancel = await measureExecution(main.runner, tasks.get('CancelPerformance') ?? new Map(), meter, 'CancelPerformance', 'cancel', input, `bench-cancel-${stamp}`);
+      cancel.output = briefOutput(cancel.output);
+      const perSecond = (cancel.itemsWritten / cancel.wallMs) * 1000;
+      cancelRatio = Math.round((perSecond / raw.full.itemsPerSecond) * 1000) / 1000;
+    }
+
+    // d. DispatchRefunds: simulate, psp (rate-limited sandbox), credit.
+    const dispatch: SizeResult['dispatch'] = { simulate: missing('DispatchRefunds'), psp: missing('DispatchRefunds'), credit: missing('DispatchRefunds') };
+    let psp: PspFigures | undefined;
+    if (workflows.has('DispatchRefunds') && isAvailable(cancel) && cancel.status === 'SUCCEEDED') {
+      const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+      const range = { from: day(-1), to: day(2), requestedBy: 'bench' };
+      const dispatchTasks = tasks.get('DispatchRefunds') ?? new Map();
+      const pass = async (mode: 'simulate' | 'psp' | 'credit', extra: Record<string, unknown>) => {
+        log(`[${tickets}] DispatchRefunds ${mode}…`);
+        const emailsBefore = rt.emailsSent();
+        const figures = await measureExecution(main.runner, dispatchTasks, meter, 'DispatchRefunds', mode, { mode, ...range, ...extra }, `bench-${mode}-${stamp}`);
+        figures.usage.emails = rt.emailsSent() - emailsBefore;
+        await rt.clearEmails(); // the local SES server keeps every email in memory
+        return figures;
+      };
+      dispatch.simulate = await pass('simulate', {});
+      const simulationRunId = (dispatch.simulate.output as RunReport | undefined)?.runId;
+      dispatch.simulate.output = briefOutput(dispatch.simulate.output);
+      if (dispatch.simulate.status === 'SUCCEEDED' && simulationRunId) {
+        const firstExchange = rt.creditExchanges.length;
+        dispatch.psp = await pass('psp', { simulationRunId });
+        dispatch.psp.output = briefOutput(dispatch.psp.output);
+        psp = pspFigures(rt, firstExchange, opts.pspRate);
+        dispatch.credit = await pass('credit', { simulationRunId });
+        dispatch.credit.output = briefOutput(dispatch.credit.output);
+      }
+    } else if (workflows.has('DispatchRefunds')) {
+      const reason = 'DispatchRefunds needs the refunds CancelPerformance creates, and the cancellation did not run';
+      dispatch.simulate = dispatch.psp = dispatch.credit = { available: false, reason };
+    }
+
+    // f. Costs per workflow, and per 100,000 tickets for cancellation + dispatch.
+    const executions = [cancel, dispatch.simulate, dispatch.psp, dispatch.credit].filter(isAvailable);
+    const costs = [costRow('Import (DynamoDB only)', importUsage)];
+    for (const e of executions) costs.push(costRow(e.workflow === 'CancelPerformance' ? 'CancelPerformance' : `DispatchRefunds ${e.label}`, e.usage));
+    const runUsage = addUsage(...executions.map((e) => e.usage));
+    costs.push(costRow('Cancel + dispatch', runUsage));
+    const costPer100k = [costRow('Cancel + dispatch per 100,000 tickets', runUsage, perTickets(costOf(runUsage), tickets))];
+
+    const msPerTicket: Record<string, number> = { import: importMs / tickets, raw: raw.full.wallMs / tickets };
+    for (const e of executions) msPerTicket[e.label] = e.wallMs / tickets;
+    for (const k of Object.keys(msPerTicket)) msPerTicket[k] = Math.round((msPerTicket[k] as number) * 10_000) / 10_000;
+
+    return {
+      tickets,
+      orders: data.orders.length,
+      performanceId: data.performanceId,
+      paymentMethods: data.paymentMethods,
+      resales: data.resales,
+      import: importFigures,
+      raw,
+      cancel,
+      ...(cancelRatio !== undefined ? { cancelRatio } : {}),
+      dispatch,
+      ...(psp ? { psp } : {}),
+      costs,
+      costPer100k,
+      msPerTicket,
+    };
+  } finally {
+    await main.drop().catch(() => undefined);
+  }
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const log = opts.log ?? (() => {});
+  log('starting DynamoDB Local, the PSP sandbox and SES…');
+  const rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
+  try {
+    const sizes: SizeResult[] = [];
+    for (const [i, tickets] of opts.sizes.entries()) sizes.push(await runSize(rt, tickets, opts, i));
+    let bundles: BenchResult['bundles'] = { available: false, reason: 'skipped (--no-bundles)' };
+    if (opts.bundles) {
+      log('bundling every Lambda entry and timing cold imports…');
+      bundles = await measureBundles(rt.template, opts.initRuns ? { initRuns: opts.initRuns } : {});
+    }
+    const cpuList = cpus();
+    const { log: _log, ...options } = opts;
+    const dynamodbPeak = rt.dynamodbPid ? childPeakRssMb(rt.dynamodbPid) : undefined;
+    return {
+      startedAt,
+      wallMs: Math.round(performance.now() - t0),
+      machine: { cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: `${process.platform}-${process.arch}` },
+      options,
+      sizes,
+      bundles,
+      processMaxRssMb: processMaxRssMb(),
+      ...(dynamodbPeak !== undefined ? { dynamodbLocalPeakRssMb: dynamodbPeak } : {}),
+    };
+  } finally {
+    await rt.stop();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * A fresh local runtime for the bench: DynamoDB Local (its own, in memory, on a free port, unless
+ * one is given), the PSP sandbox and a SES server in-process, tables from the synthesized template.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { applyEnvironment, localEnvironment } from '../lib/local/env.ts';
+import { PROJECT_ROOT } from '../lib/local/paths.ts';
+import { startPspSandbox, type PspSandbox } from '../lib/local/psp-sandbox/index.ts';
+import { LocalRunner } from '../lib/local/runner.ts';
+import { startDynamoDbLocal, type StartedService } from '../lib/local/services.ts';
+import { synthesizeTemplate } from '../lib/local/synth.ts';
+import { dropTables, ensureTables, tableNamesByLogicalId } from '../lib/local/tables.ts';
+
+export interface BenchRuntimeOptions {
+  /** Use this DynamoDB Local instead of starting one (the CI smoke test shares the suite's). */
+  dynamodbUrl?: string;
+  /** Use this synthesized template instead of synthesizing. */
+  templatePath?: string;
+  pspRatePerSecond: number;
+}
+
+export interface CreditExchange {
+  at: number;
+  status: number | null;
+}
+
+export interface BenchRuntime {
+  template: Record<string, unknown>;
+  dynamodbUrl: string;
+  /** The JVM we started, if any (for its peak memory). */
+  dynamodbPid?: number;
+  client: DynamoDBClient;
+  sandbox: PspSandbox;
+  /** Every credit request the sandbox answered (or dropped), in order. */
+  creditExchanges: CreditExchange[];
+  /** SendEmail requests the SES server received. */
+  emailsSent(): number;
+  clearEmails(): Promise<void>;
+  /** Tables (prefix) + runner for one bench size; drop() empties DynamoDB Local again. */
+  tables(prefix: string): Promise<{ runner: LocalRunner; env: Record<string, string>; drop(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+async function startSes(): Promise<{ url: string; server: Server }> {
+  const mod = (await import('aws-ses-v2-local')) as unknown as { default: (c: { port: number; host: string }) => Promise<Server> };
+  const server = await mod.default({ port: 0, host: '127.0.0.1' });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, server };
+}
+
+export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<BenchRuntime> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  let dynamodb: StartedService | undefined;
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const template = opts.templatePath
+      ? (JSON.parse(readFileSync(opts.templatePath, 'utf8')) as Record<string, unknown>)
+      : (await synthesizeTemplate()).template;
+    if (!opts.dynamodbUrl) dynamodb = await startDynamoDbLocal({ detached: false });
+    const dynamodbUrl = opts.dynamodbUrl ?? (dynamodb as StartedService).url;
+
+    const creditExchanges: CreditExchange[] = [];
+    const sandbox = await startPspSandbox({
+      port: 0,
+      rateLimitPerSecond: opts.pspRatePerSecond,
+      onExchange: (e) => {
+        if (e.method === 'POST' && e.path.endsWith('/credit')) creditExchanges.push({ at: performance.now(), status: e.response?.status ?? null });
+      },
+    });
+    started.push(sandbox);
+    const ses = await startSes();
+    started.push({ stop: () => new Promise<void>((r) => ses.server.close(() => r())) });
+    let emails = 0;
+    ses.server.on('request', (req) => {
+      if (req.method === 'POST' && !String(req.url).startsWith('/clear-store')) emails++;
+    });
+    const client = new DynamoDBClient({ endpoint: dynamodbUrl });
+
+    return {
+      template,
+      dynamodbUrl,
+      ...(dynamodb ? { dynamodbPid: dynamodb.pid } : {}),
+      client,
+      sandbox,
+      creditExchanges,
+      emailsSent: () => emails,
+      clearEmails: async () => {
+        await fetch(`${ses.url}/clear-store`, { method: 'POST' });
+      },
+      async tables(prefix) {
+        const env = localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix);
+        applyEnvironment(env);
+        await ensureTables(client, template, prefix);
+        const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
+        return { runner, env, drop: () => dropTables(client, prefix) };
+      },
+      async stop() {
+        client.destroy();
+        for (const s of started.reverse()) await s.stop().catch(() => undefined);
+        dynamodb?.child.kill('SIGTERM');
+      },
+    };
+  } catch (error) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    dynamodb?.child.kill('SIGTERM');
+    throw error;
+  }
+}
