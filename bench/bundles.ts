@@ -81,13 +81,14 @@ async function initTimes(file: string, env: Record<string, string>, runs: number
   return times;
 }
 
-export async function measureBundles(template: Record<string, unknown>, opts: { initRuns?: number; outdir?: string } = {}): Promise<BundleFigure[]> {
+export async function measureBundles(template: Record<string, unknown>, opts: { initRuns?: number; outdir?: string; only?: (entry: string) => boolean } = {}): Promise<BundleFigure[]> {
   const runs = opts.initRuns ?? 5;
   // Under the project so the external @aws-sdk/* resolves from node_modules, as from the Lambda runtime.
   const outdir = opts.outdir ?? path.join(PROJECT_ROOT, '.local', 'bench-bundles');
   rmSync(outdir, { recursive: true, force: true });
   const byEntry = new Map<string, { functions: string[]; env: Record<string, string> }>();
   for (const fn of listFunctions(template as CfnTemplate)) {
+    if (opts.only && !opts.only(fn.entry)) continue;
     let e = byEntry.get(fn.entry);
     if (!e) byEntry.set(fn.entry, (e = { functions: [], env: fn.environment }));
     e.functions.push(fn.logicalId);
