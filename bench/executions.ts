@@ -17,11 +17,17 @@ export interface FunctionFigure {
   entry: string;
   memoryMb: number;
   invocations: number;
+  /** Σ handler wall time in-process: with N handlers sharing one event loop and DynamoDB Local, an upper bound. */
   totalMs: number;
+  /** Σ of each call's share of the wall time (divided by the calls in flight with it): what the calls would take one at a time here. */
+  sharedMs: number;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
+  /** Billed MB-ms from the shared durations (what the cost table uses). */
   mbMs: number;
+  /** Billed MB-ms from the in-process wall durations (upper bound). */
+  mbMsWall: number;
 }
 
 export interface ExecutionFigures {
@@ -34,6 +40,8 @@ export interface ExecutionFigures {
   peakRssMb: number;
   functions: FunctionFigure[];
   usage: Usage;
+  /** Lambda MB-ms from the in-process wall durations, for the upper-bound cost. */
+  lambdaMbMsWall: number;
   itemsWritten: number;
   flags: string[];
   output?: unknown;
@@ -81,6 +89,31 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/**
+ * Each interval's share of the wall time: over every stretch of time, the calls in flight split
+ * it equally. The shares add up to the time at least one call ran.
+ */
+export function sharesOf(intervals: readonly { start: number; end: number }[]): number[] {
+  const points: { at: number; index: number; opens: boolean }[] = [];
+  intervals.forEach((iv, index) => {
+    points.push({ at: iv.start, index, opens: true }, { at: iv.end, index, opens: false });
+  });
+  points.sort((a, b) => a.at - b.at || Number(a.opens) - Number(b.opens));
+  const shares = intervals.map(() => 0);
+  const active = new Set<number>();
+  let last = points[0]?.at ?? 0;
+  for (const p of points) {
+    if (active.size > 0 && p.at > last) {
+      const each = (p.at - last) / active.size;
+      for (const i of active) shares[i] = (shares[i] as number) + each;
+    }
+    last = p.at;
+    if (p.opens) active.add(p.index);
+    else active.delete(p.index);
+  }
+  return shares;
+}
+
 export async function measureExecution(
   runner: LocalRunner,
   tasks: Map<string, TaskFunction>,
@@ -91,7 +124,7 @@ export async function measureExecution(
   name: string,
 ): Promise<ExecutionFigures> {
   const open = new Map<string, number[]>();
-  const durations = new Map<string, number[]>();
+  const intervals: { state: string; start: number; end: number }[] = [];
   const onEvent = (event: LocalExecutionEvent) => {
     const state = event.state as { name?: string; type?: string } | undefined;
     if (state?.type !== 'Task' || !state.name) return;
@@ -103,9 +136,7 @@ export async function measureExecution(
     } else if (event.type === 'StateExited' || event.type === 'StateFailed') {
       const entered = open.get(key)?.pop();
       if (entered === undefined) return;
-      let list = durations.get(state.name);
-      if (!list) durations.set(state.name, (list = []));
-      list.push(Math.max(0, event.timestamp - entered));
+      intervals.push({ state: state.name, start: entered, end: Math.max(entered, event.timestamp) });
     }
   };
   const before = meter.snapshot();
@@ -116,15 +147,17 @@ export async function measureExecution(
   const peakRssMb = memory.stop();
   const dynamo = meter.since(before);
 
-  const byFunction = new Map<string, { fn: TaskFunction; ms: number[] }>();
-  for (const [stateName, list] of durations) {
-    const fn = tasks.get(stateName);
-    if (!fn) continue;
+  const shares = sharesOf(intervals);
+  const byFunction = new Map<string, { fn: TaskFunction; ms: number[]; shared: number[] }>();
+  intervals.forEach((interval, i) => {
+    const fn = tasks.get(interval.state);
+    if (!fn) return;
     let entry = byFunction.get(fn.logicalId);
-    if (!entry) byFunction.set(fn.logicalId, (entry = { fn, ms: [] }));
-    entry.ms.push(...list);
-  }
-  const functions: FunctionFigure[] = [...byFunction.values()].map(({ fn, ms }) => {
+    if (!entry) byFunction.set(fn.logicalId, (entry = { fn, ms: [], shared: [] }));
+    entry.ms.push(interval.end - interval.start);
+    entry.shared.push(shares[i] as number);
+  });
+  const functions: FunctionFigure[] = [...byFunction.values()].map(({ fn, ms, shared }) => {
     const sorted = [...ms].sort((a, b) => a - b);
     return {
       function: fn.logicalId,
@@ -132,10 +165,12 @@ export async function measureExecution(
       memoryMb: fn.memoryMb,
       invocations: ms.length,
       totalMs: ms.reduce((s, d) => s + d, 0),
+      sharedMs: Math.round(shared.reduce((s, d) => s + d, 0)),
       p50Ms: percentile(sorted, 50),
       p95Ms: percentile(sorted, 95),
       maxMs: sorted[sorted.length - 1] ?? 0,
-      mbMs: lambdaMbMs(fn.memoryMb, ms),
+      mbMs: lambdaMbMs(fn.memoryMb, shared),
+      mbMsWall: lambdaMbMs(fn.memoryMb, ms),
     };
   });
   const flags: string[] = [];
@@ -159,6 +194,7 @@ export async function measureExecution(
       readRequestUnits: dynamo.readUnitHalves / 2,
       emails: 0,
     },
+    lambdaMbMsWall: functions.reduce((s, f) => s + f.mbMsWall, 0),
     itemsWritten: dynamo.itemsWritten,
     flags,
     output: result.output,

@@ -79,11 +79,13 @@ export function formatSize(size: SizeResult): string {
   }
   const fnRows: (string | number)[][] = [];
   for (const e of [size.cancel, size.dispatch.simulate, size.dispatch.psp, size.dispatch.credit].filter(isAvailable)) {
-    for (const f of e.functions) fnRows.push([`${e.label}: ${f.function}`, `${f.memoryMb} MB`, n(f.invocations), `${f.p50Ms} ms`, `${f.p95Ms} ms`, `${f.maxMs} ms`, `${((f.mbMs / 1024) / 1000).toFixed(1)}`]);
+    for (const f of e.functions) {
+      fnRows.push([`${e.label}: ${f.function}`, `${f.memoryMb} MB`, n(f.invocations), `${f.p50Ms} ms`, `${f.p95Ms} ms`, `${f.maxMs} ms`, s(f.sharedMs), (f.mbMs / 1024 / 1000).toFixed(1), (f.mbMsWall / 1024 / 1000).toFixed(1)]);
+    }
   }
   if (fnRows.length) {
     out.push('');
-    out.push(table(['Lambda (handler time, in-process)', 'Memory', 'Calls', 'p50', 'p95', 'max', 'GB-s'], fnRows, new Set([1, 2, 3, 4, 5, 6])));
+    out.push(table(['Lambda (handler time, in-process)', 'Memory', 'Calls', 'p50 wall', 'p95 wall', 'max wall', 'Σ share', 'GB-s share', 'GB-s wall'], fnRows, new Set([1, 2, 3, 4, 5, 6, 7, 8])));
   }
   out.push('');
   const costRows = [...size.costs, ...size.costPer100k].map((r) => [
