@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -27,6 +27,7 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
       versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    new CfnOutput(this, 'FilesBucketName', { value: this.files.bucketName, description: 'Write-off files: s3://<bucket>/write-off/<runId>.txt' });
 
     const fn = (name: string, entry: string, timeout: Duration, memorySize = 512) =>
       new RefundFunction(this, name, { entry: `functions/write-off/${entry}`, service: 'write-off', timeout, memorySize });
