@@ -1,9 +1,11 @@
 import { CancelPerformanceWorkflow } from './cancel-performance.ts';
+import { CancelTicketsWorkflow } from './cancel-tickets.ts';
 import type { WorkflowClass } from './common.ts';
 import { SwitchRefundToManualWorkflow } from './switch-refund-to-manual.ts';
 
 /** One state machine per workflow of the contract (../shared/CONTRACT.md). */
 export const WORKFLOWS: Record<string, WorkflowClass> = {
   CancelPerformance: CancelPerformanceWorkflow,
+  CancelTickets: CancelTicketsWorkflow,
   SwitchRefundToManual: SwitchRefundToManualWorkflow,
 };
