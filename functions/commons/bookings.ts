@@ -87,7 +87,7 @@ export async function runPage(
   state: z.infer<typeof PageState>,
   performanceId: string,
   pageSize: number,
-  bookOne: (orderId: string) => Promise<OrderBooking>,
+  bookOne: (orderId: string) => Promise<OrderBooking & { extraTallies?: Tallies }>,
 ): Promise<{ cursor: string | null; pages: number; done: boolean; tallies: Tallies; errors: ReportErrorEntry[]; moreErrors: number }> {
   const page = await new OrderRepository().orderIdsPage(performanceId, state.shard, state.cursor ?? null, pageSize);
   const bookings = await mapLimit(page.orderIds, ORDERS_AT_ONCE, bookOne);
@@ -96,6 +96,7 @@ export async function runPage(
   let moreErrors = state.moreErrors ?? 0;
   for (const b of bookings) {
     tallies = tallyBooking(tallies, b);
+    if (b.extraTallies) tallies = mergeTallies(tallies, b.extraTallies);
     if (b.outcome === 'too_large') {
       if (errors.length < MAX_CARRIED_ERRORS) errors.push({ code: 'OrderTooLarge', message: b.error ?? b.orderId, field: b.orderId });
       else moreErrors++;

@@ -1,11 +1,13 @@
 import { CancelPerformanceWorkflow } from './cancel-performance.ts';
 import { CancelTicketsWorkflow } from './cancel-tickets.ts';
 import type { WorkflowClass } from './common.ts';
+import { PartialRefundWorkflow } from './partial-refund.ts';
 import { SwitchRefundToManualWorkflow } from './switch-refund-to-manual.ts';
 
 /** One state machine per workflow of the contract (../shared/CONTRACT.md). */
 export const WORKFLOWS: Record<string, WorkflowClass> = {
   CancelPerformance: CancelPerformanceWorkflow,
   CancelTickets: CancelTicketsWorkflow,
+  PartialRefund: PartialRefundWorkflow,
   SwitchRefundToManual: SwitchRefundToManualWorkflow,
 };
