@@ -66,7 +66,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 }
 
 export const DEFAULT_PAGE_SIZE = 200;
-export const ORDERS_AT_ONCE = 8;
+export const ORDERS_AT_ONCE = 2;
 
 export const PageState = z.object({
   runId: z.string(),
