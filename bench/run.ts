@@ -95,6 +95,20 @@ export function isAvailable<T extends object>(x: T | Unavailable): x is T {
   return !('available' in x && x.available === false);
 }
 
+/** Usage scaled to `per` tickets, for display next to a scaled cost (counts rounded, units to halves). */
+function scaledUsage(usage: Usage, tickets: number, per = 100_000): Usage {
+  const f = per / tickets;
+  const halves = (x: number) => Math.round(x * f * 2) / 2;
+  return {
+    stateTransitions: Math.round(usage.stateTransitions * f),
+    lambdaInvocations: Math.round(usage.lambdaInvocations * f),
+    lambdaMbMs: Math.round(usage.lambdaMbMs * f),
+    writeRequestUnits: halves(usage.writeRequestUnits),
+    readRequestUnits: halves(usage.readRequestUnits),
+    emails: Math.round(usage.emails * f),
+  };
+}
+
 function costRow(label: string, usage: Usage, cost = costOf(usage)): CostRow {
   const all = { ...cost, orchestration: orchestration(cost), total: total(cost) };
   return {
@@ -239,8 +253,8 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
     costs.push(costRow('Cancel + dispatch', runUsage));
     const wallUsage: Usage = { ...runUsage, lambdaMbMs: executions.reduce((s, e) => s + e.lambdaMbMsWall, 0) };
     const costPer100k = [
-      costRow('Cancel + dispatch per 100,000 tickets', runUsage, perTickets(costOf(runUsage), tickets)),
-      costRow('  same, λ at in-process wall time (upper bound)', wallUsage, perTickets(costOf(wallUsage), tickets)),
+      costRow('Cancel + dispatch per 100,000 tickets', scaledUsage(runUsage, tickets), perTickets(costOf(runUsage), tickets)),
+      costRow('  same, λ at in-process wall time (upper bound)', scaledUsage(wallUsage, tickets), perTickets(costOf(wallUsage), tickets)),
     ];
 
     const msPerTicket: Record<string, number> = { import: importMs / tickets, raw: raw.full.wallMs / tickets };
