@@ -177,3 +177,18 @@ export interface DispatchPlan {
   to: string;
   creditPolicy: CreditPolicy;
 }
+
+/**
+ * The input a schedule starts DispatchRefunds with (the CDK schedules and
+ * `mass-refund start DispatchRefunds --schedule nightly` build the same).
+ */
+export function scheduledDispatchInput(schedule: ScheduleName, extra: { mode?: DispatchPlan['mode']; creditPolicy?: CreditPolicy } = {}): Record<string, unknown> {
+  return { schedule, mode: extra.mode ?? 'simulate', requestedBy: `schedule:${schedule}`, ...(extra.creditPolicy ? { creditPolicy: extra.creditPolicy } : {}) };
+}
+
+/** The nightly passes, in Europe/Zurich local time: simulate, then psp, then credit. */
+export const NIGHTLY_PASSES: readonly { mode: DispatchPlan['mode']; hour: number; minute: number }[] = [
+  { mode: 'simulate', hour: 2, minute: 0 },
+  { mode: 'psp', hour: 2, minute: 30 },
+  { mode: 'credit', hour: 3, minute: 0 },
+];
