@@ -11,7 +11,7 @@ import { envInt, forEachConcurrently, TalliesSchema } from './shared.ts';
 const Input = z.object({
   runId: z.string(),
   shard: z.number().int().min(0),
-  cursor: z.string().nullable(),
+  cursor: z.string().nullish().transform((c) => c ?? null),
   page: z.number().int().min(0).default(0),
   tallies: TalliesSchema.default({}),
 });
@@ -65,7 +65,7 @@ export const handler = stage(Input, async (state) => {
     try {
       const { messageId } = await mailer.send(recipient.email, email);
       const at = new Date().toISOString();
-      for (const r of marked) await store.markEmailSent(r.id, messageId, at);
+      for (const r of marked) await store.markEmailSent(r.id, kind, messageId, at);
       tallies = tally(tallies, 'emails_sent');
       lines.push(`${orderLine}: email sent (${messageId})`);
     } catch (error) {

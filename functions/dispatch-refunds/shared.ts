@@ -18,7 +18,7 @@ export const PageState = z.object({
   creditPolicy: z.enum(CREDIT_POLICIES),
   simulationRunId: z.string().min(1),
   shard: z.number().int().min(0),
-  cursor: z.string().nullable(),
+  cursor: z.string().nullish().transform((c) => c ?? null),
   page: z.number().int().min(0).default(0),
   tallies: TalliesSchema.default({}),
 });

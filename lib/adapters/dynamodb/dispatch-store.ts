@@ -37,6 +37,8 @@ export interface DispatchRefund extends Omit<Refund, 'status'> {
   /** The attempt of the last PSP request (0/absent: never sent). */
   attempt?: number | null;
   notification?: { kind: NotificationKind; status: 'unsent' | 'sending' | 'sent'; attempts?: number; lastError?: string; sentAt?: string } | null;
+  /** Every email sent about this refund (a late failure owes a second one of another kind). */
+  sentEmails?: { kind: NotificationKind; messageId: string; at: string }[];
 }
 
 export function dispatchRefundFromItem(item: Item): DispatchRefund {
@@ -328,15 +330,16 @@ export class DispatchStore {
   }
 
   /** sending -> sent, and the refund leaves the outbox. */
-  async markEmailSent(id: string, messageId: string, at: string): Promise<void> {
+  async markEmailSent(id: string, kind: NotificationKind, messageId: string, at: string): Promise<void> {
     await documentClient().send(
       new UpdateCommand({
         TableName: tableName('refunds'),
         Key: refundKey(id),
-        UpdateExpression: 'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m REMOVE outboxShard, outboxKey',
+        UpdateExpression:
+          'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m, sentEmails = list_append(if_not_exists(sentEmails, :none), :sentList) REMOVE outboxShard, outboxKey',
         ConditionExpression: 'notification.#st = :sending',
         ExpressionAttributeNames: { '#st': 'status' },
-        ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId },
+        ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId, ':none': [], ':sentList': [{ kind, messageId, at }] },
       }),
     );
   }

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { PAYMENT_METHODS } from '../../lib/core/model.ts';
+import { allRefunds, assertConsistent, creditEntries, pendingRefunds, sesEmails, setAmount, type Report } from '../support/dispatch-fixtures.ts';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+
+let rt: TestRuntime;
+beforeAll(async () => {
+  rt = await startTestRuntime();
+  process.env.MASS_REFUND_PSP_TIMEOUT_MS = '400';
+});
+afterAll(async () => rt?.stop());
+beforeEach(() => rt.sandbox.configureFaults({ rules: [] }));
+
+let day = 0;
+/** Each scenario gets its own day, so the ranges of different scenarios never overlap. */
+function range() {
+  day += 1;
+  const from = `2026-01-${String(day).padStart(2, '0')}`;
+  const to = `2026-01-${String(day + 1).padStart(2, '0')}`;
+  return { from, to, createdAt: `${from}T09:00:00Z` };
+}
+
+async function run(input: Record<string, unknown>, name?: string) {
+  const result = await rt.start('DispatchRefunds', { requestedBy: 'op-1', ...input }, name);
+  return result;
+}
+async function ok(input: Record<string, unknown>): Promise<Report> {
+  const result = await run(input);
+  expect(result.status, `${JSON.stringify(input)}: ${result.error} ${result.cause}`).toBe('SUCCEEDED');
+  return result.output as Report;
+}
+async function simulate(from: string, to: string, creditPolicy?: string): Promise<Report> {
+  return ok({ mode: 'simulate', from, to, ...(creditPolicy ? { creditPolicy } : {}) });
+}
+
+describe('DispatchRefunds through the synthesized state machine', () => {
+  it('refunds cards and Amazon Pay at the PSP, credits every other method, and emails once per order and kind', async () => {
+    // prepare: one refund per payment method (agency orders for the intermediate account), plus an agency return
+    const { from, to, createdAt } = range();
+    const methods = PAYMENT_METHODS.filter((m) => m !== 'intermediate_account');
+    const fixtures = await pendingRefunds('all', createdAt, [
+      ...methods.map((method) => ({ method })),
+      { method: 'intermediate_account', agency: true, settled: true },
+      { method: 'card', agency: true },
+      { method: 'intermediate_account', agency: true, settled: false, status: 'returned_to_account' as const },
+    ]);
+    const byMethod = (m: string) => fixtures.filter((f) => f.method === m);
+
+    // act 1: simulate writes nothing but its run record
+    const sim = await simulate(from, to);
+    // assess 1
+    expect(sim.status).toBe('succeeded');
+    expect(sim.outcomes.to_psp?.count).toBe(3);
+    expect(sim.outcomes.to_credit?.count).toBe(fixtures.length - 4);
+    const selection = sim.selection as { count: number; totals: Record<string, number>; fingerprint: string };
+    expect(selection.count).toBe(fixtures.length - 1);
+    expect(selection.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(rt.sandbox.ledger()).toHaveLength(0);
+    expect([...(await allRefunds()).values()].filter((r) => r.orderId.startsWith('O-all-') && r.status !== 'pending').map((r) => r.status)).toEqual(['returned_to_account']);
+    const logLines: string[] = [];
+    for await (const line of new RunRepository().logLines(sim.runId)) logLines.push(line);
+    expect(logLines.some((l) => l.includes('fingerprint') && l.includes(selection.fingerprint))).toBe(true);
+
+    // act 2: the PSP pass
+    const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
+    // assess 2
+    expect(psp.outcomes.refunded?.count).toBe(3);
+    expect(psp.outcomes.emails_sent?.count).toBe(4); // 3 to cards + the agency's return
+    let refunds = await allRefunds();
+    for (const f of [...byMethod('card'), ...byMethod('amazon_pay')]) expect(refunds.get(f.id)?.status).toBe('refunded');
+    expect(refunds.get(byMethod('klarna')[0]!.id)?.status).toBe('pending');
+
+    // act 3: the credit pass
+    const credit = await ok({ mode: 'credit', from, to, simulationRunId: sim.runId });
+    // assess 3
+    expect(credit.outcomes.credited?.count).toBe(fixtures.length - 4);
+    refunds = await allRefunds();
+    for (const f of fixtures.filter((f) => f.method !== 'card' && f.method !== 'amazon_pay' && !(f.method === 'intermediate_account' && f.id.endsWith(`-${fixtures.length - 1}`)))) {
+      expect(refunds.get(f.id)?.status, f.method).toBe('credited');
+    }
+    const entries = await creditEntries();
+    const agencyIa = fixtures.find((f) => f.method === 'intermediate_account' && f.ownerKind === 'agency')!;
+    expect(entries.get(agencyIa.id)?.ownerId).toBe(agencyIa.ownerId);
+    const mails = await sesEmails(rt);
+    expect(mails.filter((m) => m.subject.includes('O-all-'))).toHaveLength(fixtures.length);
+    const cardMail = mails.find((m) => m.subject.includes(byMethod('card')[0]!.orderId))!;
+    expect(cardMail.body.text).toContain('Ihre Karte');
+    await assertConsistent(rt);
+
+    // act 4: running the passes again changes nothing and sends no email
+    const again = await ok({ mode: 'credit', from, to, simulationRunId: sim.runId });
+    expect(again.outcomes.credited).toBeUndefined();
+    expect((await sesEmails(rt)).length).toBe(mails.length);
+  });
+
+  it('refuses a real run when the selection changed since the simulation, saying what changed, and writes nothing', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const [a, b] = await pendingRefunds('changed', createdAt, [{ method: 'card', amount: 5000 }, { method: 'card', amount: 7000 }]);
+    const sim = await simulate(from, to);
+    await setAmount(a!.id, 4000);
+    await pendingRefunds('changed-late', `${from}T10:00:00Z`, [{ method: 'card', amount: 300 }]);
+    // act
+    const result = await run({ mode: 'psp', from, to, simulationRunId: sim.runId }, 'psp-changed');
+    // assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('SimulationMismatchError');
+    const message = JSON.parse(result.cause ?? '{}').errorMessage as string;
+    expect(message).toContain('1 refund(s) not in the simulation (300 CHF minor units)');
+    expect(message).toContain('1 refund(s) whose amount changed (simulated 5000 CHF, now 4000 CHF)');
+    expect(await new RunRepository().get('psp-changed')).toBeUndefined();
+    expect(rt.sandbox.ledger().filter((c) => [a, b].some((f) => f!.transactionId === c.transactionId))).toHaveLength(0);
+    await assertConsistent(rt);
+  });
+
+  it('rejects bad input at the first state, naming the fields', async () => {
+    const policy = await run({ mode: 'simulate', from: '2026-02-01', to: '2026-02-02', creditPolicy: 'sometimes' }, 'bad-policy');
+    expect(policy.error).toBe('ValidationError');
+    expect(JSON.parse(policy.cause ?? '{}').errorMessage).toContain('creditPolicy:');
+    const result = await run({ mode: 'psp', from: '2026-02-02', to: '2026-02-01' }, 'bad-dispatch');
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('ValidationError');
+    const message = JSON.parse(result.cause ?? '{}').errorMessage as string;
+    expect(message).toContain('to: must be after from');
+    expect(message).toContain('simulationRunId: is required');
+    expect(await new RunRepository().get('bad-dispatch')).toBeUndefined();
+  });
+});
