@@ -7,7 +7,6 @@ import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts'
 let rt: TestRuntime;
 beforeAll(async () => {
   rt = await startTestRuntime();
-  process.env.MASS_REFUND_PSP_TIMEOUT_MS = '400';
 });
 afterAll(async () => rt?.stop());
 beforeEach(() => rt.sandbox.configureFaults({ rules: [] }));
@@ -126,4 +125,113 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     expect(message).toContain('simulationRunId: is required');
     expect(await new RunRepository().get('bad-dispatch')).toBeUndefined();
   });
+
+  it('handles every PSP outcome: declines keep their code, 5xx and 429 are retried, time-outs and malformed answers are unknown and never credited', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const f = await pendingRefunds('outcomes', createdAt, [
+      { method: 'card' }, // 0 EXPIRED_CARD
+      { method: 'card' }, // 1 BLOCKED_CARD
+      { method: 'amazon_pay' }, // 2 DECLINED
+      { method: 'card' }, // 3 two 503s, then booked
+      { method: 'card' }, // 4 one 429 with Retry-After, then booked
+      { method: 'card' }, // 5 always 502: deferred, back to pending
+      { method: 'card' }, // 6 time-out after commit: unknown
+      { method: 'card' }, // 7 time-out before commit: unknown
+      { method: 'card' }, // 8 malformed JSON: unknown
+      { method: 'card' }, // 9 connection reset before sending anything useful
+    ]);
+    const tx = (i: number) => f[i]!.transactionId!;
+    rt.sandbox.configureFaults({
+      rules: [
+        { transactionId: tx(0), fault: { kind: 'decline', code: 'EXPIRED_CARD' } },
+        { transactionId: tx(1), fault: { kind: 'decline', code: 'BLOCKED_CARD' } },
+        { transactionId: tx(2), fault: { kind: 'decline', code: 'DECLINED' } },
+        { transactionId: tx(3), times: 2, fault: { kind: 'http_5xx', status: 503 } },
+        { transactionId: tx(4), times: 1, fault: { kind: 'rate_limited', retryAfterSeconds: 1 } },
+        { transactionId: tx(5), fault: { kind: 'http_5xx', status: 502 } },
+        { transactionId: tx(6), fault: { kind: 'timeout_after_commit', ms: 2500 } },
+        { transactionId: tx(7), fault: { kind: 'timeout_before_commit', ms: 2500 } },
+        { transactionId: tx(8), fault: { kind: 'malformed_json' } },
+        { transactionId: tx(9), fault: { kind: 'connection_reset' } },
+      ],
+    });
+    const sim = await simulate(from, to);
+    process.env.DISPATCH_PSP_TRIES = '3';
+    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '1000';
+    // act
+    const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
+    delete process.env.DISPATCH_PSP_TRIES;
+    delete process.env.MASS_REFUND_PSP_TIMEOUT_MS;
+    // assess
+    const refunds = await allRefunds();
+    const st = (i: number) => refunds.get(f[i]!.id);
+    expect([0, 1, 2].map((i) => [st(i)?.status, st(i)?.pspCode])).toEqual([
+      ['failed', 'EXPIRED_CARD'],
+      ['failed', 'BLOCKED_CARD'],
+      ['failed', 'DECLINED'],
+    ]);
+    expect(st(3)?.status).toBe('refunded');
+    expect(st(4)?.status).toBe('refunded');
+    expect(st(5)?.status).toBe('pending');
+    expect([6, 7, 8, 9].map((i) => st(i)?.status)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+    expect(psp.outcomes.refunded?.count).toBe(2);
+    expect(psp.outcomes.declined).toEqual({ count: 3, totals: { CHF: f[0]!.amount + f[1]!.amount + f[2]!.amount } });
+    expect(psp.outcomes.unknown?.count).toBe(4);
+    expect(psp.outcomes.deferred?.count).toBe(1);
+
+    // act 2: the credit pass credits declines, never unknown ones nor the deferred card refund
+    const credit = await ok({ mode: 'credit', from, to, simulationRunId: sim.runId });
+    // assess 2
+    expect(credit.outcomes.credited?.count).toBe(3);
+    const after = await allRefunds();
+    expect([0, 1, 2].map((i) => after.get(f[i]!.id)?.status)).toEqual(['credited', 'credited', 'credited']);
+    expect([5, 6, 7, 8, 9].map((i) => after.get(f[i]!.id)?.status)).toEqual(['pending', 'unknown', 'unknown', 'unknown', 'unknown']);
+    // The sandbox booked the time-out-after-commit and malformed ones: our ledger differs until reconciliation.
+    const booked = rt.sandbox.ledger().filter((c) => c.status === 'booked').map((c) => c.transactionId);
+    expect(booked).toEqual(expect.arrayContaining([tx(3), tx(4), tx(6), tx(8)]));
+    expect(booked).not.toContain(tx(7));
+
+    // act 3: reconcile settles the unknown ones from the PSP's records, then the psp pass finishes the job
+    rt.sandbox.configureFaults({ rules: [] });
+    const reconcile = await rt.start('ReconcileRefunds', { runId: psp.runId });
+    expect(reconcile.status, reconcile.cause).toBe('SUCCEEDED');
+    const rep = reconcile.output as Report;
+    expect(rep.outcomes.refunded?.count).toBe(2); // 6 and 8 were booked
+    expect(rep.outcomes.back_to_pending?.count).toBe(2); // 7 and 9 were not
+    const sim2 = await simulate(from, to);
+    const psp2 = await ok({ mode: 'psp', from, to, simulationRunId: sim2.runId });
+    expect(psp2.outcomes.refunded?.count).toBe(3); // 5, 7, 9
+    const final = await allRefunds();
+    expect([3, 4, 5, 6, 7, 8, 9].map((i) => final.get(f[i]!.id)?.status)).toEqual(Array(7).fill('refunded'));
+    await assertConsistent(rt);
+  });
+
+  it('stops the whole run on 401 and releases every claim', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const f = await pendingRefunds('unauthorized', createdAt, Array.from({ length: 40 }, () => ({ method: 'card' as const })));
+    const sim = await simulate(from, to);
+    rt.sandbox.configureFaults({ rules: [{ fault: { kind: 'unauthorized' } }] });
+    const before = rt.sandbox.stats().requests;
+    const sentBefore = Object.entries(before).filter(([k]) => k.startsWith('POST')).reduce((n, [, v]) => n + v, 0);
+    // act
+    const result = await run({ mode: 'psp', from, to, simulationRunId: sim.runId }, 'psp-401');
+    // assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('PspConfigurationError');
+    const runRecord = await new RunRepository().get('psp-401');
+    expect(runRecord?.status).toBe('failed');
+    // Pages already running in other shards finish (as Lambda invocations do when a Map fails).
+    let refunds = await allRefunds();
+    for (let i = 0; i < 50 && f.some((x) => refunds.get(x.id)?.status === 'sending'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      refunds = await allRefunds();
+    }
+    expect(f.map((x) => refunds.get(x.id)?.status)).toEqual(Array(40).fill('pending'));
+    const sent = Object.entries(rt.sandbox.stats().requests).filter(([k]) => k.startsWith('POST')).reduce((n, [, v]) => n + v, 0) - sentBefore;
+    expect(sent).toBeLessThan(40);
+    await assertConsistent(rt);
+  });
 });
+

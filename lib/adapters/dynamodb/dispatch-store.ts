@@ -168,13 +168,13 @@ export class DispatchStore {
     } else if ('pspCode' in outcome) {
       Object.assign(values, { ':code': outcome.pspCode, ':msg': outcome.pspMessage.slice(0, 500), ':open': `OPEN#${String(shardOf(r.id, OPEN_REFUND_SHARDS)).padStart(2, '0')}` });
       if (outcome.notify) Object.assign(values, outboxValues(r, outcome.notify));
-      update = `SET #s = :to, pspCode = :code, pspMessage = :msg, lastPspAt = :at, openShard = :open${outcome.notify ? `, ${OUTBOX_SET}` : ''}, version = version + :one REMOVE sending, settledAt, settledByRun, pspUnknownReason`;
+      update = `SET #s = :to, pspCode = :code, pspMessage = :msg, lastPspAt = :at, lastRunId = :run, openShard = :open${outcome.notify ? `, ${OUTBOX_SET}` : ''}, version = version + :one REMOVE sending, settledAt, settledByRun, pspUnknownReason`;
     } else if (outcome.to === 'unknown') {
       Object.assign(values, { ':reason': outcome.reason.slice(0, 500) });
-      update = 'SET #s = :to, pspUnknownReason = :reason, lastPspAt = :at, version = version + :one REMOVE sending';
+      update = 'SET #s = :to, pspUnknownReason = :reason, lastPspAt = :at, lastRunId = :run, version = version + :one REMOVE sending';
     } else {
       Object.assign(values, { ':reason': outcome.released.slice(0, 500) });
-      update = 'SET #s = :to, lastReleaseReason = :reason, version = version + :one REMOVE sending, pspUnknownReason';
+      update = 'SET #s = :to, lastReleaseReason = :reason, lastRunId = :run, lastPspAt = :at, version = version + :one REMOVE sending, pspUnknownReason';
     }
     try {
       await documentClient().send(

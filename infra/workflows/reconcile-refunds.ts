@@ -1,0 +1,59 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { RefundFunction } from '../constructs/refund-function.ts';
+import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+
+const WORKFLOW = 'ReconcileRefunds';
+
+/** ReconcileRefunds: settles unknown outcomes by asking the PSP, finds late failures, compares our ledger with the PSP's. */
+export class ReconcileRefundsWorkflow extends Construct implements WorkflowConstruct {
+  readonly machine: WorkflowStateMachine;
+
+  constructor(scope: Construct, id: string, deps: WorkflowDeps) {
+    super(scope, id);
+    const t = deps.tables;
+    const fn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
+      new RefundFunction(this, name, { entry: `functions/reconcile-refunds/${entry}`, service: 'reconcile-refunds', timeout, environment });
+    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RO');
+    const openFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+    const pspUrl = (this.node.tryGetContext('mass-refund:pspUrl') as string | undefined) ?? 'https://api.sandbox.datatrans.com';
+    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
+      .bindTable(t.refunds, 'refunds', 'RW')
+      .bindTable(t.runs, 'runs', 'RW');
+    deps.pspSecret.grantRead(pageFn);
+    const finishFn = fn('FinishFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+    const failed = failurePath(this, deps, WORKFLOW);
+
+    // 1. Validate; bad input fails here, nothing written.
+    const validate = lambdaStep(this, 'ValidateReconcileInput', validateFn, {
+      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
+    });
+    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+    const open = lambdaStep(this, 'OpenReconcileRun', openFn, {
+      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
+      resultPath: '$.opened',
+    });
+    // 2. Over 16 scan segments of the refunds, page by page: ask the PSP, settle, compare.
+    const page = lambdaStep(this, 'ReconcilePage', pageFn);
+    const segmentDone = new sfn.Pass(this, 'SegmentDone', { parameters: { 'tallies.$': '$.tallies', 'differences.$': '$.differences', 'differenceCount.$': '$.differenceCount' } });
+    const more = new sfn.Choice(this, 'MoreRefunds').when(sfn.Condition.booleanEquals('$.done', true), segmentDone).otherwise(page);
+    const segments = new sfn.Map(this, 'ReconcileSegments', {
+      itemsPath: '$.segments',
+      maxConcurrency: 16,
+      itemSelector: { 'runId.$': '$.runId', 'scope.$': '$.scope', 'segment.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {}, 'differences': [], 'differenceCount': 0 },
+      resultPath: '$.segmentResults',
+    }).itemProcessor(page.next(more));
+    // 3. The reconciliation report.
+    const finish = lambdaStep(this, 'FinishReconcile', finishFn, {
+      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input', 'segmentResults.$': '$.segmentResults' },
+    });
+    for (const step of [open, segments, finish]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    this.machine = new WorkflowStateMachine(this, 'Machine', {
+      workflow: WORKFLOW,
+      definition: validate.next(open).next(segments).next(finish).next(new sfn.Succeed(this, 'Done')),
+      timeout: Duration.hours(6),
+    });
+  }
+}
