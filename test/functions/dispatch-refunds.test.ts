@@ -233,5 +233,132 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     expect(sent).toBeLessThan(40);
     await assertConsistent(rt);
   });
+
+  it('after a crash between the PSP answer and our write, a re-run asks the PSP instead of sending again: no second credit', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const f = await pendingRefunds('crash', createdAt, Array.from({ length: 12 }, () => ({ method: 'card' as const })));
+    const sim = await simulate(from, to);
+    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'dispatch.afterPspAnswer': 3 });
+    process.env.MASS_REFUND_SENDING_LEASE_SECONDS = '1';
+    // act 1: the run dies after 3 answers were written
+    const crashed = await run({ mode: 'psp', from, to, simulationRunId: sim.runId }, 'psp-crash');
+    delete process.env.MASS_REFUND_CHAOS;
+    // assess 1
+    expect(crashed.status).toBe('FAILED');
+    expect(crashed.error).toBe('InjectedCrash');
+    // act 2: the same input again once the leases expired (pages still running when the Map failed have finished)
+    await new Promise((r) => setTimeout(r, 1500));
+    let refunds = await allRefunds();
+    const abandoned = f.filter((x) => refunds.get(x.id)?.status === 'sending');
+    const pending = f.filter((x) => refunds.get(x.id)?.status === 'pending');
+    const refundedBefore = f.filter((x) => refunds.get(x.id)?.status === 'refunded').length;
+    expect(abandoned.length).toBeGreaterThan(0);
+    const posts = () => Object.entries(rt.sandbox.stats().requests).filter(([k]) => k.startsWith('POST')).reduce((n, [, v]) => n + v, 0);
+    const postsBefore = posts();
+    const rerun = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
+    delete process.env.MASS_REFUND_SENDING_LEASE_SECONDS;
+    // assess 2: abandoned claims were settled by asking the PSP (GET), only pending ones were sent
+    refunds = await allRefunds();
+    expect(f.map((x) => refunds.get(x.id)?.status)).toEqual(Array(12).fill('refunded'));
+    expect(posts() - postsBefore).toBe(pending.length);
+    expect(rerun.outcomes.refunded?.count).toBe(12 - refundedBefore);
+    expect(rt.sandbox.ledger().filter((c) => f.some((x) => x.transactionId === c.transactionId))).toHaveLength(12);
+    await assertConsistent(rt);
+  });
+
+  it('two runs over the same range started at once refund each refund once', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const f = await pendingRefunds('twice', createdAt, [...Array.from({ length: 30 }, () => ({ method: 'card' as const })), ...Array.from({ length: 10 }, () => ({ method: 'klarna' as const }))]);
+    const sim = await simulate(from, to);
+    // act
+    const [a, b] = await Promise.all([ok({ mode: 'psp', from, to, simulationRunId: sim.runId }), ok({ mode: 'psp', from, to, simulationRunId: sim.runId })]);
+    const [c, d] = await Promise.all([ok({ mode: 'credit', from, to, simulationRunId: sim.runId }), ok({ mode: 'credit', from, to, simulationRunId: sim.runId })]);
+    // assess
+    expect((a.outcomes.refunded?.count ?? 0) + (b.outcomes.refunded?.count ?? 0)).toBe(30);
+    expect((c.outcomes.credited?.count ?? 0) + (d.outcomes.credited?.count ?? 0)).toBe(10);
+    expect(rt.sandbox.ledger().filter((x) => f.some((y) => y.transactionId === x.transactionId))).toHaveLength(30);
+    await assertConsistent(rt);
+  });
+
+  it('a refund switched to manual between passes is never touched again', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const [card, klarna, other] = await pendingRefunds('manual', createdAt, [{ method: 'card' }, { method: 'klarna' }, { method: 'card' }]);
+    const sim = await simulate(from, to);
+    const switched = await rt.start('SwitchRefundToManual', { refundId: card!.id, method: 'bank_transfer', note: 'asked by phone', requestedBy: 'op-2' });
+    expect(switched.status).toBe('SUCCEEDED');
+    // act
+    const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
+    await rt.start('SwitchRefundToManual', { refundId: klarna!.id, method: 'cash', note: 'paid at the box office', requestedBy: 'op-2' });
+    const credit = await ok({ mode: 'credit', from, to, simulationRunId: sim.runId });
+    // assess
+    expect(psp.outcomes.refunded?.count).toBe(1);
+    expect(credit.outcomes.credited).toBeUndefined();
+    const refunds = await allRefunds();
+    expect([card, klarna, other].map((x) => refunds.get(x!.id)?.status)).toEqual(['manual', 'manual', 'refunded']);
+    expect(rt.sandbox.ledger().some((c) => c.transactionId === card!.transactionId)).toBe(false);
+    await assertConsistent(rt);
+  });
+
+  it('credit policy always credits everything open without a PSP call; never keeps PSP failures failed', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const f = await pendingRefunds('always', createdAt, [{ method: 'card' }, { method: 'amazon_pay' }, { method: 'sofort' }]);
+    const sim = await simulate(from, to, 'always');
+    const requestsBefore = JSON.stringify(rt.sandbox.stats().requests);
+    // act
+    const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId, creditPolicy: 'always' });
+    const credit = await ok({ mode: 'credit', from, to, simulationRunId: sim.runId, creditPolicy: 'always' });
+    // assess
+    expect(psp.outcomes.refunded).toBeUndefined();
+    expect(JSON.stringify(rt.sandbox.stats().requests)).toBe(requestsBefore);
+    expect(credit.outcomes.credited?.count).toBe(3);
+    const refunds = await allRefunds();
+    expect(f.map((x) => refunds.get(x.id)?.status)).toEqual(['credited', 'credited', 'credited']);
+    // a simulation made under another policy does not approve this run
+    const mismatch = await run({ mode: 'credit', from, to, simulationRunId: sim.runId });
+    expect(mismatch.error).toBe('SimulationMismatchError');
+
+    const r2 = range();
+    const [declined] = await pendingRefunds('never', r2.createdAt, [{ method: 'card' }]);
+    rt.sandbox.configureFaults({ rules: [{ transactionId: declined!.transactionId!, fault: { kind: 'decline', code: 'EXPIRED_CARD' } }] });
+    const sim2 = await simulate(r2.from, r2.to, 'never');
+    await ok({ mode: 'psp', from: r2.from, to: r2.to, simulationRunId: sim2.runId, creditPolicy: 'never' });
+    const credit2 = await ok({ mode: 'credit', from: r2.from, to: r2.to, simulationRunId: sim2.runId, creditPolicy: 'never' });
+    expect(credit2.outcomes.credited).toBeUndefined();
+    expect((await allRefunds()).get(declined!.id)?.status).toBe('failed');
+    await assertConsistent(rt);
+  });
+
+  it('a scheduled run covers yesterday, simulates first, and goes on only under the auto-approval limit', async () => {
+    // prepare: refunds created yesterday (Zurich), one over the CHF limit set below
+    const { previousPeriod } = await import('../../lib/core/dispatch.ts');
+    const { from } = previousPeriod('nightly', new Date());
+    const f = await pendingRefunds('nightly', `${from}T12:00:00Z`, [{ method: 'card', amount: 1000 }, { method: 'klarna', amount: 2000 }]);
+    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 2500 });
+    // act 1: over the limit -> stops after simulating, nothing sent
+    const waiting = await ok({ schedule: 'nightly', mode: 'psp', requestedBy: undefined });
+    // assess 1
+    expect(waiting.status).toBe('awaiting_approval');
+    const simId = waiting.simulationRunId as string;
+    const simRun = await new RunRepository().get(simId);
+    expect(simRun?.status).toBe('succeeded');
+    expect((simRun?.report as Report).selection).toMatchObject({ count: 2, totals: { CHF: 3000 } });
+    expect(rt.sandbox.ledger().some((c) => c.transactionId === f[0]!.transactionId)).toBe(false);
+    // act 2: a person approves by starting the psp pass by hand naming that simulation
+    const { to } = previousPeriod('nightly', new Date());
+    const approved = await ok({ mode: 'psp', from, to, simulationRunId: simId });
+    expect(approved.outcomes.refunded?.count).toBe(1);
+    // act 3: under the limit the scheduled credit pass goes on by itself
+    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 1_000_000 });
+    const credit = await ok({ schedule: 'nightly', mode: 'credit' });
+    delete process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS;
+    expect(credit.status).toBe('succeeded');
+    expect(credit.outcomes.credited?.count).toBe(1);
+    expect((credit.input as { from: string }).from).toBe(from);
+    await assertConsistent(rt);
+  });
 });
 
