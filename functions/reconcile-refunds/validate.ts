@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { NotFoundError } from '../../lib/core/errors.ts';
 import { parseInput, stage } from '../commons/handler.ts';
@@ -28,5 +29,6 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
     input: { ...parsed, requestedBy },
     scope: { runId: parsed.runId ?? null, since },
     segments: Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
+    outboxShards: Array.from({ length: OUTBOX_SHARDS }, (_, i) => i),
   };
 });
