@@ -4,6 +4,7 @@ import { OrderRepository, ticketFromItem } from '../adapters/dynamodb/orders.ts'
 import { RefundRepository } from '../adapters/dynamodb/refunds.ts';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { tableName } from '../adapters/dynamodb/table-names.ts';
+import { exportedStatus, type LifecycleState } from '../core/refund-lifecycle.ts';
 import { UsageError } from './io.ts';
 
 export const EXPORT_KINDS = ['orders', 'tickets', 'refunds', 'credit-accounts', 'intermediate-accounts', 'vouchers', 'runs', 'emails', 'psp-ledger'] as const;
@@ -35,7 +36,10 @@ export async function exportRecords(kind: ExportKind, opts: { runId?: string; se
       const rows: Row[] = [];
       for await (const r of new RefundRepository().scanAll()) {
         if (runId && r.createdByRun !== runId && r.settledByRun !== runId && !(Array.isArray(r.runIds) && r.runIds.includes(runId))) continue;
-        rows.push({ pspCode: null, ...r });
+        // Contract statuses: an in-flight claim (internal `sending`) is pending, or unknown once its lease expired.
+        const { sending, ...rest } = r as typeof r & { sending?: { leaseUntil?: string } | null };
+        const status = exportedStatus(r.status as LifecycleState, sending?.leaseUntil, new Date());
+        rows.push({ ...rest, status, pspCode: status === 'failed' ? (r.pspCode ?? null) : null, ...(sending ? { inFlight: true } : {}) });
       }
       return rows.sort(byId('id'));
     }
