@@ -67,6 +67,9 @@ export const handler = stage(PageState, async (state, ctx) => {
   return { ...state, cursor: page.cursor, page: state.page + 1, done: page.cursor === null, tallies };
 });
 
+/** Runs stopped by a configuration error: other pages of the same run in this container stop claiming too. */
+const stoppedRuns = new Map<string, PspConfigurationError>();
+
 /** The PSP pass over one page: bounded concurrency, claims, retries honouring Retry-After, a stop on configuration errors. */
 class PspPass {
   private stopped: PspConfigurationError | null = null;
@@ -87,12 +90,17 @@ class PspPass {
   ) {}
 
   async run(candidates: DispatchRefund[]): Promise<void> {
+    this.stopped = stoppedRuns.get(this.runId) ?? null;
     await forEachConcurrently(candidates, this.concurrency, (r) => this.handle(r));
-    if (this.stopped) throw this.stopped;
+    if (this.stopped) {
+      stoppedRuns.set(this.runId, this.stopped);
+      throw this.stopped;
+    }
   }
 
   private async handle(initial: DispatchRefund): Promise<void> {
     let r = initial;
+    this.stopped ??= stoppedRuns.get(this.runId) ?? null;
     if (this.stopped) return this.note(r, 'deferred:run_stopped', 'not sent: the run stopped');
     if (r.status === 'sending') {
       const claim = r.sending;
@@ -150,6 +158,7 @@ class PspPass {
       case 'configuration_error':
         written = await this.store.settleClaim(r, claimed, { to: from, released: outcome.reason, ...base });
         this.stopped ??= new PspConfigurationError(outcome.httpStatus, outcome.reason);
+        stoppedRuns.set(this.runId, this.stopped);
         this.note(r, 'deferred:run_stopped', `PSP configuration error (HTTP ${outcome.httpStatus}): run stopped`);
         return;
     }
