@@ -1,5 +1,6 @@
 /**
  * npm run bench -- [--tickets N] [--psp-rate R] [--scaling [10000,50000,100000]] [--no-bundles] [--init-runs K]
+ *                  [--sweep-orders K] [--raw-share S]
  * Prints the tables and writes bench/results/<date>.json (git-ignored).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,11 +46,17 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--init-runs':
         opts.initRuns = positiveInt('--init-runs', value());
         break;
+      case '--raw-share': {
+        const share = Number(value());
+        if (!(share > 0 && share <= 1)) throw new UsageError('--raw-share needs a number in (0, 1]');
+        opts.rawShare = share;
+        break;
+      }
       case '--sweep-orders':
         opts.sweepOrders = positiveInt('--sweep-orders', value());
         break;
       default:
-        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K]`);
+        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K] [--raw-share S]`);
     }
   }
   return opts;

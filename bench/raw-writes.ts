@@ -5,7 +5,8 @@
  * update, each drawn payment's `refunded` update, one refund put per payment, the agency ledger
  * item for money returned to an unsettled intermediate account), without the reads, planning,
  * paging and orchestration around them. The orders are first written as the import writes them
- * (untimed), into scratch tables.
+ * (untimed), into scratch tables; then a concurrency sweep on a sample, then all orders (or an
+ * evenly spread share of them, `--raw-share`) at the best concurrency.
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { returnItem } from '../lib/adapters/dynamodb/accounts.ts';
@@ -29,8 +30,10 @@ export interface RawWriteFigures {
   /** Concurrency sweep on a sample of the orders. */
   sweep: ConcurrencyFigure[];
   bestConcurrency: number;
-  /** All orders at the best concurrency: the baseline the cancellation is compared with. */
+  /** The timed share of the orders at the best concurrency: the baseline the cancellation is compared with. */
   full: ConcurrencyFigure;
+  /** Share of the orders timed for the baseline (1 = all of them, the same items as the cancellation). */
+  share: number;
   preloadMs: number;
 }
 
@@ -167,7 +170,7 @@ async function writePass(orders: Order[], passOf: Map<string, number>, concurren
  * Preloads the orders (untimed), sweeps concurrency on a sample of them, then writes every order
  * once at the best concurrency. Tables must be the scratch prefix's (env applied by the caller).
  */
-export async function measureRawWrites(orders: Order[], meter: DynamoMeter, opts: { concurrencies?: number[]; sampleOrders?: number } = {}): Promise<RawWriteFigures> {
+export async function measureRawWrites(orders: Order[], meter: DynamoMeter, opts: { concurrencies?: number[]; sampleOrders?: number; share?: number } = {}): Promise<RawWriteFigures> {
   const concurrencies = opts.concurrencies ?? [1, 4, 8, 16];
   const t0 = performance.now();
   const bodies: Item[] = [];
@@ -185,10 +188,13 @@ export async function measureRawWrites(orders: Order[], meter: DynamoMeter, opts
   // Warm the JVM up (JIT) on orders outside the sample, so c=1 is not measured cold.
   const warmup = orders.slice(-Math.min(200, Math.floor(orders.length / 4)));
   await writePass(warmup, passOf, 4, meter);
-  const sample = orders.slice(0, Math.min(orders.length, opts.sampleOrders ?? Math.max(500, Math.ceil(orders.length / 20))));
+  const sample = orders.slice(0, Math.min(orders.length, opts.sampleOrders ?? Math.min(1500, Math.max(500, Math.ceil(orders.length / 20)))));
   const sweep: ConcurrencyFigure[] = [];
   for (const c of concurrencies) sweep.push(await writePass(sample, passOf, c, meter));
   const best = sweep.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
-  const full = await writePass(orders, passOf, best.concurrency, meter);
-  return { sweep, bestConcurrency: best.concurrency, full, preloadMs };
+  // Every order is preloaded, so a share writes into tables as large as the cancellation's.
+  const share = Math.min(1, Math.max(0, opts.share ?? 1));
+  const timed = share >= 1 ? orders : orders.filter((_, i) => i % Math.round(1 / share) === 0);
+  const full = await writePass(timed, passOf, best.concurrency, meter);
+  return { sweep, bestConcurrency: best.concurrency, full, share, preloadMs };
 }

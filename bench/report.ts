@@ -51,7 +51,13 @@ export function formatSize(size: SizeResult): string {
       [
         ['Import (validate + write)', s(size.import.wallMs), n(size.import.itemsWritten), n(size.import.itemsPerSecond), `${n(size.import.records)} records, peak RSS ${size.import.peakRssMb} MB`],
         ...size.raw.sweep.map((c) => [`Raw TransactWrite c=${c.concurrency} (sample)`, s(c.wallMs), n(c.items), n(c.itemsPerSecond), `${n(c.orders)} orders`]),
-        [`Raw TransactWrite c=${size.raw.full.concurrency} (all orders)`, s(size.raw.full.wallMs), n(size.raw.full.items), n(size.raw.full.itemsPerSecond), 'baseline'],
+        [
+          `Raw TransactWrite c=${size.raw.full.concurrency} (${size.raw.share >= 1 ? 'all orders' : `${pct(size.raw.share)} of orders`})`,
+          s(size.raw.full.wallMs),
+          n(size.raw.full.items),
+          n(size.raw.full.itemsPerSecond),
+          `baseline, ${n(size.raw.full.orders)} orders; preload ${s(size.raw.preloadMs)} untimed`,
+        ],
         ...(isAvailable(size.cancel)
           ? [[
               'CancelPerformance',

@@ -24,8 +24,10 @@ export interface BenchOptions {
   bundles: boolean;
   /** Cold-start imports per bundle (median reported). */
   initRuns?: number;
-  /** Orders in the raw-write concurrency sweep (default 5 % of the orders, at least 500). */
+  /** Orders in the raw-write concurrency sweep (default 5 % of the orders, 500 to 1,500). */
   sweepOrders?: number;
+  /** Share of the orders the raw baseline times at the best concurrency (default 1: all). */
+  rawShare?: number;
   dynamodbUrl?: string;
   templatePath?: string;
   log?: (line: string) => void;
@@ -166,7 +168,7 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
   const meter = meterDynamo();
   let raw: RawWriteFigures;
   try {
-    raw = await measureRawWrites(data.orders, meter, opts.sweepOrders ? { sampleOrders: opts.sweepOrders } : {});
+    raw = await measureRawWrites(data.orders, meter, { ...(opts.sweepOrders ? { sampleOrders: opts.sweepOrders } : {}), ...(opts.rawShare ? { share: opts.rawShare } : {}) });
   } finally {
     await scratch.drop();
   }
