@@ -65,9 +65,20 @@ export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: stri
   return sfn.Chain.start(record).next(fail);
 }
 
-/** Bad input fails at the first state, before anything is written. */
+/** Bad input fails at the first state, before anything is written. Prefer rejectInput, which also copes with input that is not an object. */
 export function inputRejected(scope: Construct): sfn.Fail {
   return new sfn.Fail(scope, 'InputRejected', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+}
+
+/**
+ * The first state's Catch: bad input fails right there with the handler's error, before anything
+ * is written. No ResultPath (the default `$`: the error replaces the input) because a console input
+ * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
+ * fail with States.ResultPathMatchFailure instead of the handler's error.
+ */
+export function rejectInput(scope: Construct, firstStep: tasks.LambdaInvoke): void {
+  const rejected = new sfn.Fail(scope, 'InputRejected', { errorPath: '$.Error', causePath: '$.Cause' });
+  firstStep.addCatch(rejected, { errors: ['States.ALL'] });
 }
 
 export interface WorkflowStateMachineProps {
