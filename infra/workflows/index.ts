@@ -1,7 +1,11 @@
 import type { WorkflowClass } from './common.ts';
+import { ReverseWriteOffWorkflow } from './reverse-write-off.ts';
 import { SwitchRefundToManualWorkflow } from './switch-refund-to-manual.ts';
+import { WriteOffWorkflow } from './write-off.ts';
 
 /** One state machine per workflow of the contract (../shared/CONTRACT.md). */
 export const WORKFLOWS: Record<string, WorkflowClass> = {
   SwitchRefundToManual: SwitchRefundToManualWorkflow,
+  WriteOff: WriteOffWorkflow,
+  ReverseWriteOff: ReverseWriteOffWorkflow,
 };

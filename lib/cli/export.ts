@@ -4,17 +4,36 @@ import { OrderRepository, ticketFromItem } from '../adapters/dynamodb/orders.ts'
 import { RefundRepository } from '../adapters/dynamodb/refunds.ts';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { tableName } from '../adapters/dynamodb/table-names.ts';
+import { VoucherRepository, type StoredVoucher } from '../adapters/dynamodb/vouchers.ts';
+import { NotFoundError } from '../core/errors.ts';
+import { writeOffStatistics, type WriteOffStatistics } from '../core/write-off.ts';
 import { UsageError } from './io.ts';
 
-export const EXPORT_KINDS = ['orders', 'tickets', 'refunds', 'credit-accounts', 'intermediate-accounts', 'vouchers', 'runs', 'emails', 'psp-ledger'] as const;
+export const EXPORT_KINDS = ['orders', 'tickets', 'refunds', 'credit-accounts', 'intermediate-accounts', 'vouchers', 'redemptions', 'runs', 'emails', 'psp-ledger'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 type Row = Record<string, unknown>;
 
 const byId = (key: string) => (a: Row, b: Row) => String(a[key]).localeCompare(String(b[key]));
 
-/** Records of one kind, as the contract's export table names them; `runId` keeps those a run touched. */
-export async function exportRecords(kind: ExportKind, opts: { runId?: string; sesUrl?: string; pspUrl?: string } = {}): Promise<Row[]> {
+/** A voucher as exported: money as {amount, currency}, `writtenOff` null or {runId, comment, at}. */
+export function voucherRow(v: StoredVoucher): Row {
+  return {
+    code: v.code,
+    kind: v.kind,
+    issuedAt: v.issuedAt,
+    validUntil: v.validUntil ?? null,
+    remaining: v.remaining,
+    writtenOff: v.writtenOff ?? null,
+    writtenOffAmount: v.writtenOff ? { amount: v.writtenOffAmount ?? 0, currency: v.remaining.currency } : null,
+  };
+}
+
+/**
+ * Records of one kind, as the contract's export table names them; `runId` keeps those a run touched.
+ * `writtenOff` keeps write-offs only (vouchers currently written off; redemptions of kind write_off).
+ */
+export async function exportRecords(kind: ExportKind, opts: { runId?: string; sesUrl?: string; pspUrl?: string; writtenOff?: boolean } = {}): Promise<Row[]> {
   const runId = opts.runId;
   switch (kind) {
     case 'orders': {
@@ -45,13 +64,21 @@ export async function exportRecords(kind: ExportKind, opts: { runId?: string; se
       return intermediateAccounts();
     case 'vouchers': {
       const rows: Row[] = [];
-      for await (const item of scanAll(tableName('vouchers'), { filter: 'sk = :v', values: { ':v': 'VOUCHER' }, segments: 4 })) {
-        const { pk: _pk, sk: _sk, fingerprint: _f, remaining, currency, ...rest } = item;
-        const row = { ...rest, remaining: { amount: remaining, currency }, writtenOff: rest.writtenOff ?? null };
-        if (runId && (row.writtenOff as { runId?: string } | null)?.runId !== runId) continue;
-        rows.push(row);
+      for await (const v of new VoucherRepository().scanVouchers()) {
+        if (runId && v.writtenOff?.runId !== runId) continue;
+        if (opts.writtenOff && !v.writtenOff) continue;
+        rows.push(voucherRow(v));
       }
       return rows.sort(byId('code'));
+    }
+    case 'redemptions': {
+      const rows: Row[] = [];
+      for await (const r of new VoucherRepository().scanRedemptions()) {
+        if (runId && r.runId !== runId) continue;
+        if (opts.writtenOff && r.kind !== 'write_off') continue;
+        rows.push({ ...r });
+      }
+      return rows.sort((a, b) => String(a.code).localeCompare(String(b.code)) || String(a.at).localeCompare(String(b.at)));
     }
     case 'runs': {
       const runs = await new RunRepository().list();
@@ -97,4 +124,26 @@ export function toCsv(rows: Row[]): string {
 
 export function toJsonl(rows: Row[]): string {
   return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+}
+
+/** Statistics of the vouchers and tickets currently written off (a reversed write-off drops out). */
+export async function writeOffStats(opts: { runId?: string } = {}): Promise<WriteOffStatistics> {
+  const written: { kind: StoredVoucher['kind']; issuedAt: string; amount: { amount: number; currency: string } }[] = [];
+  for await (const v of new VoucherRepository().scanVouchers()) {
+    if (!v.writtenOff || (opts.runId && v.writtenOff.runId !== opts.runId)) continue;
+    written.push({ kind: v.kind, issuedAt: v.issuedAt, amount: { amount: v.writtenOffAmount ?? 0, currency: v.remaining.currency } });
+  }
+  return writeOffStatistics(written);
+}
+
+/** One code with its write-off (comment, date, run), its redemptions and reversals. */
+export async function lookupVoucher(code: string): Promise<Row> {
+  const history = await new VoucherRepository().history(code);
+  if (!history) throw new NotFoundError(`code: no voucher or ticket "${code}"`);
+  return {
+    ...voucherRow(history.voucher),
+    redeemable: !history.voucher.writtenOff && history.voucher.remaining.amount > 0,
+    redemptions: history.redemptions,
+    reversals: history.reversals,
+  };
 }

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ValidationError } from '../core/errors.ts';
+import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { startOnAws } from './aws.ts';
-import { EXPORT_KINDS, exportRecords, toCsv, toJsonl, type ExportKind } from './export.ts';
+import { EXPORT_KINDS, exportRecords, lookupVoucher, toCsv, toJsonl, writeOffStats, type ExportKind } from './export.ts';
 import { captureFunctionLogs, EXIT, info, parseArgs, printJson, UsageError } from './io.ts';
 import { runWorkflowLocally, BAD_INPUT_ERRORS } from './start.ts';
 import * as runtime from '../local/runtime.ts';
@@ -14,8 +14,10 @@ Usage:
   mass-refund demo
   mass-refund import FILE.jsonl
   mass-refund start WORKFLOW (--input JSON | --input-file F) [--name RUN_ID] [--target local|aws]
-  mass-refund export KIND [--run RUN_ID] [--format jsonl|csv] [--out FILE]
+  mass-refund export KIND [--run RUN_ID] [--format jsonl|csv] [--out FILE] [--written-off]
   mass-refund report RUN_ID
+  mass-refund lookup CODE                    (a voucher or ticket with its write-off and redemptions)
+  mass-refund stats write-offs [--run RUN_ID] (counts and totals per kind, month of issue, currency)
 
 Workflows: CancelPerformance, CancelTickets, PartialRefund, DispatchRefunds, ReconcileRefunds,
            SwitchRefundToManual, WriteOff, ReverseWriteOff
@@ -93,6 +95,7 @@ async function cmdExport(positional: string[], flags: Record<string, string | tr
     runId: typeof flags.run === 'string' ? flags.run : undefined,
     sesUrl: state.services.ses.url,
     pspUrl: state.services.psp.url,
+    writtenOff: flags['written-off'] === true,
   });
   const text = format === 'csv' ? toCsv(rows) : toJsonl(rows);
   if (typeof flags.out === 'string') writeFileSync(flags.out, text);
@@ -128,6 +131,21 @@ async function cmdReport(positional: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+async function cmdLookup(positional: string[]): Promise<number> {
+  const code = positional[1];
+  if (!code) throw new UsageError('usage: mass-refund lookup CODE');
+  await runtime.attach();
+  printJson(await lookupVoucher(code));
+  return EXIT.ok;
+}
+
+async function cmdStats(positional: string[], flags: Record<string, string | true>): Promise<number> {
+  if (positional[1] !== 'write-offs') throw new UsageError('usage: mass-refund stats write-offs [--run RUN_ID]');
+  await runtime.attach();
+  printJson(await writeOffStats({ runId: typeof flags.run === 'string' ? flags.run : undefined }));
+  return EXIT.ok;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { positional, flags } = parseArgs(argv);
   const command = positional[0];
@@ -141,6 +159,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdExport(positional, flags);
       case 'report':
         return await cmdReport(positional);
+      case 'lookup':
+        return await cmdLookup(positional);
+      case 'stats':
+        return await cmdStats(positional, flags);
       case 'import': {
         const { cmdImport } = await import('./import.ts');
         return await cmdImport(positional, flags);
@@ -161,6 +183,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ValidationError) {
       info(`bad input:\n${error.issues.map((i) => `  ${i.field}: ${i.reason}`).join('\n')}`);
       printJson({ status: 'REJECTED', errors: error.issues });
+      return EXIT.badInput;
+    }
+    if (error instanceof NotFoundError) {
+      info(error.message);
       return EXIT.badInput;
     }
     if (error instanceof UsageError) {

@@ -1,5 +1,6 @@
 import { percentOf } from './money.ts';
 import { VOUCHER_KINDS, type VoucherKind } from './model.ts';
+import { mulberry32 } from './prng.ts';
 
 /**
  * Deterministic sample data in the import format (../shared/CONTRACT.md), streamed line by line:
@@ -64,17 +65,7 @@ export function samplePerformanceIds(opts: SampleOptions = {}): string[] {
 /** The bundled sample's performances: [0] is the CHF football match the demo cancels, [1] the EUR concert, [2] the theatre night. */
 export const SAMPLE_PERFORMANCE_IDS: readonly string[] = samplePerformanceIds(SAMPLE_OPTIONS);
 
-/** mulberry32: a tiny seeded PRNG, good enough for sample data and identical on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 type Scenario =
   | 'card'

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ValidationError, type FieldIssue } from './errors.ts';
 import { minorDigits, toDecimalString } from './money.ts';
 import { VOUCHER_KINDS, type Voucher, type VoucherKind } from './model.ts';
+import { tally, type Tallies } from './report.ts';
 
 /**
  * Bulk write-off of vouchers and tickets (seed 002, DOMAIN.md workflow 5). A voucher is written
@@ -40,7 +41,8 @@ function isIsoDate(s: string): boolean {
 
 const datePart = (iso: string): string => iso.slice(0, 10);
 
-export function validateWriteOffCriteria(c: WriteOffCriteria): FieldIssue[] {
+/** `today` (YYYY-MM-DD), when given, refuses dates after it: a write-off never looks into the future. */
+export function validateWriteOffCriteria(c: WriteOffCriteria, today?: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (c.issuedUpTo === undefined && c.expiredBefore === undefined) {
     issues.push({ field: 'issuedUpTo', reason: 'give issuedUpTo and/or expiredBefore' });
@@ -48,6 +50,7 @@ export function validateWriteOffCriteria(c: WriteOffCriteria): FieldIssue[] {
   for (const field of ['issuedUpTo', 'expiredBefore'] as const) {
     const v = c[field];
     if (v !== undefined && !isIsoDate(v)) issues.push({ field, reason: `must be a date YYYY-MM-DD, got ${JSON.stringify(v)}` });
+    else if (v !== undefined && today !== undefined && v > today) issues.push({ field, reason: `must not be in the future (today is ${today}), got ${v}` });
   }
   (c.kinds ?? []).forEach((k, i) => {
     if (!(VOUCHER_KINDS as readonly string[]).includes(k)) issues.push({ field: `kinds.${i}`, reason: `unknown kind ${JSON.stringify(k)}; kinds: ${VOUCHER_KINDS.join(', ')}` });
@@ -110,4 +113,43 @@ export function renderWriteOffFile(input: {
     `SHA-256: ${checksum}`,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** One written-off voucher, as the statistics need it. */
+export interface WrittenOffVoucher {
+  kind: VoucherKind;
+  issuedAt: string;
+  /** The amount written off (the remaining value at the time). */
+  amount: { amount: number; currency: string };
+}
+
+export interface WriteOffStatistics {
+  count: number;
+  totals: Record<string, number>;
+  byKind: Tallies;
+  /** Keyed by month of issue, YYYY-MM. */
+  byIssueMonth: Tallies;
+  byCurrency: Tallies;
+}
+
+/** Counts and totals per kind, per month of issue and per currency (seed 002: write-offs are filterable in statistics). */
+export function writeOffStatistics(vouchers: Iterable<WrittenOffVoucher>): WriteOffStatistics {
+  let all: Tallies = {};
+  let byKind: Tallies = {};
+  let byIssueMonth: Tallies = {};
+  let byCurrency: Tallies = {};
+  for (const v of vouchers) {
+    all = tally(all, 'written_off', v.amount);
+    byKind = tally(byKind, v.kind, v.amount);
+    byIssueMonth = tally(byIssueMonth, v.issuedAt.slice(0, 7), v.amount);
+    byCurrency = tally(byCurrency, v.amount.currency, v.amount);
+  }
+  const sortKeys = (t: Tallies): Tallies => Object.fromEntries(Object.entries(t).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return {
+    count: all.written_off?.count ?? 0,
+    totals: all.written_off?.totals ?? {},
+    byKind: sortKeys(byKind),
+    byIssueMonth: sortKeys(byIssueMonth),
+    byCurrency: sortKeys(byCurrency),
+  };
 }

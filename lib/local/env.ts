@@ -1,9 +1,7 @@
+import { SANDBOX_MERCHANT_ID, SANDBOX_PASSWORD } from './psp-sandbox/credentials.ts';
 import { tableEnv } from './tables.ts';
 
 export const DEFAULT_TABLE_PREFIX = 'mass-refund-';
-/** The PSP sandbox's own credentials (not a secret: they only open the local sandbox). */
-export const SANDBOX_MERCHANT_ID = '1100000000';
-export const SANDBOX_PASSWORD = 'sandbox-password';
 export const LOCAL_SENDER = 'refunds@mass-refund.example';
 
 export interface LocalEndpoints {

@@ -53,7 +53,7 @@ export async function synthesizeTemplate(opts: { outdir?: string; force?: boolea
         env: {
           ...process.env,
           CDK_OUTDIR: outdir,
-          CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }),
+          CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], 'mass-refund:skip-nag': true }),
           CDK_DISABLE_VERSION_CHECK: '1',
           CDK_DISABLE_CLI_TELEMETRY: 'true',
         },

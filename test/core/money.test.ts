@@ -19,10 +19,10 @@ describe('money', () => {
         expect(refund).toBeGreaterThanOrEqual(0);
         expect(remaining).toBeGreaterThanOrEqual(0);
         expect(refund + remaining).toBe(price);
-        // half up: |refund*10000 - price*hundredths| <= 5000, with ties rounded up
+        // half up: the error is in (-0.5, +0.5] minor units, ties rounded up
         const exact = BigInt(price) * BigInt(hundredths);
         const diff = BigInt(refund) * 10000n - exact;
-        expect(diff >= -5000n && diff < 5000n).toBe(true);
+        expect(diff > -5000n && diff <= 5000n).toBe(true);
       }),
     );
   });
@@ -32,6 +32,7 @@ describe('money', () => {
     expect(percentOf(333, 5000)).toBe(167); // 166.5 -> 167
     expect(percentOf(1, 5000)).toBe(1); // 0.5 -> 1
     expect(percentOf(1, 4999)).toBe(0);
+    expect(percentOf(2, 2500)).toBe(1); // 0.5 exactly -> 1
   });
 
   it('parses percents without float arithmetic', () => {

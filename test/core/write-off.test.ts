@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decideWriteOff, renderWriteOffFile, validateWriteOffCriteria, writeOffChecksum } from '../../lib/core/write-off.ts';
+import { decideWriteOff, renderWriteOffFile, validateWriteOffCriteria, writeOffChecksum, writeOffStatistics } from '../../lib/core/write-off.ts';
 import { ValidationError } from '../../lib/core/errors.ts';
 import type { Voucher } from '../../lib/core/model.ts';
 
@@ -101,5 +101,38 @@ describe('write-off file', () => {
     expect(listed[0]).toBe('V-00000');
     expect(listed[999]).toBe('V-00999');
     expect(text).toContain('Count: 1500\nTotal JPY: JPY 1500 (1500 minor units)\nSHA-256: ');
+  });
+});
+
+describe('write-off criteria against today', () => {
+  it('refuses dates after today, accepts today and earlier', () => {
+    expect(validateWriteOffCriteria({ issuedUpTo: '2026-05-02', expiredBefore: '2026-05-01' }, '2026-05-01')).toEqual([
+      { field: 'issuedUpTo', reason: 'must not be in the future (today is 2026-05-01), got 2026-05-02' },
+    ]);
+    expect(validateWriteOffCriteria({ issuedUpTo: '2026-05-01' }, '2026-05-01')).toEqual([]);
+  });
+});
+
+describe('writeOffStatistics', () => {
+  it('counts and totals per kind, month of issue and currency', () => {
+    // prepare
+    const rows = [
+      { kind: 'value' as const, issuedAt: '2024-03-01', amount: { amount: 5000, currency: 'CHF' } },
+      { kind: 'value' as const, issuedAt: '2024-03-31T22:00:00Z', amount: { amount: 1000, currency: 'EUR' } },
+      { kind: 'ticket' as const, issuedAt: '2023-12-24', amount: { amount: 250, currency: 'CHF' } },
+    ];
+    // act
+    const stats = writeOffStatistics(rows);
+    // assess
+    expect(stats.count).toBe(3);
+    expect(stats.totals).toEqual({ CHF: 5250, EUR: 1000 });
+    expect(stats.byKind).toEqual({ ticket: { count: 1, totals: { CHF: 250 } }, value: { count: 2, totals: { CHF: 5000, EUR: 1000 } } });
+    expect(Object.keys(stats.byIssueMonth)).toEqual(['2023-12', '2024-03']);
+    expect(stats.byIssueMonth['2024-03']).toEqual({ count: 2, totals: { CHF: 5000, EUR: 1000 } });
+    expect(stats.byCurrency).toEqual({ CHF: { count: 2, totals: { CHF: 5250 } }, EUR: { count: 1, totals: { EUR: 1000 } } });
+  });
+
+  it('is empty for no write-offs', () => {
+    expect(writeOffStatistics([])).toEqual({ count: 0, totals: {}, byKind: {}, byIssueMonth: {}, byCurrency: {} });
   });
 });

@@ -1,16 +1,7 @@
 import { z } from 'zod';
+import { mulberry32 } from '../../core/prng.ts';
 
-/** Seeded PRNG (mulberry32): the same seed and the same request sequence give the same faults. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decline'), code: z.string().min(1), message: z.string().optional() }),

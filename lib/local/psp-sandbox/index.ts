@@ -12,8 +12,8 @@ export { mulberry32, type Fault, type FaultConfig, type FaultRule } from './faul
  * Idempotency-Key as Datatrans documents it, its own ledger, fault injection and a rate limit.
  */
 
-export const SANDBOX_MERCHANT_ID = '1100000000';
-export const SANDBOX_PASSWORD = 'sandbox-password';
+export { SANDBOX_MERCHANT_ID, SANDBOX_PASSWORD } from './credentials.ts';
+import { SANDBOX_MERCHANT_ID, SANDBOX_PASSWORD } from './credentials.ts';
 
 export interface SandboxTransaction {
   transactionId: string;

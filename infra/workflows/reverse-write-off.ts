@@ -1,0 +1,33 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { RefundFunction } from '../constructs/refund-function.ts';
+import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+
+/** ReverseWriteOff: one written-off code becomes redeemable again; the reversal is recorded, nothing deleted. */
+export class ReverseWriteOffWorkflow extends Construct implements WorkflowConstruct {
+  readonly machine: WorkflowStateMachine;
+
+  constructor(scope: Construct, id: string, deps: WorkflowDeps) {
+    super(scope, id);
+    const validateFn = new RefundFunction(this, 'ValidateFn', { entry: 'functions/reverse-write-off/validate.ts', service: 'write-off', timeout: Duration.seconds(30) });
+    validateFn.bindTable(deps.tables.vouchers, 'vouchers', 'RO');
+    const reverseFn = new RefundFunction(this, 'ReverseFn', { entry: 'functions/reverse-write-off/reverse.ts', service: 'write-off', timeout: Duration.seconds(30) });
+    reverseFn.bindTable(deps.tables.vouchers, 'vouchers', 'RW').bindTable(deps.tables.runs, 'runs', 'RW');
+
+    // 1. Validate the console input and that the code is written off; writes nothing.
+    const validate = lambdaStep(this, 'ValidateReverseInput', validateFn, {
+      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
+    });
+    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+    // 2. Restore the remaining value, record the reversal and the run.
+    const reverse = lambdaStep(this, 'ReverseWriteOff', reverseFn);
+    reverse.addCatch(failurePath(this, deps, 'ReverseWriteOff'), { errors: ['States.ALL'], resultPath: '$.error' });
+
+    this.machine = new WorkflowStateMachine(this, 'Machine', {
+      workflow: 'ReverseWriteOff',
+      definition: validate.next(reverse).next(new sfn.Succeed(this, 'Done')),
+      timeout: Duration.minutes(5),
+    });
+  }
+}

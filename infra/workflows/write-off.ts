@@ -1,0 +1,90 @@
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { WRITE_OFF_BUCKET_ENV } from '../../lib/adapters/s3/write-off-files.ts';
+import { RefundFunction } from '../constructs/refund-function.ts';
+import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+
+/** Must match WRITE_OFF_SEGMENTS in functions/write-off/validate.ts (the items of the Map). */
+const MAX_CONCURRENCY = 16;
+
+/**
+ * WriteOff (DOMAIN.md workflow 5): selects vouchers and tickets by issue date and/or expiry,
+ * simulates by default, writes off for real with a comment, and leaves a text file (run log + S3).
+ */
+export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
+  readonly machine: WorkflowStateMachine;
+  readonly files: s3.Bucket;
+
+  constructor(scope: Construct, id: string, deps: WorkflowDeps) {
+    super(scope, id);
+    // The write-off files operators download; kept when the stack goes (they are evidence).
+    this.files = new s3.Bucket(this, 'Files', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    new CfnOutput(this, 'FilesBucketName', { value: this.files.bucketName, description: 'Write-off files: s3://<bucket>/write-off/<runId>.txt' });
+
+    const fn = (name: string, entry: string, timeout: Duration, memorySize = 512) =>
+      new RefundFunction(this, name, { entry: `functions/write-off/${entry}`, service: 'write-off', timeout, memorySize });
+    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30));
+    const openFn = fn('OpenRunFn', 'open-run.ts', Duration.minutes(5)).bindTable(deps.tables.runs, 'runs', 'RW').bindTable(deps.tables.catalog, 'catalog', 'RO');
+    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5)).bindTable(deps.tables.vouchers, 'vouchers', 'RW').bindTable(deps.tables.runs, 'runs', 'RW');
+    const finishFn = fn('FinishRunFn', 'finish-run.ts', Duration.minutes(5), 1024).bindTable(deps.tables.runs, 'runs', 'RW');
+    this.files.grantPut(finishFn);
+    finishFn.addEnvironment(WRITE_OFF_BUCKET_ENV, this.files.bucketName);
+
+    const failed = failurePath(this, deps, 'WriteOff');
+
+    // 1. Validate the console input; bad input fails here, before anything is written.
+    const validate = lambdaStep(this, 'ValidateWriteOffInput', validateFn, {
+      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
+    });
+    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+
+    // 2. Open the run and freeze the exclusion list it decides against.
+    const open = lambdaStep(this, 'OpenRun', openFn, {
+      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'input.$': '$.input' },
+      resultPath: '$.opened',
+    });
+    open.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    // 3. Every scan segment in parallel, each a paging loop: decide (and write off) one page, loop until done.
+    const processPage = lambdaStep(this, 'WriteOffPage', pageFn);
+    const segmentFinished = new sfn.Pass(this, 'SegmentFinished', {
+      parameters: { 'segment.$': '$.segment', 'pages.$': '$.page', 'selected.$': '$.selected', 'tallies.$': '$.tallies' },
+    });
+    const segmentDone = new sfn.Choice(this, 'SegmentDone').when(sfn.Condition.booleanEquals('$.done', true), segmentFinished).otherwise(processPage);
+    const segments = new sfn.Map(this, 'ScanSegments', {
+      itemsPath: '$.segments',
+      maxConcurrency: MAX_CONCURRENCY,
+      itemSelector: {
+        'runId.$': '$.runId',
+        'input.$': '$.input',
+        'segment.$': '$$.Map.Item.Value',
+        'totalSegments.$': '$.totalSegments',
+        page: 0,
+        selected: 0,
+        tallies: {},
+      },
+      resultPath: '$.segmentResults',
+    }).itemProcessor(processPage.next(segmentDone));
+    segments.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    // 4. Sum the tallies, render and store the file, finish the run with its report.
+    const finish = lambdaStep(this, 'FinishRun', finishFn, {
+      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'input.$': '$.input', 'segmentResults.$': '$.segmentResults' },
+    });
+    finish.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    this.machine = new WorkflowStateMachine(this, 'Machine', {
+      workflow: 'WriteOff',
+      definition: validate.next(open).next(segments).next(finish).next(new sfn.Succeed(this, 'Done')),
+      timeout: Duration.hours(6),
+    });
+  }
+}
