@@ -15,11 +15,16 @@ export interface FieldIssue {
   reason: string;
 }
 
-/** Bad input: nothing was written. The message lists `field: reason` lines. */
+/** How many issues the message lists: an input of 10,000 bad values still gets a short, readable error. */
+const LISTED_ISSUES = 20;
+
+/** Bad input: nothing was written. The message lists `field: reason` lines (the first 20; `issues` has all). */
 export class ValidationError extends DomainError {
   readonly issues: FieldIssue[];
   constructor(issues: FieldIssue[], options?: { cause?: unknown }) {
-    super(issues.map((i) => `${i.field}: ${i.reason}`).join('; '), options);
+    const listed = issues.slice(0, LISTED_ISSUES).map((i) => `${i.field}: ${i.reason}`);
+    if (issues.length > LISTED_ISSUES) listed.push(`and ${issues.length - LISTED_ISSUES} more issue(s)`);
+    super(listed.join('; '), options);
     this.issues = issues;
   }
 }
