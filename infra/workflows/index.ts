@@ -1,10 +1,16 @@
+import { CancelPerformanceWorkflow } from './cancel-performance.ts';
+import { CancelTicketsWorkflow } from './cancel-tickets.ts';
 import type { WorkflowClass } from './common.ts';
+import { PartialRefundWorkflow } from './partial-refund.ts';
 import { ReverseWriteOffWorkflow } from './reverse-write-off.ts';
 import { SwitchRefundToManualWorkflow } from './switch-refund-to-manual.ts';
 import { WriteOffWorkflow } from './write-off.ts';
 
 /** One state machine per workflow of the contract (../shared/CONTRACT.md). */
 export const WORKFLOWS: Record<string, WorkflowClass> = {
+  CancelPerformance: CancelPerformanceWorkflow,
+  CancelTickets: CancelTicketsWorkflow,
+  PartialRefund: PartialRefundWorkflow,
   SwitchRefundToManual: SwitchRefundToManualWorkflow,
   WriteOff: WriteOffWorkflow,
   ReverseWriteOff: ReverseWriteOffWorkflow,

@@ -1,8 +1,10 @@
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ImportLookup, ImportRecord, RecordKey } from '../../core/import.ts';
 import { fingerprint } from '../../core/import.ts';
-import type { Order, Performance } from '../../core/model.ts';
+import type { Order, Performance, Resale } from '../../core/model.ts';
+import { planResale } from '../../core/resale.ts';
 import { openItemItem } from './accounts.ts';
+import { bookOrder, type OrderBooking } from './cancellations.ts';
 import { documentClient } from './client.ts';
 import { batchPut, type Item } from './items.ts';
 import { OrderRepository, orderItems, orderPk } from './orders.ts';
@@ -78,6 +80,8 @@ export class DynamoImportLookup implements ImportLookup {
 
 export interface ImportWriteResult {
   written: Record<string, number>;
+  /** Per imported resale: the seller's booking (ticket cancelled, payout as a pending refund). */
+  resales?: { resaleId: string; outcome: OrderBooking['outcome']; refundIds: string[] }[];
   pspTransactions: { transactionId: string; amount: { amount: number; currency: string }; paymentMethod: string }[];
 }
 
@@ -95,6 +99,8 @@ export async function writeImport(fresh: ImportRecord[], at = new Date().toISOSt
   const headers: Item[] = [];
   const openItems: Item[] = [];
   const pspTransactions: ImportWriteResult['pspTransactions'] = [];
+  const facets = new Map<string, { quotas: Set<string>; seatCategories: Set<string>; productFamilies: Set<string> }>();
+  const resales: { resale: Resale; item: Item }[] = [];
   for (const record of fresh) {
     count(record.type);
     const fp = fingerprint(record);
@@ -103,7 +109,14 @@ export async function writeImport(fresh: ImportRecord[], at = new Date().toISOSt
         const { body, header } = orderItems(record, fp);
         orderBodies.push(...body);
         headers.push(header);
-        for (const t of record.tickets) catalog.push({ pk: `TICKET#${t.id}`, sk: 'TICKET', orderId: record.id });
+        for (const t of record.tickets) {
+          catalog.push({ pk: `TICKET#${t.id}`, sk: 'TICKET', orderId: record.id });
+          let f = facets.get(t.performanceId);
+          if (!f) facets.set(t.performanceId, (f = { quotas: new Set(), seatCategories: new Set(), productFamilies: new Set() }));
+          f.quotas.add(t.quota);
+          f.seatCategories.add(t.seatCategory);
+          f.productFamilies.add(t.productFamily);
+        }
         for (const p of record.payments) {
           if (p.method === 'intermediate_account' && p.settled !== true && record.agencyId) {
             openItems.push(openItemItem({ agencyId: record.agencyId, orderId: record.id, paymentId: p.id, amount: p.amount, at }));
@@ -122,16 +135,69 @@ export async function writeImport(fresh: ImportRecord[], at = new Date().toISOSt
       default: {
         const { type, ...rest } = record;
         const loc = location(`${type}:${(record as { id: string }).id}` as RecordKey);
-        catalog.push({ pk: loc.pk, sk: loc.sk, ...rest, fingerprint: fp });
+        const item = { pk: loc.pk, sk: loc.sk, ...rest, fingerprint: fp };
+        if (record.type === 'resale') resales.push({ resale: record, item });
+        else catalog.push(item);
       }
     }
   }
-  await batchPut(tableName('catalog'), catalog.filter((i) => !String(i.pk).startsWith('RESALE#')));
+  await batchPut(tableName('catalog'), catalog);
+  await writeFacets(facets);
   await batchPut(tableName('vouchers'), vouchers);
   await batchPut(tableName('orders'), orderBodies);
   await batchPut(tableName('intermediateAccounts'), openItems);
   await batchPut(tableName('orders'), headers);
   // Resales last: they refer to orders that now exist.
-  await batchPut(tableName('catalog'), catalog.filter((i) => String(i.pk).startsWith('RESALE#')));
-  return { written, pspTransactions };
+  const resaleResults: NonNullable<ImportWriteResult['resales']> = [];
+  for (const { resale, item } of resales) resaleResults.push(await bookResale(resale, item));
+  return { written, pspTransactions, ...(resaleResults.length ? { resales: resaleResults } : {}) };
+}
+
+/**
+ * The distinct quotas, seat categories and product families of each performance, kept as string
+ * sets on `PERFORMANCE#id / FACETS` so CancelPerformance can name the values that exist. ADD
+ * to a set is idempotent, so a re-import changes nothing.
+ */
+async function writeFacets(facets: Map<string, { quotas: Set<string>; seatCategories: Set<string>; productFamilies: Set<string> }>): Promise<void> {
+  for (const [performanceId, f] of facets) {
+    await documentClient().send(
+      new UpdateCommand({
+        TableName: tableName('catalog'),
+        Key: { pk: `PERFORMANCE#${performanceId}`, sk: 'FACETS' },
+        UpdateExpression: 'ADD quotas :q, seatCategories :s, productFamilies :p',
+        ExpressionAttributeValues: { ':q': f.quotas, ':s': f.seatCategories, ':p': f.productFamilies },
+      }),
+    );
+  }
+}
+
+export interface PerformanceFacets {
+  quotas: Set<string>;
+  seatCategories: Set<string>;
+  productFamilies: Set<string>;
+}
+
+export async function performanceFacets(performanceId: string): Promise<PerformanceFacets> {
+  const out = await documentClient().send(new GetCommand({ TableName: tableName('catalog'), Key: { pk: `PERFORMANCE#${performanceId}`, sk: 'FACETS' } }));
+  const set = (v: unknown) => (v instanceof Set ? new Set([...v].map(String)) : new Set<string>());
+  return { quotas: set(out.Item?.quotas), seatCategories: set(out.Item?.seatCategories), productFamilies: set(out.Item?.productFamilies) };
+}
+
+/**
+ * A resale payout: the seller's ticket is cancelled and the payout becomes a pending refund
+ * (reason resale, createdAt = resoldAt), written in one transaction together with the resale
+ * record itself, so a re-import finds the record and books nothing twice.
+ */
+async function bookResale(resale: Resale, item: Item): Promise<{ resaleId: string; outcome: OrderBooking['outcome']; refundIds: string[] }> {
+  const booking = await bookOrder(
+    resale.sellerOrderId,
+    (stored) => ({ kind: 'cancellation', plan: planResale(stored.order, resale) }),
+    { runId: `resale-${resale.id}`, at: resale.resoldAt, requestedBy: 'import', note: `resale ${resale.id}`, extraPuts: [{ table: 'catalog', item }] },
+  );
+  if (booking.outcome === 'nothing_to_do') {
+    // The ticket was cancelled meanwhile (its refund came with that cancellation): keep the record, refund nothing.
+    await batchPut(tableName('catalog'), [{ ...item, skipped: 'ticket already cancelled' }]);
+  }
+  if (booking.outcome === 'too_large') throw new Error(booking.error);
+  return { resaleId: resale.id, outcome: booking.outcome, refundIds: booking.refunds.map((r) => r.id) };
 }

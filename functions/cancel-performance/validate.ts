@@ -1,0 +1,46 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
+import { performanceFacets } from '../../lib/adapters/dynamodb/import-store.ts';
+import { PERFORMANCE_SHARDS, tableName } from '../../lib/adapters/dynamodb/table-names.ts';
+import { validateFilterValues } from '../../lib/core/cancellation.ts';
+import { NotFoundError, ValidationError } from '../../lib/core/errors.ts';
+import { AllocationOrder } from '../commons/bookings.ts';
+import { parseInput, stage } from '../commons/handler.ts';
+import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+
+const FilterValues = z.array(z.string().trim().min(1)).optional();
+
+/** The contract's input, plus options: refundFees, allocationOrder, booking channel/point of sale, pageSize. */
+export const CancelPerformanceInput = z.strictObject({
+  performanceId: z.string().trim().min(1),
+  quotas: FilterValues,
+  seatCategories: FilterValues,
+  productFamilies: FilterValues,
+  reason: z.string().trim().min(1, 'must say why the performance is cancelled').max(500),
+  requestedBy: RequestedBy,
+  refundFees: z.boolean().optional(),
+  allocationOrder: AllocationOrder,
+  salesChannel: z.string().trim().min(1).optional(),
+  pointOfSale: z.string().trim().min(1).optional(),
+  pageSize: z.number().int().min(1).max(1000).optional(),
+});
+export type CancelPerformanceInput = z.infer<typeof CancelPerformanceInput>;
+
+export async function performanceExists(performanceId: string): Promise<boolean> {
+  const out = await documentClient().send(
+    new GetCommand({ TableName: tableName('catalog'), Key: { pk: `PERFORMANCE#${performanceId}`, sk: 'PERFORMANCE' }, ProjectionExpression: 'pk' }),
+  );
+  return out.Item !== undefined;
+}
+
+export const SHARDS = Array.from({ length: PERFORMANCE_SHARDS }, (_, i) => i);
+
+/** 1. Validates the console input against the catalog. Writes nothing. */
+export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
+  const parsed = parseInput(CancelPerformanceInput, input);
+  if (!(await performanceExists(parsed.performanceId))) throw new NotFoundError(`performanceId: no performance "${parsed.performanceId}"`);
+  const issues = validateFilterValues(parsed, await performanceFacets(parsed.performanceId));
+  if (issues.length) throw new ValidationError(issues);
+  return { runId: execution.executionName, startedAt: execution.startedAt, input: parsed, shards: SHARDS };
+});

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { bookOrder } from '../../lib/adapters/dynamodb/cancellations.ts';
+import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { planCancellation } from '../../lib/core/cancellation.ts';
+import { ConflictError } from '../../lib/core/errors.ts';
+import type { RunReport } from '../../lib/core/report.ts';
+import { bookingLine, tallyBooking } from '../commons/bookings.ts';
+import { crashPoint } from '../commons/chaos.ts';
+import { stage } from '../commons/handler.ts';
+import { CancelTicketsInput } from './validate.ts';
+
+const Input = z.object({ runId: z.string(), startedAt: z.string(), input: CancelTicketsInput });
+const WORKFLOW = 'CancelTickets';
+
+/** 2. Books the cancellation in one transaction and records the run. A retry of the same execution reports what it booked. */
+export const handler = stage(Input, async ({ runId, startedAt, input }) => {
+  const runs = new RunRepository();
+  await runs.open({ runId, workflow: WORKFLOW, startedAt, requestedBy: input.requestedBy, input });
+  const booking = await bookOrder(
+    input.orderId,
+    ({ order }) => ({
+      kind: 'cancellation',
+      plan: planCancellation(order, {
+        ticketIds: input.ticketIds,
+        refundFees: input.refundFees ?? false,
+        reason: 'cancellation',
+        ...(input.allocationOrder ? { allocation: { order: input.allocationOrder } } : {}),
+      }),
+    }),
+    { runId, at: new Date().toISOString(), requestedBy: input.requestedBy, note: input.reason, salesChannel: input.salesChannel, pointOfSale: input.pointOfSale },
+  );
+  crashPoint('cancelTickets.afterBooking');
+  await runs.log(runId, 'order', [bookingLine(booking)]);
+  if (booking.outcome === 'too_large') throw new ConflictError(`ticketIds: ${booking.error}; cancel fewer tickets at once`);
+  if (booking.outcome === 'nothing_to_do') throw new ConflictError(`ticketIds: the tickets were cancelled meanwhile by another run; nothing was booked`);
+  const report: RunReport = {
+    runId,
+    workflow: WORKFLOW,
+    status: 'succeeded',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    requestedBy: input.requestedBy,
+    input,
+    outcomes: tallyBooking({}, booking),
+    errors: [],
+    orderId: input.orderId,
+    cancellationId: booking.cancellationId,
+  };
+  await runs.finish(runId, 'succeeded', report);
+  return report;
+});

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import type { OrderBooking } from '../../lib/adapters/dynamodb/cancellations.ts';
+import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
+import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { PAYMENT_METHODS } from '../../lib/core/model.ts';
+import { mergeTallies, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
+
+/** What the cancellation workflows share: input pieces, tallies of bookings, paging, the run's end. */
+
+export const AllocationOrder = z
+  .array(z.enum(PAYMENT_METHODS))
+  .min(1, 'must list at least one payment method or be omitted')
+  .refine((list) => new Set(list).size === list.length, 'must not list a method twice')
+  .optional();
+
+export const ReportError = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
+export type ReportErrorEntry = z.infer<typeof ReportError>;
+export const TalliesSchema = z.record(z.string(), z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) }));
+
+/** Errors carried in the state are capped so the payload stays small; the rest are counted. */
+export const MAX_CARRIED_ERRORS = 20;
+
+/** Outcomes of one order's booking, in the report's words. */
+export function tallyBooking(t: Tallies, b: OrderBooking): Tallies {
+  let out = t;
+  if (b.outcome === 'booked' || b.outcome === 'replayed') {
+    const exchange = b.kind === 'exchange';
+    for (const ticket of b.tickets) {
+      out = tally(out, exchange ? 'tickets_exchanged' : 'tickets_cancelled', ticket.price);
+      if (exchange && ticket.newPrice) out = tally(out, 'replacement_tickets', ticket.newPrice);
+    }
+    if (b.refundTotal) out = tally(out, exchange ? 'orders_exchanged' : 'orders_cancelled', b.refundTotal);
+    if (b.feeValue && b.feeValue.amount > 0) out = tally(out, 'fees_refunded', b.feeValue);
+    for (const r of b.refunds) out = tally(out, r.status === 'pending' ? 'pending_refunds' : 'returned_to_account', r.amount);
+  }
+  for (const s of b.skipped) {
+    if (s.reason === 'already_cancelled') out = tally(out, 'tickets_skipped_already_cancelled');
+  }
+  if (b.outcome === 'nothing_to_do' && b.skipped.length > 0) out = tally(out, 'orders_skipped_already_cancelled');
+  if (b.outcome === 'too_large') out = tally(out, 'orders_refused_too_large');
+  return out;
+}
+
+/** One run-log line per order: ids and amounts only. */
+export function bookingLine(b: OrderBooking): string {
+  const m = (x: { amount: number; currency: string }) => `${x.amount} ${x.currency}`;
+  if (b.outcome === 'too_large') return `${b.orderId} REFUSED: ${b.error}`;
+  if (b.outcome === 'nothing_to_do') return `${b.orderId} skipped: nothing to cancel${b.skipped.length ? ` (${b.skipped.map((s) => `${s.ticketId} ${s.reason}`).join(', ')})` : ''}`;
+  const tickets = b.tickets.map((t) => (t.replacementId ? `${t.id} ${m(t.price)} -> ${t.replacementId} ${m(t.newPrice!)}` : `${t.id} ${m(t.price)}`)).join(', ');
+  const refunds = b.refunds.map((r) => `${r.id} ${r.method} ${m(r.amount)} ${r.status}`).join(', ');
+  return `${b.orderId} ${b.cancellationId}${b.outcome === 'replayed' ? ' (already booked by this run)' : ''}: ${b.kind === 'exchange' ? 'exchanged' : 'cancelled'} ${tickets}; refund ${b.refundTotal ? m(b.refundTotal) : '0'}${refunds ? `: ${refunds}` : ''}`;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once, keeping the order of results. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export const DEFAULT_PAGE_SIZE = 200;
+export const ORDERS_AT_ONCE = 2;
+
+export const PageState = z.object({
+  runId: z.string(),
+  shard: z.number().int().min(0),
+  cursor: z.string().nullish(),
+  pages: z.number().int().min(0).optional(),
+  tallies: TalliesSchema.optional(),
+  errors: z.array(ReportError).optional(),
+  moreErrors: z.number().int().optional(),
+});
+
+/**
+ * One page of a performance shard: the order ids after the cursor, each booked by `bookOne`,
+ * tallies and errors added to what the state carries, detail lines logged under the page's key
+ * (a retried page overwrites its own lines).
+ */
+export async function runPage(
+  state: z.infer<typeof PageState>,
+  performanceId: string,
+  pageSize: number,
+  bookOne: (orderId: string) => Promise<OrderBooking & { extraTallies?: Tallies }>,
+): Promise<{ cursor: string | null; pages: number; done: boolean; tallies: Tallies; errors: ReportErrorEntry[]; moreErrors: number }> {
+  const page = await new OrderRepository().orderIdsPage(performanceId, state.shard, state.cursor ?? null, pageSize);
+  const bookings = await mapLimit(page.orderIds, ORDERS_AT_ONCE, bookOne);
+  let tallies = state.tallies ?? {};
+  const errors = [...(state.errors ?? [])];
+  let moreErrors = state.moreErrors ?? 0;
+  for (const b of bookings) {
+    tallies = tallyBooking(tallies, b);
+    if (b.extraTallies) tallies = mergeTallies(tallies, b.extraTallies);
+    if (b.outcome === 'too_large') {
+      if (errors.length < MAX_CARRIED_ERRORS) errors.push({ code: 'OrderTooLarge', message: b.error ?? b.orderId, field: b.orderId });
+      else moreErrors++;
+    }
+  }
+  const pages = (state.pages ?? 0) + 1;
+  const key = `shard${String(state.shard).padStart(2, '0')}#page${String(pages).padStart(5, '0')}`;
+  await new RunRepository().log(state.runId, key, bookings.map(bookingLine));
+  return { cursor: page.cursor, pages, done: page.done, tallies, errors, moreErrors };
+}
+
+export const ShardResult = z.object({ tallies: TalliesSchema.optional(), errors: z.array(ReportError).optional(), moreErrors: z.number().int().optional(), pages: z.number().int().optional() });
+
+/** Sums the shards' tallies into the run report, records it and returns it. */
+export async function finishPagedRun(args: {
+  workflow: string;
+  runId: string;
+  startedAt: string;
+  requestedBy: string;
+  input: unknown;
+  shardResults: z.infer<typeof ShardResult>[];
+  extra?: Record<string, unknown>;
+}): Promise<RunReport> {
+  const outcomes = mergeTallies(...args.shardResults.map((s) => s.tallies ?? {}));
+  const errors = args.shardResults.flatMap((s) => s.errors ?? []);
+  const more = args.shardResults.reduce((n, s) => n + (s.moreErrors ?? 0), 0);
+  if (more > 0) errors.push({ code: 'MoreErrors', message: `${more} more order(s) refused; see the run log (mass-refund report ${args.runId})` });
+  const report: RunReport = {
+    runId: args.runId,
+    workflow: args.workflow,
+    status: 'succeeded',
+    startedAt: args.startedAt,
+    finishedAt: new Date().toISOString(),
+    requestedBy: args.requestedBy,
+    input: args.input,
+    outcomes: Object.fromEntries(Object.entries(outcomes).sort(([a], [b]) => a.localeCompare(b))),
+    errors,
+    pages: args.shardResults.reduce((n, s) => n + (s.pages ?? 0), 0),
+    ...args.extra,
+  };
+  const runs = new RunRepository();
+  await runs.log(args.runId, 'zz-summary', [
+    `${args.workflow} ${args.runId} finished: ` +
+      Object.entries(report.outcomes)
+        .map(([k, v]) => `${k}=${v.count}${Object.keys(v.totals).length ? ` (${Object.entries(v.totals).map(([c, a]) => `${a} ${c}`).join(', ')})` : ''}`)
+        .join('; '),
+  ]);
+  await runs.finish(args.runId, 'succeeded', report);
+  return report;
+}
