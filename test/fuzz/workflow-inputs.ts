@@ -297,7 +297,7 @@ export function edgeCases(spec: WorkflowInputSpec, ctx: FuzzContext): InputCase[
   for (const field of spec.fields) {
     const with_ = (value: unknown, how: string) => ({ input: { ...base, [field.name]: value }, names: field.name, how: `${field.name}: ${how}` });
     if (field.type.kind === 'lookup') cases.push(with_('y'.repeat(200_000), 'a 200,000-character id'), with_('\ud800', 'a lone surrogate'), with_({ $ne: 1 }, 'a query operator'));
-    if (field.type.kind === 'list') cases.push(with_(Array.from({ length: 10_000 }, (_, i) => `fuzz-${i}`), '10,000 unknown values'));
+    if (field.type.kind === 'list') cases.push(with_(Array.from({ length: 10_000 }, (_, i) => `fuzz-${i}`), '10,000 unknown values'), with_(['z'.repeat(200_000)], 'one 200,000-character value'));
     if (field.type.kind === 'int' || field.type.kind === 'percent') cases.push(with_(1e21, 'a number beyond safe integers'), with_(12.345, 'a float with three decimals'));
   }
   return cases;
