@@ -1,7 +1,9 @@
 import { CancelPerformanceWorkflow } from './cancel-performance.ts';
 import { CancelTicketsWorkflow } from './cancel-tickets.ts';
 import type { WorkflowClass } from './common.ts';
+import { DispatchRefundsWorkflow } from './dispatch-refunds.ts';
 import { PartialRefundWorkflow } from './partial-refund.ts';
+import { ReconcileRefundsWorkflow } from './reconcile-refunds.ts';
 import { ReverseWriteOffWorkflow } from './reverse-write-off.ts';
 import { SwitchRefundToManualWorkflow } from './switch-refund-to-manual.ts';
 import { WriteOffWorkflow } from './write-off.ts';
@@ -14,4 +16,6 @@ export const WORKFLOWS: Record<string, WorkflowClass> = {
   SwitchRefundToManual: SwitchRefundToManualWorkflow,
   WriteOff: WriteOffWorkflow,
   ReverseWriteOff: ReverseWriteOffWorkflow,
+  DispatchRefunds: DispatchRefundsWorkflow,
+  ReconcileRefunds: ReconcileRefundsWorkflow,
 };

@@ -7,6 +7,7 @@ import { tableName } from '../adapters/dynamodb/table-names.ts';
 import { VoucherRepository, type StoredVoucher } from '../adapters/dynamodb/vouchers.ts';
 import { NotFoundError } from '../core/errors.ts';
 import { writeOffStatistics, type WriteOffStatistics } from '../core/write-off.ts';
+import { exportedStatus, type LifecycleState } from '../core/refund-lifecycle.ts';
 import { UsageError } from './io.ts';
 
 export const EXPORT_KINDS = ['orders', 'tickets', 'refunds', 'credit-accounts', 'intermediate-accounts', 'vouchers', 'redemptions', 'runs', 'emails', 'psp-ledger'] as const;
@@ -54,7 +55,10 @@ export async function exportRecords(kind: ExportKind, opts: { runId?: string; se
       const rows: Row[] = [];
       for await (const r of new RefundRepository().scanAll()) {
         if (runId && r.createdByRun !== runId && r.settledByRun !== runId && !(Array.isArray(r.runIds) && r.runIds.includes(runId))) continue;
-        rows.push({ pspCode: null, ...r });
+        // Contract statuses: an in-flight claim (internal `sending`) is pending, or unknown once its lease expired.
+        const { sending, ...rest } = r as typeof r & { sending?: { leaseUntil?: string } | null };
+        const status = exportedStatus(r.status as LifecycleState, sending?.leaseUntil, new Date());
+        rows.push({ ...rest, status, pspCode: status === 'failed' ? (r.pspCode ?? null) : null, ...(sending ? { inFlight: true } : {}) });
       }
       return rows.sort(byId('id'));
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { scheduledDispatchInput, SCHEDULES, type ScheduleName } from '../core/dispatch.ts';
 import { lambdaErrorMessage } from '../core/errors.ts';
 import { localEnvironment } from '../local/env.ts';
 import { PROJECT_ROOT } from '../local/paths.ts';
@@ -35,6 +36,17 @@ export function newExecutionName(workflow: string, now = new Date()): string {
   return `${kebab}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
+/**
+ * `--schedule nightly`: the input the CDK schedule sends (`{schedule, mode, requestedBy}`), with
+ * `--input` adding or overriding fields such as `{"mode":"psp"}`.
+ */
+export function scheduleInput(workflow: string, schedule: string, input: unknown): Record<string, unknown> {
+  if (workflow !== 'DispatchRefunds') throw new UsageError('--schedule applies to DispatchRefunds only');
+  if (!(SCHEDULES as readonly string[]).includes(schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}`);
+  const extra = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  return { ...scheduledDispatchInput(schedule as ScheduleName), ...extra };
+}
+
 export interface LocalStartResult {
   result: ExecutionResult;
   printed: unknown;
@@ -50,6 +62,7 @@ export async function runWorkflowLocally(
   if (!runner.workflows().includes(workflow)) {
     throw new UsageError(`unknown workflow "${workflow}"; the stack has: ${runner.workflows().join(', ')}`);
   }
+  if (opts.schedule !== undefined) input = scheduleInput(workflow, opts.schedule, input);
   const name = opts.name ?? newExecutionName(workflow);
   const progress = new Progress(workflow);
   let stages = 0;

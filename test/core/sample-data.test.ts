@@ -87,7 +87,6 @@ describe('generateSampleLines', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     let heapPeak = heapBefore;
     let n = 0;
-    const started = performance.now();
 
     for (const line of generateSampleLines(opts)) {
       text += `${line}\n`;
@@ -108,7 +107,6 @@ describe('generateSampleLines', () => {
         }
       }
     }
-    const generationMs = performance.now() - started;
 
     expect(tickets).toBe(100_000);
     expect(orders).toBeGreaterThan(57_000);
@@ -118,7 +116,7 @@ describe('generateSampleLines', () => {
     expect(agencyOrders).toBeGreaterThan(1000);
     expect(methods).toEqual(new Set(PAYMENT_METHODS));
     expect(states).toEqual(new Set(['valid', 'controlled', 'cancelled']));
-    expect(generationMs).toBeLessThan(10_000);
+    // Generation speed is a benchmark figure (npm run bench), not a test assertion.
     // text (~30 MB) is the only thing that grows: the generator holds counters, not arrays.
     expect(heapPeak - heapBefore).toBeLessThan(200 * 1024 * 1024);
 

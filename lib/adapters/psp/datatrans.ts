@@ -7,6 +7,7 @@ import {
   type PspLookupRequest,
   type PspRefundOutcome,
   type PspRefundRequest,
+  type PspTransactionCredits,
   type RefundPsp,
 } from './port.ts';
 import { fetchTransport, nodeHttpTransport, type HttpExchangeResult, type HttpTransport } from './transport.ts';
@@ -56,7 +57,9 @@ const statusResponseSchema = z.object({
   status: z.string(),
   currency: z.string().optional(),
   refno: z.string().optional(),
-  detail: z.object({ fail: z.object({ reason: z.string().optional(), message: z.string().optional() }).optional() }).optional(),
+  detail: z
+    .object({ fail: z.object({ reason: z.string().optional(), message: z.string().optional() }).optional(), credit: z.object({ amount: z.number().int().optional() }).optional() })
+    .optional(),
   history: z.array(z.object({ action: z.string().optional(), amount: z.number().int().optional(), success: z.boolean().optional() })).optional(),
 });
 type StatusView = z.infer<typeof statusResponseSchema>;
@@ -153,6 +156,15 @@ export class DatatransPsp implements RefundPsp {
     if (ours === 0) return { kind: 'not_credited' };
     if (ours === 1 + u) return { kind: 'credited', creditTransactionId: null };
     return this.unknownLookup(req, `ambiguous history: ${h} credit(s) of this amount, ${b} known booked, ${u} unsettled`);
+  }
+
+  /** GET the original transaction: the amount it reports credited (detail.credit) and its successful credit actions. */
+  async creditsOf(originalTransactionId: string): Promise<PspTransactionCredits> {
+    if (!TRANSACTION_ID.test(originalTransactionId)) return { kind: 'unknown', reason: 'original transaction id is not 18 digits' };
+    const view = await this.status(originalTransactionId);
+    if ('kind' in view) return view.kind === 'configuration_error' ? view : { kind: 'unknown', reason: view.kind === 'unknown' ? view.reason : view.kind };
+    const successfulCredits = (view.history ?? []).filter((a) => a.action === 'credit' && a.success === true).length;
+    return { kind: 'found', currency: view.currency ?? null, creditedAmount: view.detail?.credit?.amount ?? 0, successfulCredits };
   }
 
   private unknownLookup(req: PspLookupRequest, reason: string): PspLookupOutcome {

@@ -13,7 +13,15 @@ export interface RefundPsp {
   refund(req: PspRefundRequest): Promise<PspRefundOutcome>;
   /** Reconciliation: reads the PSP's records only, never sends a refund. */
   lookup(req: PspLookupRequest): Promise<PspLookupOutcome>;
+  /** Reconciliation report: what the PSP holds as credited on one original transaction (read-only). */
+  creditsOf?(originalTransactionId: string): Promise<PspTransactionCredits>;
 }
+
+export type PspTransactionCredits =
+  /** creditedAmount: the net amount the PSP reports credited (late-failed credits excluded). */
+  | { kind: 'found'; currency: string | null; creditedAmount: number; successfulCredits: number }
+  | { kind: 'unknown'; reason: string }
+  | { kind: 'configuration_error'; httpStatus: number; reason: string };
 
 export interface PspRefundRequest {
   refundId: string;

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { DatatransPsp } from '../../lib/adapters/psp/datatrans.ts';
+import { loadDatatransConfig } from '../../lib/adapters/psp/config.ts';
+import type { RefundPsp } from '../../lib/adapters/psp/port.ts';
+import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
+import { logger } from '../commons/powertools.ts';
+
+export const WORKFLOW = 'DispatchRefunds';
+
+export const TalliesSchema = z.record(z.string(), z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) }));
+
+/** What every page of a pass carries through the paging loop. */
+export const PageState = z.object({
+  runId: z.string().min(1),
+  mode: z.enum(['simulate', 'psp', 'credit']),
+  from: z.string(),
+  to: z.string(),
+  creditPolicy: z.enum(CREDIT_POLICIES),
+  simulationRunId: z.string().min(1),
+  shard: z.number().int().min(0),
+  cursor: z.string().nullish().transform((c) => c ?? null),
+  page: z.number().int().min(0).default(0),
+  tallies: TalliesSchema.default({}),
+});
+export type PageState = z.infer<typeof PageState>;
+
+export const pageKey = (shard: number, page: number) => `shard${String(shard).padStart(2, '0')}#page${String(page).padStart(5, '0')}`;
+
+let cachedPsp: { key: string; psp: Promise<RefundPsp> } | undefined;
+
+/** One PSP client per container (credentials read once); the key follows the configuration. */
+export function psp(): Promise<RefundPsp> {
+  const key = `${process.env.MASS_REFUND_PSP_URL ?? ''}|${process.env.MASS_REFUND_PSP_MERCHANT_ID ?? ''}|${process.env.PSP_SECRET_ARN ?? ''}|${process.env.MASS_REFUND_PSP_TIMEOUT_MS ?? ''}`;
+  if (!cachedPsp || cachedPsp.key !== key) {
+    // Local credentials (the local runtime's) win over the stack's secret.
+    const env = process.env.MASS_REFUND_PSP_MERCHANT_ID ? { ...process.env, PSP_SECRET_ARN: undefined } : process.env;
+    const created = loadDatatransConfig({ env }).then(
+      (config) => new DatatransPsp({ ...config, logger: { warn: (message, details) => logger.warn(message, details) } }) as RefundPsp,
+    );
+    created.catch(() => (cachedPsp = undefined));
+    cachedPsp = { key, psp: created };
+  }
+  return cachedPsp.psp;
+}
+
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}
+
+/** Runs `fn` over items with at most `limit` at once; every item is handled even if some throw. */
+export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}

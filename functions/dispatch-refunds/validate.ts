@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { previousPeriod, SCHEDULES } from '../../lib/core/dispatch.ts';
+import { ValidationError } from '../../lib/core/errors.ts';
+import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
+import { OPEN_REFUND_SHARDS } from '../../lib/adapters/dynamodb/table-names.ts';
+import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
+import { parseInput, stage } from '../commons/handler.ts';
+import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** An ISO date (kept as is: UTC midnight) or an ISO date-time with offset (normalized to UTC). */
+const IsoInstant = z.string().trim().transform((value, ctx) => {
+  const t = Date.parse(DATE.test(value) ? `${value}T00:00:00Z` : value);
+  const shaped = DATE.test(value) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
+  if (!shaped || Number.isNaN(t)) {
+    ctx.addIssue({ code: 'custom', message: `must be an ISO date (2026-07-13) or date-time with offset, got "${value}"` });
+    return z.NEVER;
+  }
+  if (DATE.test(value) && new Date(t).toISOString().slice(0, 10) !== value) {
+    ctx.addIssue({ code: 'custom', message: `is not a calendar date: "${value}"` });
+    return z.NEVER;
+  }
+  return DATE.test(value) ? value : new Date(t).toISOString();
+});
+
+export const DispatchInput = z
+  .strictObject({
+    mode: z.enum(['simulate', 'psp', 'credit']),
+    from: IsoInstant.optional(),
+    to: IsoInstant.optional(),
+    simulationRunId: z.string().trim().min(1).optional(),
+    creditPolicy: z.enum(CREDIT_POLICIES).default('fallback'),
+    requestedBy: RequestedBy.optional(),
+    schedule: z.enum(SCHEDULES).optional(),
+  })
+  .superRefine((input, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (input.schedule) {
+      if (input.from !== undefined) issue('from', 'is derived from the schedule (the previous period); do not give it');
+      if (input.to !== undefined) issue('to', 'is derived from the schedule (the previous period); do not give it');
+      if (input.simulationRunId !== undefined) issue('simulationRunId', 'a scheduled run simulates first itself; do not give it');
+      return;
+    }
+    if (input.requestedBy === undefined) issue('requestedBy', 'is required');
+    if (input.from === undefined) issue('from', 'is required');
+    if (input.to === undefined) issue('to', 'is required');
+    if (input.from !== undefined && input.to !== undefined && !(Date.parse(withTime(input.from)) < Date.parse(withTime(input.to)))) issue('to', 'must be after from');
+    if (input.mode !== 'simulate' && input.simulationRunId === undefined) issue('simulationRunId', `is required to start a ${input.mode} run by hand: name the approved simulation of the same range`);
+    if (input.mode === 'simulate' && input.simulationRunId !== undefined) issue('simulationRunId', 'only psp and credit runs name a simulation');
+  });
+
+const withTime = (v: string) => (DATE.test(v) ? `${v}T00:00:00Z` : v);
+
+/**
+ * 1. Validates the console input (or the schedule's), derives a scheduled run's period, and
+ * says whether the run simulates first. Writes nothing.
+ */
+export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
+  const parsed = parseInput(DispatchInput, input);
+  const runId = execution.executionName;
+  let { from, to } = parsed;
+  if (parsed.schedule) ({ from, to } = previousPeriod(parsed.schedule, new Date(execution.startedAt)));
+  if (from === undefined || to === undefined) throw new ValidationError([{ field: 'from', reason: 'is required' }]);
+  const requestedBy = parsed.requestedBy ?? `schedule:${parsed.schedule}`;
+  const simulateFirst = parsed.schedule !== undefined && parsed.mode !== 'simulate';
+  const simulationRunId = parsed.mode === 'simulate' ? runId : (parsed.simulationRunId ?? `${runId}-simulation`);
+  const normalized = { ...parsed, from, to, requestedBy };
+  return {
+    runId,
+    startedAt: execution.startedAt,
+    requestedBy,
+    input: normalized,
+    mode: parsed.mode,
+    from,
+    to,
+    creditPolicy: parsed.creditPolicy,
+    simulationRunId,
+    simulateFirst,
+    simulationInput: { mode: 'simulate', from, to, creditPolicy: parsed.creditPolicy, requestedBy, ...(parsed.schedule ? { schedule: parsed.schedule, forRun: runId } : {}) },
+    shards: Array.from({ length: OPEN_REFUND_SHARDS }, (_, i) => i),
+    outboxShards: Array.from({ length: OUTBOX_SHARDS }, (_, i) => i),
+  };
+});

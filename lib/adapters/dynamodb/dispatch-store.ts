@@ -1,0 +1,401 @@
+import { BatchGetCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SelectedRefund } from '../../core/dispatch.ts';
+import type { LifecycleState } from '../../core/refund-lifecycle.ts';
+import type { NotificationKind } from '../../core/refund-emails.ts';
+import { creditEntryItem } from './accounts.ts';
+import { documentClient } from './client.ts';
+import { batchPut, queryAll, type Item } from './items.ts';
+import type { Refund } from '../../core/model.ts';
+import { refundFromItem, refundKey, shardOf } from './refunds.ts';
+import { INDEX, OPEN_REFUND_SHARDS, tableName } from './table-names.ts';
+
+/**
+ * The dispatch's writes on refunds. Every move is conditional on status and version (the
+ * optimistic lock), so two runs, a retried Lambda or a re-run never move a refund twice.
+ */
+
+export const OUTBOX_SHARDS = 16;
+
+/** The in-flight claim of a PSP request (status `sending`). */
+export interface SendingClaim {
+  runId: string;
+  attempt: number;
+  leaseUntil: string;
+  /** Where a released claim goes back to. */
+  from: 'pending' | 'failed';
+}
+
+export interface DispatchRefund extends Omit<Refund, 'status'> {
+  status: LifecycleState;
+  version: number;
+  createdByRun?: string | null;
+  settledByRun?: string | null;
+  settledAt?: string | null;
+  pspCreditTransactionId?: string | null;
+  runIds?: string[];
+  sending?: SendingClaim | null;
+  /** The attempt of the last PSP request (0/absent: never sent). */
+  attempt?: number | null;
+  notification?: { kind: NotificationKind; status: 'unsent' | 'sending' | 'sent'; attempts?: number; lastError?: string; sentAt?: string } | null;
+  /** Every email sent about this refund (a late failure owes a second one of another kind). */
+  sentEmails?: { kind: NotificationKind; messageId: string; at: string }[];
+}
+
+export function dispatchRefundFromItem(item: Item): DispatchRefund {
+  return refundFromItem(item) as unknown as DispatchRefund;
+}
+
+export const outboxShardOf = (orderId: string) => `OUTBOX#${String(shardOf(orderId, OUTBOX_SHARDS)).padStart(2, '0')}`;
+
+/** The outbox mark written with the move that owes the email (WORKFLOWS.md). */
+function outboxValues(r: Pick<DispatchRefund, 'id' | 'orderId'>, kind: NotificationKind): Item {
+  return {
+    ':obShard': outboxShardOf(r.orderId),
+    ':obKey': `${r.orderId}#${kind}#${r.id}`,
+    ':notification': { kind, status: 'unsent' },
+  };
+}
+const OUTBOX_SET = 'outboxShard = :obShard, outboxKey = :obKey, notification = :notification';
+const RUN_IDS = 'runIds = list_append(if_not_exists(runIds, :noRuns), :runList)';
+
+export function isConditionFailure(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name;
+  if (name === 'ConditionalCheckFailedException') return true;
+  if (name === 'TransactionCanceledException') {
+    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    return reasons.some((r) => r.Code === 'ConditionalCheckFailed') && !reasons.some((r) => r.Code === 'TransactionConflict');
+  }
+  return false;
+}
+
+export interface OpenPage {
+  refunds: DispatchRefund[];
+  cursor: string | null;
+}
+
+export class DispatchStore {
+  /** One page of a shard of the sparse open-refunds index, refunds created in [from, to). */
+  async openRefundsPage(shard: number, from: string, to: string, cursor: string | null, limit: number): Promise<OpenPage> {
+    const out = await documentClient().send(
+      new QueryCommand({
+        TableName: tableName('refunds'),
+        IndexName: INDEX.openRefundsByCreatedAt,
+        // BETWEEN is inclusive; a refund created exactly at `to` is dropped below (key attributes cannot be filtered).
+        KeyConditionExpression: 'openShard = :s AND createdAt BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':s': `OPEN#${String(shard).padStart(2, '0')}`, ':from': from, ':to': to },
+        Limit: limit,
+        ExclusiveStartKey: cursor ? (JSON.parse(cursor) as Item) : undefined,
+      }),
+    );
+    return {
+      refunds: (out.Items ?? []).filter((i) => (i.createdAt as string) < to).map(dispatchRefundFromItem),
+      cursor: out.LastEvaluatedKey ? JSON.stringify(out.LastEvaluatedKey) : null,
+    };
+  }
+
+  /** Every open refund in [from, to) over all shards (the check against a simulation). */
+  async allOpen(from: string, to: string): Promise<DispatchRefund[]> {
+    const shards = await Promise.all(
+      Array.from({ length: OPEN_REFUND_SHARDS }, async (_, shard) => {
+        const list: DispatchRefund[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: OpenPage = await this.openRefundsPage(shard, from, to, cursor, 1000);
+          list.push(...page.refunds);
+          cursor = page.cursor;
+        } while (cursor);
+        return list;
+      }),
+    );
+    return shards.flat();
+  }
+
+  async get(id: string): Promise<DispatchRefund | undefined> {
+    const out = await documentClient().send(new QueryCommand({ TableName: tableName('refunds'), KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': refundKey(id).pk, ':sk': 'REFUND' }, ConsistentRead: true }));
+    const item = out.Items?.[0];
+    return item ? dispatchRefundFromItem(item) : undefined;
+  }
+
+  /** Refunds of one order (the PSP lookup needs the other credits on the same transaction). */
+  async refundsOfOrder(orderId: string): Promise<DispatchRefund[]> {
+    const list: DispatchRefund[] = [];
+    for await (const item of queryAll({ TableName: tableName('refunds'), IndexName: INDEX.refundsByOrder, KeyConditionExpression: 'orderId = :o', ExpressionAttributeValues: { ':o': orderId } })) {
+      list.push(dispatchRefundFromItem(item));
+    }
+    return list;
+  }
+
+  /** pending|failed (version v) -> sending, with a lease. Returns the claimed version, or null if another run moved it. */
+  async claim(r: DispatchRefund, claim: SendingClaim): Promise<number | null> {
+    try {
+      await documentClient().send(
+        new UpdateCommand({
+          TableName: tableName('refunds'),
+          Key: refundKey(r.id),
+          UpdateExpression: `SET #s = :sending, sending = :claim, attempt = :attempt, version = version + :one, ${RUN_IDS}`,
+          ConditionExpression: '#s = :from AND version = :v',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':sending': 'sending', ':claim': claim, ':attempt': claim.attempt, ':one': 1, ':from': r.status, ':v': r.version, ':noRuns': [], ':runList': [claim.runId] },
+        }),
+      );
+      return r.version + 1;
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the PSP outcome of a claim, conditioned on the claim still being ours (status
+   * sending, claimed version). Returns false if the claim was resolved by someone else.
+   */
+  async settleClaim(
+    r: Pick<DispatchRefund, 'id' | 'orderId'>,
+    claimedVersion: number,
+    outcome:
+      | { to: 'refunded'; creditTransactionId: string | null; runId: string; at: string }
+      | { to: 'failed'; pspCode: string; pspMessage: string; runId: string; at: string; notify?: NotificationKind }
+      | { to: 'unknown'; reason: string; runId: string; at: string }
+      | { to: 'pending' | 'failed'; released: string; runId: string; at: string },
+    expectStatus: LifecycleState = 'sending',
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#s': 'status' };
+    const values: Item = { ':expect': expectStatus, ':v': claimedVersion, ':one': 1, ':to': outcome.to, ':at': outcome.at, ':run': outcome.runId };
+    let update: string;
+    if (outcome.to === 'refunded') {
+      Object.assign(values, outboxValues(r, 'refunded_to_card'), { ':credit': outcome.creditTransactionId });
+      update = `SET #s = :to, pspCreditTransactionId = :credit, settledAt = :at, settledByRun = :run, lastPspAt = :at, ${OUTBOX_SET}, version = version + :one REMOVE sending, openShard, pspCode, pspMessage, pspUnknownReason`;
+    } else if ('pspCode' in outcome) {
+      Object.assign(values, { ':code': outcome.pspCode, ':msg': outcome.pspMessage.slice(0, 500), ':open': `OPEN#${String(shardOf(r.id, OPEN_REFUND_SHARDS)).padStart(2, '0')}` });
+      if (outcome.notify) Object.assign(values, outboxValues(r, outcome.notify));
+      update = `SET #s = :to, pspCode = :code, pspMessage = :msg, lastPspAt = :at, lastRunId = :run, openShard = :open${outcome.notify ? `, ${OUTBOX_SET}` : ''}, version = version + :one REMOVE sending, settledAt, settledByRun, pspUnknownReason`;
+    } else if (outcome.to === 'unknown') {
+      Object.assign(values, { ':reason': outcome.reason.slice(0, 500) });
+      update = 'SET #s = :to, pspUnknownReason = :reason, lastPspAt = :at, lastRunId = :run, version = version + :one REMOVE sending';
+    } else {
+      Object.assign(values, { ':reason': outcome.released.slice(0, 500) });
+      update = 'SET #s = :to, lastReleaseReason = :reason, lastRunId = :run, lastPspAt = :at, version = version + :one REMOVE sending, pspUnknownReason';
+    }
+    try {
+      await documentClient().send(
+        new UpdateCommand({
+          TableName: tableName('refunds'),
+          Key: refundKey(r.id),
+          UpdateExpression: update,
+          ConditionExpression: '#s = :expect AND version = :v',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Credits one refund to its owner's credit account in one transaction: the refund moves
+   * pending|failed -> credited (version checked), the ledger entry is keyed by the refund
+   * (attribute_not_exists), and the email is owed. False if another run moved it first.
+   */
+  async credit(r: DispatchRefund, runId: string, at: string): Promise<boolean> {
+    try {
+      await documentClient().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName('refunds'),
+                Key: refundKey(r.id),
+                UpdateExpression: `SET #s = :credited, settledAt = :at, settledByRun = :run, ${OUTBOX_SET}, version = version + :one, ${RUN_IDS} REMOVE openShard, sending`,
+                ConditionExpression: '#s = :from AND version = :v AND #s IN (:pending, :failed)',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: {
+                  ':credited': 'credited',
+                  ':at': at,
+                  ':run': runId,
+                  ':one': 1,
+                  ':from': r.status,
+                  ':v': r.version,
+                  ':pending': 'pending',
+                  ':failed': 'failed',
+                  ':noRuns': [],
+                  ':runList': [runId],
+                  ...outboxValues(r, 'credited'),
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: tableName('creditAccounts'),
+                Item: creditEntryItem({ ownerId: r.ownerId, ownerKind: r.ownerKind, refundId: r.id, orderId: r.orderId, amount: r.amount, at, runId }),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Reconciliation: a credit the PSP reported failed after it was booked; the customer is told. */
+  async lateFailure(r: DispatchRefund, pspCode: string, runId: string, at: string): Promise<boolean> {
+    return this.settleClaim(r, r.version, { to: 'failed', pspCode, pspMessage: 'the PSP reported the credit failed after booking it', runId, at, notify: 'late_failure' }, 'refunded');
+  }
+
+  // ---- simulation selection (run items) ----
+
+  async saveSelection(simulationRunId: string, selection: SelectedRefund[]): Promise<void> {
+    await batchPut(
+      tableName('runs'),
+      selection.map((s) => ({ pk: `RUN#${simulationRunId}`, sk: `SEL#${s.id}`, ...s })),
+    );
+  }
+
+  async selection(simulationRunId: string): Promise<SelectedRefund[]> {
+    const list: SelectedRefund[] = [];
+    for await (const item of queryAll({
+      TableName: tableName('runs'),
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sel)',
+      ExpressionAttributeValues: { ':pk': `RUN#${simulationRunId}`, ':sel': 'SEL#' },
+      ConsistentRead: true,
+    })) {
+      list.push({ id: item.id as string, amount: item.amount as number, currency: item.currency as string, status: item.status as string, ...(item.pass ? { pass: item.pass as 'psp' | 'credit' } : {}) });
+    }
+    return list;
+  }
+
+  /** The simulated rows of some refunds (a page checks each refund it touches against the approval). */
+  async selectedOf(simulationRunId: string, ids: string[]): Promise<Map<string, SelectedRefund>> {
+    const result = new Map<string, SelectedRefund>();
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Item[] = ids.slice(i, i + 100).map((id) => ({ pk: `RUN#${simulationRunId}`, sk: `SEL#${id}` }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        const out = await documentClient().send(new BatchGetCommand({ RequestItems: { [tableName('runs')]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of out.Responses?.[tableName('runs')] ?? []) {
+          result.set(item.id as string, { id: item.id as string, amount: item.amount as number, currency: item.currency as string, status: item.status as string });
+        }
+        keys = (out.UnprocessedKeys?.[tableName('runs')]?.Keys ?? []) as Item[];
+        if (keys.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+    return result;
+  }
+
+  // ---- notification outbox ----
+
+  /** One page of an outbox shard, sorted by `<orderId>#<kind>#<refundId>`. */
+  async outboxPage(shard: number, cursor: string | null, limit: number): Promise<{ items: DispatchRefund[]; keys: Item[]; cursor: string | null }> {
+    const out = await documentClient().send(
+      new QueryCommand({
+        TableName: tableName('refunds'),
+        IndexName: INDEX.notificationOutbox,
+        KeyConditionExpression: 'outboxShard = :s',
+        ExpressionAttributeValues: { ':s': `OUTBOX#${String(shard).padStart(2, '0')}` },
+        Limit: limit,
+        ExclusiveStartKey: cursor ? (JSON.parse(cursor) as Item) : undefined,
+      }),
+    );
+    const items = out.Items ?? [];
+    return {
+      items: items.map(dispatchRefundFromItem),
+      keys: items.map((i) => ({ pk: i.pk, sk: i.sk, outboxShard: i.outboxShard, outboxKey: i.outboxKey })),
+      cursor: out.LastEvaluatedKey ? JSON.stringify(out.LastEvaluatedKey) : null,
+    };
+  }
+
+  /** unsent -> sending before SES: a refund's email is sent at most once, even by two runs at once. */
+  async markEmailSending(id: string, kind: NotificationKind, runId: string): Promise<boolean> {
+    try {
+      await documentClient().send(
+        new UpdateCommand({
+          TableName: tableName('refunds'),
+          Key: refundKey(id),
+          UpdateExpression: 'SET notification.#st = :sending, notification.runId = :run',
+          ConditionExpression: 'notification.#st = :unsent AND notification.kind = :kind',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':sending': 'sending', ':unsent': 'unsent', ':kind': kind, ':run': runId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** sending -> sent, and the refund leaves the outbox. */
+  async markEmailSent(id: string, kind: NotificationKind, messageId: string, at: string): Promise<void> {
+    await documentClient().send(
+      new UpdateCommand({
+        TableName: tableName('refunds'),
+        Key: refundKey(id),
+        UpdateExpression:
+          'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m, sentEmails = list_append(if_not_exists(sentEmails, :none), :sentList) REMOVE outboxShard, outboxKey',
+        ConditionExpression: 'notification.#st = :sending',
+        ExpressionAttributeNames: { '#st': 'status' },
+        ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId, ':none': [], ':sentList': [{ kind, messageId, at }] },
+      }),
+    );
+  }
+
+  /** SES refused: back to unsent (stays in the outbox for the next run), with the reason. */
+  async markEmailFailed(id: string, reason: string): Promise<void> {
+    await documentClient().send(
+      new UpdateCommand({
+        TableName: tableName('refunds'),
+        Key: refundKey(id),
+        UpdateExpression: 'SET notification.#st = :unsent, notification.lastError = :e, notification.attempts = if_not_exists(notification.attempts, :zero) + :one',
+        ConditionExpression: 'notification.#st = :sending',
+        ExpressionAttributeNames: { '#st': 'status' },
+        ExpressionAttributeValues: { ':unsent': 'unsent', ':sending': 'sending', ':e': reason.slice(0, 300), ':zero': 0, ':one': 1 },
+      }),
+    );
+  }
+
+  // ---- reconciliation scope ----
+
+  /** One page of a parallel scan segment over refunds (reconciliation picks what it settles). */
+  async scanPage(segment: number, totalSegments: number, cursor: string | null, limit: number): Promise<{ refunds: DispatchRefund[]; cursor: string | null }> {
+    const out = await documentClient().send(
+      new ScanCommand({
+        TableName: tableName('refunds'),
+        Segment: segment,
+        TotalSegments: totalSegments,
+        FilterExpression: 'sk = :r AND #s IN (:unknown, :sending, :refunded)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':r': 'REFUND', ':unknown': 'unknown', ':sending': 'sending', ':refunded': 'refunded' },
+        Limit: limit,
+        ExclusiveStartKey: cursor ? (JSON.parse(cursor) as Item) : undefined,
+      }),
+    );
+    return { refunds: (out.Items ?? []).map(dispatchRefundFromItem), cursor: out.LastEvaluatedKey ? JSON.stringify(out.LastEvaluatedKey) : null };
+  }
+}
+
+/** A catalog record (customer or agency): who gets the email. */
+export async function recipientsOf(owners: { ownerId: string; ownerKind: 'customer' | 'agency' }[]): Promise<Map<string, { email: string; language: string; name: string }>> {
+  const unique = [...new Map(owners.map((o) => [`${o.ownerKind}:${o.ownerId}`, o])).values()];
+  const result = new Map<string, { email: string; language: string; name: string }>();
+  for (let i = 0; i < unique.length; i += 100) {
+    let keys: Item[] = unique.slice(i, i + 100).map((o) => {
+      const type = o.ownerKind === 'agency' ? 'AGENCY' : 'CUSTOMER';
+      return { pk: `${type}#${o.ownerId}`, sk: type };
+    });
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      const out = await documentClient().send(new BatchGetCommand({ RequestItems: { [tableName('catalog')]: { Keys: keys } } }));
+      for (const item of out.Responses?.[tableName('catalog')] ?? []) {
+        const kind = item.sk === 'AGENCY' ? 'agency' : 'customer';
+        result.set(`${kind}:${item.id as string}`, { email: item.email as string, language: (item.language as string) ?? 'en', name: (item.name as string) ?? '' });
+      }
+      keys = (out.UnprocessedKeys?.[tableName('catalog')]?.Keys ?? []) as Item[];
+      if (keys.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+  return result;
+}

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { DomainError, ValidationError } from './errors.ts';
+import type { Money } from './money.ts';
+import type { CreditPolicy } from './refund-lifecycle.ts';
+
+/** One refund as a simulation showed it: what the real run is bound to. */
+export interface SelectedRefund {
+  id: string;
+  amount: number;
+  currency: string;
+  status: string;
+  pass?: 'psp' | 'credit';
+}
+
+/** SHA-256 over the sorted `id:amount:currency` lines: the simulation's fingerprint. */
+export function selectionFingerprint(selection: readonly Pick<SelectedRefund, 'id' | 'amount' | 'currency'>[]): string {
+  const lines = selection.map((r) => `${r.id}:${r.amount}:${r.currency}`).sort();
+  return createHash('sha256').update(lines.join('\n'), 'utf8').digest('hex');
+}
+
+export interface CountAndTotals {
+  count: number;
+  totals: Record<string, number>;
+}
+
+export interface SelectionDifference {
+  /** Refunds the run would touch that the simulation did not show. */
+  notSimulated: CountAndTotals & { ids: string[] };
+  /** Refunds whose amount or currency changed since the simulation (totals are the current amounts). */
+  amountChanged: CountAndTotals & { ids: string[]; simulatedTotals: Record<string, number> };
+  /** Shown by the simulation and no longer open (settled since): no reason to refuse. */
+  settledSince: CountAndTotals;
+}
+
+const empty = (): CountAndTotals => ({ count: 0, totals: {} });
+function add(t: CountAndTotals, m: Money): void {
+  t.count += 1;
+  t.totals[m.currency] = (t.totals[m.currency] ?? 0) + m.amount;
+}
+
+/**
+ * Compares what a real run would touch now with what the approved simulation showed. Only ids,
+ * amounts and currencies matter: a refund the psp pass failed since is still the one approved.
+ */
+export function compareWithSimulation(simulated: readonly SelectedRefund[], current: readonly SelectedRefund[]): SelectionDifference {
+  const byId = new Map(simulated.map((r) => [r.id, r]));
+  const currentIds = new Set(current.map((r) => r.id));
+  const diff: SelectionDifference = {
+    notSimulated: { ...empty(), ids: [] },
+    amountChanged: { ...empty(), ids: [], simulatedTotals: {} },
+    settledSince: empty(),
+  };
+  for (const r of current) {
+    const sim = byId.get(r.id);
+    if (!sim) {
+      add(diff.notSimulated, { amount: r.amount, currency: r.currency });
+      diff.notSimulated.ids.push(r.id);
+    } else if (sim.amount !== r.amount || sim.currency !== r.currency) {
+      add(diff.amountChanged, { amount: r.amount, currency: r.currency });
+      diff.amountChanged.simulatedTotals[sim.currency] = (diff.amountChanged.simulatedTotals[sim.currency] ?? 0) + sim.amount;
+      diff.amountChanged.ids.push(r.id);
+    }
+  }
+  for (const s of simulated) if (!currentIds.has(s.id)) add(diff.settledSince, { amount: s.amount, currency: s.currency });
+  diff.notSimulated.ids.sort();
+  diff.amountChanged.ids.sort();
+  return diff;
+}
+
+export function refusesToStart(diff: SelectionDifference): boolean {
+  return diff.notSimulated.count > 0 || diff.amountChanged.count > 0;
+}
+
+const fmtTotals = (t: Record<string, number>) =>
+  Object.keys(t).length === 0 ? 'nothing' : Object.entries(t).sort(([a], [b]) => a.localeCompare(b)).map(([c, a]) => `${a} ${c}`).join(', ');
+
+/** The refusal of a real run: what changed since the approved simulation, with counts and totals. */
+export class SimulationMismatchError extends DomainError {
+  readonly difference: SelectionDifference | null;
+  constructor(message: string, difference: SelectionDifference | null = null, options?: { cause?: unknown }) {
+    super(message, options);
+    this.difference = difference;
+  }
+
+  static fromDifference(simulationRunId: string, diff: SelectionDifference): SimulationMismatchError {
+    const parts: string[] = [];
+    const sample = (ids: string[]) => `${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}`;
+    if (diff.notSimulated.count > 0) {
+      parts.push(`${diff.notSimulated.count} refund(s) not in the simulation (${fmtTotals(diff.notSimulated.totals)} minor units): ${sample(diff.notSimulated.ids)}`);
+    }
+    if (diff.amountChanged.count > 0) {
+      parts.push(
+        `${diff.amountChanged.count} refund(s) whose amount changed (simulated ${fmtTotals(diff.amountChanged.simulatedTotals)}, now ${fmtTotals(diff.amountChanged.totals)}): ${sample(diff.amountChanged.ids)}`,
+      );
+    }
+    return new SimulationMismatchError(
+      `simulationRunId: the selection changed since simulation ${simulationRunId}: ${parts.join('; ')}. Run a new simulation and approve it.`,
+      diff,
+    );
+  }
+}
+
+/** Money per currency, from a totals record (keys sorted). */
+export function totalsList(totals: Record<string, number>): Money[] {
+  return Object.keys(totals)
+    .sort()
+    .map((currency) => ({ amount: totals[currency] as number, currency }));
+}
+
+// ---- schedules -------------------------------------------------------------------------------
+
+export const SCHEDULES = ['nightly'] as const;
+export type ScheduleName = (typeof SCHEDULES)[number];
+export const SCHEDULE_TIME_ZONE = 'Europe/Zurich';
+
+/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function dateIn(instant: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(instant);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * The period a scheduled run covers: nightly = yesterday, [yesterday, today), as calendar dates
+ * of the schedule's time zone (refunds' createdAt are compared as UTC ISO strings).
+ */
+export function previousPeriod(schedule: ScheduleName, startedAt: Date, timeZone = SCHEDULE_TIME_ZONE): { from: string; to: string } {
+  switch (schedule) {
+    case 'nightly': {
+      const today = dateIn(startedAt, timeZone);
+      return { from: addDays(today, -1), to: today };
+    }
+  }
+}
+
+/** Auto-approval limits per currency (minor units); a currency without a limit always waits for a person. */
+export type ApprovalLimits = Record<string, number>;
+
+export function parseApprovalLimits(text: string | undefined): ApprovalLimits {
+  if (!text) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ValidationError([{ field: 'autoApprovalLimits', reason: 'must be JSON {"CHF": 500000, …}' }], { cause });
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ValidationError([{ field: 'autoApprovalLimits', reason: 'must be a JSON object' }]);
+  const out: ApprovalLimits = {};
+  for (const [currency, limit] of Object.entries(json)) {
+    if (!Number.isSafeInteger(limit) || (limit as number) < 0) throw new ValidationError([{ field: `autoApprovalLimits.${currency}`, reason: 'must be a non-negative integer of minor units' }]);
+    out[currency] = limit as number;
+  }
+  return out;
+}
+
+/** Which currencies' simulated totals reach their limit (empty = the run may go on by itself). */
+export function approvalNeeded(totals: Record<string, number>, limits: ApprovalLimits): { currency: string; total: number; limit: number | null }[] {
+  const over: { currency: string; total: number; limit: number | null }[] = [];
+  for (const [currency, total] of Object.entries(totals).sort(([a], [b]) => a.localeCompare(b))) {
+    if (total === 0) continue;
+    const limit = limits[currency];
+    if (limit === undefined) over.push({ currency, total, limit: null });
+    else if (total >= limit) over.push({ currency, total, limit });
+  }
+  return over;
+}
+
+export interface DispatchPlan {
+  mode: 'simulate' | 'psp' | 'credit';
+  from: string;
+  to: string;
+  creditPolicy: CreditPolicy;
+}
+
+/**
+ * The input a schedule starts DispatchRefunds with (the CDK schedules and
+ * `mass-refund start DispatchRefunds --schedule nightly` build the same).
+ */
+export function scheduledDispatchInput(schedule: ScheduleName, extra: { mode?: DispatchPlan['mode']; creditPolicy?: CreditPolicy } = {}): Record<string, unknown> {
+  return { schedule, mode: extra.mode ?? 'simulate', requestedBy: `schedule:${schedule}`, ...(extra.creditPolicy ? { creditPolicy: extra.creditPolicy } : {}) };
+}
+
+/** The nightly passes, in Europe/Zurich local time: simulate, then psp, then credit. */
+export const NIGHTLY_PASSES: readonly { mode: DispatchPlan['mode']; hour: number; minute: number }[] = [
+  { mode: 'simulate', hour: 2, minute: 0 },
+  { mode: 'psp', hour: 2, minute: 30 },
+  { mode: 'credit', hour: 3, minute: 0 },
+];

@@ -1,0 +1,70 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
+import { refundItem } from '../../lib/adapters/dynamodb/refunds.ts';
+import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
+import { allRefunds, assertConsistent, pendingRefunds, sesEmails, type Report } from '../support/dispatch-fixtures.ts';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+
+let rt: TestRuntime;
+beforeAll(async () => {
+  rt = await startTestRuntime();
+});
+afterAll(async () => rt?.stop());
+
+async function ok(workflow: string, input: Record<string, unknown>): Promise<Report> {
+  const result = await rt.start(workflow, input);
+  expect(result.status, `${workflow}: ${result.error} ${result.cause}`).toBe('SUCCEEDED');
+  return result.output as Report;
+}
+
+describe('ReconcileRefunds through the synthesized state machine', () => {
+  it('turns a late failure back into a failed refund, tells the customer, and lets the credit pass finish', async () => {
+    // prepare: two card refunds, one of which the PSP will report failed after booking it
+    const [late, fine] = await pendingRefunds('late', '2026-03-01T09:00:00Z', [{ method: 'card', language: 'fr' }, { method: 'card' }]);
+    rt.sandbox.configureFaults({ rules: [{ transactionId: late!.transactionId!, fault: { kind: 'late_failure' } }] });
+    const range = { from: '2026-03-01', to: '2026-03-02' };
+    const sim = await ok('DispatchRefunds', { mode: 'simulate', ...range, requestedBy: 'op' });
+    const psp = await ok('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: sim.runId, requestedBy: 'op' });
+    expect(psp.outcomes.refunded?.count).toBe(2);
+    // act
+    const reconcile = await ok('ReconcileRefunds', {});
+    // assess
+    expect(reconcile.outcomes.late_failure?.count).toBe(1);
+    expect(reconcile.outcomes.confirmed?.count).toBe(1);
+    expect(reconcile.differenceCount).toBe(0);
+    let refunds = await allRefunds();
+    expect(refunds.get(late!.id)?.status).toBe('failed');
+    expect(refunds.get(late!.id)?.pspCode).toBe('declined');
+    expect(refunds.get(fine!.id)?.status).toBe('refunded');
+    // the customer is told by the next dispatch run's mailer, then the credit pass credits it
+    const credit = await ok('DispatchRefunds', { mode: 'credit', ...range, simulationRunId: sim.runId, requestedBy: 'op' });
+    expect(credit.outcomes.credited?.count).toBe(1);
+    refunds = await allRefunds();
+    expect(refunds.get(late!.id)?.status).toBe('credited');
+    const subjects = (await sesEmails(rt)).filter((m) => m.subject.includes(late!.orderId)).map((m) => m.subject);
+    expect(subjects).toEqual([`Votre remboursement pour la commande ${late!.orderId}`, `Remboursement de la commande ${late!.orderId} non abouti`, `Avoir pour la commande ${late!.orderId}`]);
+    await assertConsistent(rt);
+  });
+
+  it('lists every difference between our refunded refunds and the credits the PSP reports', async () => {
+    // prepare: a refund we hold refunded although the PSP never credited it
+    const [ghost] = await pendingRefunds('ghost', '2026-03-05T09:00:00Z', [{ method: 'card' }]);
+    const item = refundItem({ id: ghost!.id, orderId: ghost!.orderId, paymentId: 'PAY1', method: 'card', amount: { amount: ghost!.amount, currency: 'CHF' }, status: 'refunded', reason: 'cancellation', createdAt: '2026-03-05T09:00:00Z', ownerId: ghost!.ownerId, ownerKind: 'customer', pspTransactionId: ghost!.transactionId });
+    await documentClient().send(new PutCommand({ TableName: tableName('refunds'), Item: { ...item, settledAt: new Date().toISOString(), attempt: 1 } }));
+    // act
+    const reconcile = await ok('ReconcileRefunds', { requestedBy: 'auditor' });
+    // assess
+    expect(reconcile.differenceCount).toBe(1);
+    expect(reconcile.differences).toEqual([
+      expect.objectContaining({ transactionId: ghost!.transactionId, ours: ghost!.amount, psp: 0, note: 'we hold more refunded than the PSP credited' }),
+    ]);
+    expect(reconcile.errors[0]?.code).toBe('LedgerDifference');
+  });
+
+  it('rejects an unknown run id at the first state', async () => {
+    const result = await rt.start('ReconcileRefunds', { runId: 'no-such-run' });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('NotFoundError');
+  });
+});
