@@ -66,9 +66,15 @@ export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: stri
   return sfn.Chain.start(record).next(fail);
 }
 
-/** Bad input fails at the first state, before anything is written. */
-export function inputRejected(scope: Construct): sfn.Fail {
-  return new sfn.Fail(scope, 'InputRejected', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+/**
+ * The Catch of the first state (and of any later check that still writes nothing): bad input fails right there with the handler's error, before anything
+ * is written. No ResultPath (the default `$`: the error replaces the input) because a console input
+ * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
+ * fail with States.ResultPathMatchFailure instead of the handler's error.
+ */
+export function rejectInput(scope: Construct, ...steps: tasks.LambdaInvoke[]): void {
+  const rejected = new sfn.Fail(scope, 'InputRejected', { errorPath: '$.Error', causePath: '$.Cause' });
+  for (const step of steps) step.addCatch(rejected, { errors: ['States.ALL'] });
 }
 
 export interface WorkflowStateMachineProps {

@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, grantSendAs, inputRejected, lambdaStep, mailSenderOf, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 const WORKFLOW = 'DispatchRefunds';
 const ENTRY = 'functions/dispatch-refunds';
@@ -45,13 +45,11 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
 
     const failed = failurePath(this, deps, WORKFLOW);
-    const rejected = inputRejected(this);
 
     // 1. Validate the console (or schedule) input; bad input fails here, nothing written.
     const validate = lambdaStep(this, 'ValidateDispatchInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    validate.addCatch(rejected, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // A paging loop over the shards of an index, one Lambda page at a time, tallies carried along.
     const shardMap = (name: string, pageFunction: RefundFunction, itemsPath: string, selector: Record<string, unknown>, resultPath: string) => {
@@ -91,7 +89,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
       payload: { 'mode.$': '$.mode', 'from.$': '$.from', 'to.$': '$.to', 'creditPolicy.$': '$.creditPolicy', 'simulationRunId.$': '$.simulationRunId' },
       resultPath: '$.check',
     });
-    check.addCatch(rejected, { errors: ['States.ALL'], resultPath: '$.error' });
+    rejectInput(this, validate, check);
     const openRun = lambdaStep(this, 'OpenRun', openRunFn, {
       payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
       resultPath: '$.opened',
