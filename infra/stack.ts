@@ -2,7 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { RefundFunction } from './constructs/refund-function.ts';
-import { acknowledgeNagFindings } from './nag.ts';
+import { acknowledgeNagFindingsAtSynth } from './nag.ts';
 import { RefundTables } from './tables.ts';
 import type { WorkflowDeps } from './workflows/common.ts';
 import { WORKFLOWS } from './workflows/index.ts';
@@ -36,6 +36,6 @@ export class MassRefundStack extends Stack {
     for (const [key, table] of Object.entries(this.tables.all())) {
       new CfnOutput(this, `${key}TableName`, { value: table.tableName });
     }
-    acknowledgeNagFindings(this);
+    acknowledgeNagFindingsAtSynth(this);
   }
 }

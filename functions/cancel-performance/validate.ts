@@ -7,13 +7,13 @@ import { validateFilterValues } from '../../lib/core/cancellation.ts';
 import { NotFoundError, ValidationError } from '../../lib/core/errors.ts';
 import { AllocationOrder } from '../commons/bookings.ts';
 import { parseInput, stage } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
 const FilterValues = z.array(z.string().trim().min(1)).optional();
 
 /** The contract's input, plus options: refundFees, allocationOrder, booking channel/point of sale, pageSize. */
 export const CancelPerformanceInput = z.strictObject({
-  performanceId: z.string().trim().min(1),
+  performanceId: LookupId,
   quotas: FilterValues,
   seatCategories: FilterValues,
   productFamilies: FilterValues,

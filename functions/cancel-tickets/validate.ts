@@ -3,10 +3,10 @@ import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { NotFoundError, ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
 import { AllocationOrder } from '../commons/bookings.ts';
 import { parseInput, stage } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
 export const CancelTicketsInput = z.strictObject({
-  orderId: z.string().trim().min(1),
+  orderId: LookupId,
   ticketIds: z
     .array(z.string().trim().min(1))
     .min(1, 'must name at least one ticket')

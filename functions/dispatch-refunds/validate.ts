@@ -5,7 +5,7 @@ import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
 import { OPEN_REFUND_SHARDS } from '../../lib/adapters/dynamodb/table-names.ts';
 import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { parseInput, stage } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -29,7 +29,7 @@ export const DispatchInput = z
     mode: z.enum(['simulate', 'psp', 'credit']),
     from: IsoInstant.optional(),
     to: IsoInstant.optional(),
-    simulationRunId: z.string().trim().min(1).optional(),
+    simulationRunId: LookupId.optional(),
     creditPolicy: z.enum(CREDIT_POLICIES).default('fallback'),
     requestedBy: RequestedBy.optional(),
     schedule: z.enum(SCHEDULES).optional(),

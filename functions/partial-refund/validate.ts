@@ -4,11 +4,11 @@ import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '
 import { parsePercentHundredths } from '../../lib/core/money.ts';
 import { AllocationOrder } from '../commons/bookings.ts';
 import { stage, zodIssues } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 import { performanceExists, SHARDS } from '../cancel-performance/validate.ts';
 
 export const PartialRefundInput = z.strictObject({
-  performanceId: z.string().trim().min(1),
+  performanceId: LookupId,
   percent: z.unknown(),
   salesChannel: z.string().trim().min(1),
   pointOfSale: z.string().trim().min(1),

@@ -3,11 +3,11 @@ import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { NotFoundError } from '../../lib/core/errors.ts';
 import { parseInput, stage } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 import { envInt } from '../dispatch-refunds/shared.ts';
 
 export const ReconcileInput = z.strictObject({
-  runId: z.string().trim().min(1).optional(),
+  runId: LookupId.optional(),
   requestedBy: RequestedBy.optional(),
 });
 

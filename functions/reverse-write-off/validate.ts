@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { VoucherRepository } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { ConflictError, NotFoundError } from '../../lib/core/errors.ts';
 import { parseInput, stage } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
 export const ReverseWriteOffInput = z.strictObject({
-  code: z.string().trim().min(1),
+  code: LookupId,
   reason: z.string().trim().min(1, 'must say why the write-off is undone').max(2000),
   requestedBy: RequestedBy,
 });

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { RefundRepository } from '../../lib/adapters/dynamodb/refunds.ts';
 import { ConflictError, NotFoundError } from '../../lib/core/errors.ts';
 import { parseInput, stage } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
 export const SwitchToManualInput = z.strictObject({
-  refundId: z.string().trim().min(1),
+  refundId: LookupId,
   method: z.enum(['cash', 'bank_transfer', 'other']),
   note: z.string().trim().min(1, 'must say why the refund leaves the automated process').max(2000),
   requestedBy: RequestedBy,

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 /** CancelTickets: a box-office cancellation of chosen tickets of one order, refund mode "pending refund". */
 export class CancelTicketsWorkflow extends Construct implements WorkflowConstruct {
@@ -24,7 +24,7 @@ export class CancelTicketsWorkflow extends Construct implements WorkflowConstruc
     const validate = lambdaStep(this, 'ValidateCancelTicketsInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+    rejectInput(this, validate);
     // 2. Book the cancellation (one transaction) and record the run.
     const apply = lambdaStep(this, 'CancelTickets', applyFn);
     apply.addCatch(failurePath(this, deps, 'CancelTickets'), { errors: ['States.ALL'], resultPath: '$.error' });

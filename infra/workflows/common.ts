@@ -1,4 +1,5 @@
-import { Duration, type CfnResource } from 'aws-cdk-lib';
+import { Duration, Stack, type CfnResource } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -65,9 +66,15 @@ export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: stri
   return sfn.Chain.start(record).next(fail);
 }
 
-/** Bad input fails at the first state, before anything is written. */
-export function inputRejected(scope: Construct): sfn.Fail {
-  return new sfn.Fail(scope, 'InputRejected', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+/**
+ * The Catch of the first state (and of any later check that still writes nothing): bad input fails right there with the handler's error, before anything
+ * is written. No ResultPath (the default `$`: the error replaces the input) because a console input
+ * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
+ * fail with States.ResultPathMatchFailure instead of the handler's error.
+ */
+export function rejectInput(scope: Construct, ...steps: tasks.LambdaInvoke[]): void {
+  const rejected = new sfn.Fail(scope, 'InputRejected', { errorPath: '$.Error', causePath: '$.Cause' });
+  for (const step of steps) step.addCatch(rejected, { errors: ['States.ALL'] });
 }
 
 export interface WorkflowStateMachineProps {
@@ -112,3 +119,19 @@ export interface WorkflowConstruct extends Construct {
   readonly machine: WorkflowStateMachine;
 }
 export type WorkflowClass = new (scope: Construct, id: string, deps: WorkflowDeps) => WorkflowConstruct;
+
+/** The verified SES sender (context `mass-refund:mailSender`). */
+export function mailSenderOf(scope: Construct): string {
+  return (scope.node.tryGetContext('mass-refund:mailSender') as string | undefined) ?? 'refunds@mass-refund.example';
+}
+
+/**
+ * Lets a mail stage send as the verified sender identity only: the address itself and its
+ * domain (SES checks whichever identity is verified), not every identity of the account.
+ */
+export function grantSendAs(fn: lambda.IFunction, sender: string): void {
+  const stack = Stack.of(fn);
+  const domain = sender.split('@')[1] ?? sender;
+  const identity = (name: string) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [identity(sender), identity(domain)] }));
+}

@@ -1,12 +1,11 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 const WORKFLOW = 'DispatchRefunds';
 const ENTRY = 'functions/dispatch-refunds';
@@ -37,22 +36,20 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     deps.pspSecret.grantRead(pageFn);
     const limits = JSON.stringify(this.node.tryGetContext('mass-refund:autoApprovalLimits') ?? { CHF: 2_000_000, EUR: 2_000_000 });
     const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { AUTO_APPROVAL_LIMITS: limits }).bindTable(t.runs, 'runs', 'RW');
-    const mailSender = (this.node.tryGetContext('mass-refund:mailSender') as string | undefined) ?? 'refunds@mass-refund.example';
+    const mailSender = mailSenderOf(this);
     const emailsFn = fn('SendEmailsFn', 'send-emails.ts', Duration.minutes(5), { MAIL_SENDER: mailSender })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW')
       .bindTable(t.catalog, 'catalog', 'RO');
-    emailsFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: ['*'] }));
+    grantSendAs(emailsFn, mailSender);
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
 
     const failed = failurePath(this, deps, WORKFLOW);
-    const rejected = inputRejected(this);
 
     // 1. Validate the console (or schedule) input; bad input fails here, nothing written.
     const validate = lambdaStep(this, 'ValidateDispatchInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    validate.addCatch(rejected, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // A paging loop over the shards of an index, one Lambda page at a time, tallies carried along.
     const shardMap = (name: string, pageFunction: RefundFunction, itemsPath: string, selector: Record<string, unknown>, resultPath: string) => {
@@ -92,7 +89,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
       payload: { 'mode.$': '$.mode', 'from.$': '$.from', 'to.$': '$.to', 'creditPolicy.$': '$.creditPolicy', 'simulationRunId.$': '$.simulationRunId' },
       resultPath: '$.check',
     });
-    check.addCatch(rejected, { errors: ['States.ALL'], resultPath: '$.error' });
+    rejectInput(this, validate, check);
     const openRun = lambdaStep(this, 'OpenRun', openRunFn, {
       payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
       resultPath: '$.opened',

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, inputRejected, lambdaStep, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, rejectInput, type WorkflowDeps } from './common.ts';
 
 export interface PagedWorkflowProps {
   workflow: string;
@@ -28,7 +28,7 @@ export function pagedWorkflow(scope: Construct, deps: WorkflowDeps, props: Paged
   const validate = lambdaStep(scope, props.validate.id, props.validate.fn, {
     payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
   });
-  validate.addCatch(inputRejected(scope), { errors: ['States.ALL'], resultPath: '$.error' });
+  rejectInput(scope, validate);
 
   // 2. Open the run record.
   const open = lambdaStep(scope, 'OpenRun', props.open, {

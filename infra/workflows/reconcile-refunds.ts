@@ -1,9 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 const WORKFLOW = 'ReconcileRefunds';
 
@@ -24,19 +23,19 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
       .bindTable(t.runs, 'runs', 'RW');
     deps.pspSecret.grantRead(pageFn);
     const finishFn = fn('FinishFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const mailSender = (this.node.tryGetContext('mass-refund:mailSender') as string | undefined) ?? 'refunds@mass-refund.example';
+    const mailSender = mailSenderOf(this);
     const emailsFn = new RefundFunction(this, 'SendEmailsFn', { entry: 'functions/dispatch-refunds/send-emails.ts', service: 'reconcile-refunds', timeout: Duration.minutes(5), environment: { MAIL_SENDER: mailSender } })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW')
       .bindTable(t.catalog, 'catalog', 'RO');
-    emailsFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: ['*'] }));
+    grantSendAs(emailsFn, mailSender);
     const failed = failurePath(this, deps, WORKFLOW);
 
     // 1. Validate; bad input fails here, nothing written.
     const validate = lambdaStep(this, 'ValidateReconcileInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+    rejectInput(this, validate);
     const open = lambdaStep(this, 'OpenReconcileRun', openFn, {
       payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
       resultPath: '$.opened',

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 /** ReverseWriteOff: one written-off code becomes redeemable again; the reversal is recorded, nothing deleted. */
 export class ReverseWriteOffWorkflow extends Construct implements WorkflowConstruct {
@@ -19,7 +19,7 @@ export class ReverseWriteOffWorkflow extends Construct implements WorkflowConstr
     const validate = lambdaStep(this, 'ValidateReverseInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+    rejectInput(this, validate);
     // 2. Restore the remaining value, record the reversal and the run.
     const reverse = lambdaStep(this, 'ReverseWriteOff', reverseFn);
     reverse.addCatch(failurePath(this, deps, 'ReverseWriteOff'), { errors: ['States.ALL'], resultPath: '$.error' });

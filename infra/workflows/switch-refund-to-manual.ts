@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 /** SwitchRefundToManual: one pending or failed refund leaves the automated process for good. */
 export class SwitchRefundToManualWorkflow extends Construct implements WorkflowConstruct {
@@ -19,7 +19,7 @@ export class SwitchRefundToManualWorkflow extends Construct implements WorkflowC
     const validate = lambdaStep(this, 'ValidateSwitchInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+    rejectInput(this, validate);
     // 2. Switch the refund and record the run.
     const apply = lambdaStep(this, 'SwitchRefund', applyFn);
     apply.addCatch(failurePath(this, deps, 'SwitchRefundToManual'), { errors: ['States.ALL'], resultPath: '$.error' });

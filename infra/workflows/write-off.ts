@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WRITE_OFF_BUCKET_ENV } from '../../lib/adapters/s3/write-off-files.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, inputRejected, lambdaStep, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 /** Must match WRITE_OFF_SEGMENTS in functions/write-off/validate.ts (the items of the Map). */
 const MAX_CONCURRENCY = 16;
@@ -54,7 +54,7 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
     const validate = lambdaStep(this, 'ValidateWriteOffInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    validate.addCatch(inputRejected(this), { errors: ['States.ALL'], resultPath: '$.error' });
+    rejectInput(this, validate);
 
     // 2. Open the run and freeze the exclusion list it decides against.
     const open = lambdaStep(this, 'OpenRun', openFn, {

@@ -34,7 +34,8 @@ export async function runDemo(): Promise<number> {
   const available = new Set(runner.workflows());
   const steps: { step: string; workflow: string; input: Record<string, unknown> }[] = [];
   const today = new Date();
-  const from = isoDate(new Date(today.getTime() - 86_400_000));
+  // Wide enough for the sample's resale payouts, which are dated when the resale happened.
+  const from = '2026-01-01';
   const to = isoDate(new Date(today.getTime() + 86_400_000));
   const summary: Record<string, unknown> = { imported: imported.written, unchanged: imported.unchanged };
 
@@ -71,7 +72,12 @@ export async function runDemo(): Promise<number> {
 
   const emails = await exportRecords('emails', { sesUrl: up.state.services.ses.url });
   const ledger = await exportRecords('psp-ledger', { pspUrl: up.state.services.psp.url });
-  summary.emails = { received: emails.length, viewer: up.state.services.ses.url, first: emails.slice(0, 2).map((e) => ({ to: e.to, subject: e.subject })) };
+  summary.emails = {
+    received: emails.length,
+    viewer: up.state.services.ses.url,
+    first: emails.slice(0, 3).map((e) => ({ to: e.to, subject: e.subject })),
+    example: emails[0] ? { to: emails[0].to, subject: emails[0].subject, text: emails[0].text } : null,
+  };
   summary.pspLedger = { credits: ledger.length };
   summary.next = [
     'npx mass-refund export refunds --format csv',

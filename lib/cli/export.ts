@@ -118,6 +118,29 @@ function csvCell(value: unknown): string {
 }
 
 /** CSV with the same columns as the JSON Lines (nested values as JSON in their cell). */
+/** The contract's fields of each kind, in the contract's order; other fields follow, sorted. */
+export const CONTRACT_FIELDS: Partial<Record<ExportKind, string[]>> = {
+  orders: ['id', 'customerId', 'agencyId', 'salesChannel', 'pointOfSale', 'createdAt', 'tickets', 'fees', 'payments'],
+  tickets: ['id', 'orderId', 'performanceId', 'quota', 'seatCategory', 'productFamily', 'price', 'state', 'replacesTicketId'],
+  refunds: ['id', 'orderId', 'paymentId', 'method', 'amount', 'status', 'reason', 'createdAt', 'pspCode'],
+  'credit-accounts': ['ownerId', 'balance'],
+  'intermediate-accounts': ['agencyId', 'openItems'],
+  vouchers: ['code', 'kind', 'remaining', 'writtenOff'],
+  'psp-ledger': ['transactionId', 'creditTransactionId', 'amount', 'refno', 'idempotencyKey'],
+  emails: ['to', 'subject', 'text', 'sentAt'],
+  runs: ['runId', 'workflow', 'status', 'startedAt', 'finishedAt', 'requestedBy', 'input', 'report'],
+};
+
+export function orderFields(kind: ExportKind, rows: Row[]): Row[] {
+  const first = CONTRACT_FIELDS[kind] ?? [];
+  return rows.map((row) => {
+    const out: Row = {};
+    for (const key of first) out[key] = row[key] ?? null;
+    for (const key of Object.keys(row).filter((k) => !first.includes(k)).sort()) out[key] = row[key];
+    return out;
+  });
+}
+
 export function toCsv(rows: Row[]): string {
   const columns: string[] = [];
   for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);

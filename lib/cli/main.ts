@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { startOnAws } from './aws.ts';
-import { EXPORT_KINDS, exportRecords, lookupVoucher, toCsv, toJsonl, writeOffStats, type ExportKind } from './export.ts';
+import { EXPORT_KINDS, exportRecords, lookupVoucher, orderFields, toCsv, toJsonl, writeOffStats, type ExportKind } from './export.ts';
 import { captureFunctionLogs, EXIT, info, parseArgs, printJson, UsageError } from './io.ts';
 import { runWorkflowLocally, BAD_INPUT_ERRORS } from './start.ts';
 import * as runtime from '../local/runtime.ts';
@@ -97,7 +97,8 @@ async function cmdExport(positional: string[], flags: Record<string, string | tr
     pspUrl: state.services.psp.url,
     writtenOff: flags['written-off'] === true,
   });
-  const text = format === 'csv' ? toCsv(rows) : toJsonl(rows);
+  const ordered = orderFields(kind, rows);
+  const text = format === 'csv' ? toCsv(ordered) : toJsonl(ordered);
   if (typeof flags.out === 'string') writeFileSync(flags.out, text);
   else process.stdout.write(text);
   info(`${rows.length} ${kind}`);

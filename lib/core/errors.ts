@@ -15,11 +15,18 @@ export interface FieldIssue {
   reason: string;
 }
 
-/** Bad input: nothing was written. The message lists `field: reason` lines. */
+/** How much the message lists: 10,000 bad values, or one of 200,000 characters, still give a short, readable error. */
+const LISTED_ISSUES = 20;
+const LISTED_LINE_LENGTH = 500;
+const clip = (line: string) => (line.length > LISTED_LINE_LENGTH ? `${line.slice(0, LISTED_LINE_LENGTH)}…` : line);
+
+/** Bad input: nothing was written. The message lists `field: reason` lines (the first 20, each clipped; `issues` has all). */
 export class ValidationError extends DomainError {
   readonly issues: FieldIssue[];
   constructor(issues: FieldIssue[], options?: { cause?: unknown }) {
-    super(issues.map((i) => `${i.field}: ${i.reason}`).join('; '), options);
+    const listed = issues.slice(0, LISTED_ISSUES).map((i) => clip(`${i.field}: ${i.reason}`));
+    if (issues.length > LISTED_ISSUES) listed.push(`and ${issues.length - LISTED_ISSUES} more issue(s)`);
+    super(listed.join('; '), options);
     this.issues = issues;
   }
 }

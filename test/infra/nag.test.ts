@@ -20,6 +20,14 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(synthWithNag()).not.toThrow();
   });
 
+  it('do not let the X-Ray acknowledgment hide another action on *', () => {
+    const synth = synthWithNag((stack) => {
+      const fn = stack.node.findAll().find((c) => c.node.id === 'RecordFailureFn') as unknown as { addToRolePolicy(s: iam.PolicyStatement): void };
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: ['*'] }));
+    });
+    expect(synth).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+  });
+
   it('still catch a wildcard nobody reviewed', () => {
     const synth = synthWithNag((stack) => {
       const role = new iam.Role(stack, 'Careless', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });

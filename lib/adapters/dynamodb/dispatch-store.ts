@@ -132,7 +132,8 @@ export class DispatchStore {
         new UpdateCommand({
           TableName: tableName('refunds'),
           Key: refundKey(r.id),
-          UpdateExpression: `SET #s = :sending, sending = :claim, attempt = :attempt, version = version + :one, ${RUN_IDS}`,
+          // A new attempt has no credit yet: a lookup must not read a previous attempt's (late-failed) credit as this one's.
+          UpdateExpression: `SET #s = :sending, sending = :claim, attempt = :attempt, version = version + :one, ${RUN_IDS} REMOVE pspCreditTransactionId`,
           ConditionExpression: '#s = :from AND version = :v',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':sending': 'sending', ':claim': claim, ':attempt': claim.attempt, ':one': 1, ':from': r.status, ':v': r.version, ':noRuns': [], ':runList': [claim.runId] },

@@ -152,7 +152,17 @@ export class DatatransPsp implements RefundPsp {
     const others = (req.otherCreditsOnTransaction ?? []).filter((o) => sameAmount(o.amount));
     const b = others.filter((o) => o.outcome === 'credited').length;
     const u = others.length - b;
-    const ours = h - b;
+    // The history keeps a credit that failed after booking as a success; the credited amount does not.
+    const credits = (original.history ?? []).filter((a) => a.action === 'credit' && a.success === true);
+    const failedLate = credits.reduce((s, a) => s + (a.amount ?? 0), 0) - (original.detail?.credit?.amount ?? 0);
+    let booked = h;
+    if (failedLate > 0) {
+      // Only when the failures can be nothing but credits of this amount (no other credit is small enough) are they subtracted.
+      const onlyThisAmount = failedLate % req.amount.amount === 0 && credits.filter((a) => a.amount !== req.amount.amount).every((a) => (a.amount ?? 0) > failedLate);
+      if (!onlyThisAmount) return this.unknownLookup(req, `a credit on this transaction failed after booking (${failedLate} minor units) and the history cannot say whose`);
+      booked = h - failedLate / req.amount.amount;
+    }
+    const ours = booked - b;
     if (ours === 0) return { kind: 'not_credited' };
     if (ours === 1 + u) return { kind: 'credited', creditTransactionId: null };
     return this.unknownLookup(req, `ambiguous history: ${h} credit(s) of this amount, ${b} known booked, ${u} unsettled`);

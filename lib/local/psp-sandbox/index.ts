@@ -146,16 +146,16 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
   // Token bucket: capacity = one second of requests.
   let rate: number | null = options.rateLimitPerSecond ?? null;
   let tokens = rate ?? 0;
-  let lastRefill = Date.now();
+  let lastRefill = now();
   const setRateLimit = (perSecond: number | null) => {
     rate = perSecond;
     tokens = perSecond ?? 0;
-    lastRefill = Date.now();
+    lastRefill = now();
   };
   /** 0 when a token was taken, else seconds to wait. */
   const takeToken = (): number => {
     if (rate === null) return 0;
-    const t = Date.now();
+    const t = now();
     tokens = Math.min(rate, tokens + ((t - lastRefill) / 1000) * rate);
     lastRefill = t;
     if (tokens >= 1) {

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { runChaos, type ChaosSummary } from './chaos.ts';
+
+const SEED = Number(process.env.MASS_REFUND_CHAOS_SEED ?? 20260713);
+const REFUNDS = Number(process.env.MASS_REFUND_CHAOS_REFUNDS ?? 300);
+
+let rt: TestRuntime;
+let summary: ChaosSummary;
+beforeAll(async () => {
+  rt = await startTestRuntime();
+  process.env.MASS_REFUND_CHAOS_DYNAMODB = '1';
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  summary = await runChaos({ refunds: REFUNDS, seed: SEED, runner: rt.runner, sandbox: rt.sandbox, log: () => undefined });
+  console.info(`chaos (seed ${SEED}, replay: MASS_REFUND_CHAOS_SEED=${SEED}): ${JSON.stringify(summary)}`);
+}, 900_000);
+afterAll(async () => {
+  delete process.env.MASS_REFUND_CHAOS_DYNAMODB;
+  delete process.env.MASS_REFUND_CHAOS;
+  await rt?.stop();
+});
+
+describe(`chaos: ${REFUNDS} refunds under PSP faults, crashes, DynamoDB throttling, killed and racing runs`, () => {
+  it('injected the faults', () => {
+    expect(summary.refunds).toBe(REFUNDS);
+    expect(Object.values(summary.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
+    expect(summary.faultsInjected.unauthorized).toBeGreaterThan(0);
+  });
+
+  it('refunds nothing twice, loses nothing, never pays and credits one refund, and agrees with the PSP ledger', () => {
+    expect(summary.examples).toEqual([]);
+    expect({ doubleRefunds: summary.doubleRefunds, lostRefunds: summary.lostRefunds, paidAndCredited: summary.paidAndCredited, ledgerMismatches: summary.ledgerMismatches }).toEqual({
+      doubleRefunds: 0,
+      lostRefunds: 0,
+      paidAndCredited: 0,
+      ledgerMismatches: 0,
+    });
+  });
+});

@@ -1,0 +1,409 @@
+/**
+ * Chaos suite: dispatches refunds through the synthesized DispatchRefunds/ReconcileRefunds state
+ * machines while the PSP sandbox injects every fault it has, stages crash between the PSP answer and
+ * our write, DynamoDB calls fail with throttling (before the call, or after it committed), executions
+ * are killed mid-run, and two PSP passes race over the same range. Then it reconciles and re-runs
+ * until done and counts what must be zero: double refunds, lost refunds, refunds both paid and
+ * credited, ledger mismatches.
+ *
+ *   npm run chaos -- --refunds 10000 --seed 42
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { pathToFileURL } from 'node:url';
+import { resetCrashPoints } from '../../functions/commons/chaos.ts';
+import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
+import { batchPut, scanAll } from '../../lib/adapters/dynamodb/items.ts';
+import { refundItem } from '../../lib/adapters/dynamodb/refunds.ts';
+import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
+import { refnoFor } from '../../lib/adapters/psp/port.ts';
+import { importText } from '../../lib/cli/import.ts';
+import type { PaymentMethod } from '../../lib/core/model.ts';
+import { mulberry32 } from '../../lib/local/psp-sandbox/faults.ts';
+import type { FaultRule, PspSandbox } from '../../lib/local/psp-sandbox/index.ts';
+import type { ExecutionResult, LocalRunner } from '../../lib/local/runner.ts';
+
+export interface ChaosOptions {
+  refunds: number;
+  seed: number;
+  runner: LocalRunner;
+  sandbox: PspSandbox;
+  /** Rounds of dispatch + reconcile under faults before the clean final pass. */
+  maxRounds?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosSummary {
+  seed: number;
+  refunds: number;
+  durationSeconds: number;
+  rounds: number;
+  executions: Record<string, number>;
+  pspRequests: number;
+  pspRequestsByKind: Record<string, number>;
+  faultsInjected: Record<string, number>;
+  crashedRuns: number;
+  killedRuns: number;
+  outcomes: Record<string, number>;
+  doubleRefunds: number;
+  lostRefunds: number;
+  paidAndCredited: number;
+  ledgerMismatches: number;
+  examples: string[];
+}
+
+const FROM = '2026-06-01';
+const TO = '2026-06-02';
+
+/** Every fault the sandbox has except 401 (which stops a run by design: its own scenario below). */
+function pspFaults(): FaultRule[] {
+  return [
+    { probability: 0.03, fault: { kind: 'decline', code: 'EXPIRED_CARD', message: 'card expired' } },
+    { probability: 0.03, fault: { kind: 'http_5xx', status: 503 } },
+    { probability: 0.01, fault: { kind: 'http_5xx', status: 500 } },
+    { probability: 0.02, fault: { kind: 'rate_limited', retryAfterSeconds: 0 } },
+    { probability: 0.01, fault: { kind: 'rate_limited', retryAfterSeconds: 1 } },
+    { probability: 0.03, fault: { kind: 'latency', ms: 40 } },
+    { probability: 0.015, fault: { kind: 'timeout_before_commit', ms: 1_500 } },
+    { probability: 0.015, fault: { kind: 'timeout_after_commit', ms: 1_500 } },
+    { probability: 0.015, fault: { kind: 'connection_reset' } },
+    { probability: 0.015, fault: { kind: 'connection_reset', afterCommit: true } },
+    { probability: 0.02, fault: { kind: 'malformed_json' } },
+    { probability: 0.02, fault: { kind: 'late_failure' } },
+    { endpoint: 'status', probability: 0.05, fault: { kind: 'http_5xx', status: 502 } },
+    { endpoint: 'status', probability: 0.02, fault: { kind: 'connection_reset' } },
+    { endpoint: 'status', probability: 0.02, fault: { kind: 'malformed_json' } },
+    { endpoint: 'status', probability: 0.02, fault: { kind: 'timeout_before_commit', ms: 1_500 } },
+  ];
+}
+
+/**
+ * DynamoDB faults through a middleware on the one document client the stages share: throttling
+ * before the call (nothing written), or a throttling error after the call committed (the caller
+ * cannot tell it was written). On only while `rate` > 0, set by the chaos process alone.
+ */
+export const dynamoFaults = { rate: 0, before: 0, after: 0, random: mulberry32(1) };
+let middlewareAdded = false;
+function installDynamoFaults(seed: number): void {
+  dynamoFaults.random = mulberry32(seed ^ 0x5eed);
+  if (middlewareAdded || process.env.MASS_REFUND_CHAOS_DYNAMODB !== '1') return;
+  middlewareAdded = true;
+  const throttle = (name: string) => Object.assign(new Error(`chaos: ${name}`), { name, $fault: 'client', $metadata: {} });
+  documentClient().middlewareStack.add(
+    (next) => async (args) => {
+      if (dynamoFaults.rate > 0 && dynamoFaults.random() < dynamoFaults.rate) {
+        dynamoFaults.before++;
+        throw throttle('ProvisionedThroughputExceededException');
+      }
+      const out = await next(args);
+      if (dynamoFaults.rate > 0 && dynamoFaults.random() < dynamoFaults.rate / 2) {
+        dynamoFaults.after++;
+        throw throttle('ThrottlingException');
+      }
+      return out;
+    },
+    { step: 'initialize', name: 'chaosDynamoFaults' },
+  );
+}
+
+interface RefundSpec {
+  id: string;
+  orderId: string;
+  method: PaymentMethod;
+  amount: number;
+  tx: string | null;
+  owner: string;
+}
+
+/** Orders with one refund each, and every tenth card order with two partial refunds on one transaction. */
+async function seed(n: number, sandbox: PspSandbox): Promise<RefundSpec[]> {
+  const lines = [JSON.stringify({ type: 'performance', id: 'P-CHAOS', name: 'Chaos match', startsAt: '2026-07-12T18:00:00+02:00', currency: 'CHF' })];
+  const others: PaymentMethod[] = ['klarna', 'sofort', 'bank_transfer', 'voucher', 'cash'];
+  const specs: RefundSpec[] = [];
+  for (let i = 0; specs.length < n; i++) {
+    const method: PaymentMethod = i % 20 === 0 ? (others[(i / 20) % others.length] as PaymentMethod) : i % 20 === 1 ? 'amazon_pay' : 'card';
+    const twoParts = method === 'card' && i % 10 === 3 && specs.length + 2 <= n;
+    const amount = 1000 + (i % 97) * 50;
+    const tx = method === 'card' || method === 'amazon_pay' ? `27${String(i).padStart(16, '0')}` : null;
+    const owner = `C${i}`;
+    const orderId = `O${i}`;
+    lines.push(JSON.stringify({ type: 'customer', id: owner, name: `Chaos Customer ${i}`, email: `chaos${i}@example.org`, language: 'de' }));
+    lines.push(
+      JSON.stringify({
+        type: 'order',
+        id: orderId,
+        customerId: owner,
+        salesChannel: 'web',
+        pointOfSale: 'webshop',
+        createdAt: '2026-05-01T10:00:00Z',
+        tickets: [{ id: `T${i}`, performanceId: 'P-CHAOS', quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price: { amount, currency: 'CHF' }, state: 'cancelled' }],
+        fees: [],
+        payments: [{ id: 'PAY1', method, amount: { amount, currency: 'CHF' }, ...(tx ? { pspTransactionId: tx } : {}) }],
+      }),
+    );
+    if (twoParts) {
+      const first = Math.floor(amount / 3);
+      specs.push({ id: `R${i}a`, orderId, method, amount: first, tx, owner }, { id: `R${i}b`, orderId, method, amount: amount - first, tx, owner });
+    } else specs.push({ id: `R${i}`, orderId, method, amount, tx, owner });
+  }
+  const imported = await importText(lines.join('\n') + '\n', '');
+  if (!imported.ok) throw new Error(`chaos data refused: ${JSON.stringify(imported.issues?.slice(0, 3))}`);
+  const txs = new Map<string, { transactionId: string; amount: { amount: number; currency: string }; paymentMethod: string }>();
+  for (const s of specs) {
+    if (!s.tx) continue;
+    const seen = txs.get(s.tx);
+    txs.set(s.tx, { transactionId: s.tx, amount: { amount: (seen?.amount.amount ?? 0) + s.amount, currency: 'CHF' }, paymentMethod: s.method });
+  }
+  sandbox.registerTransactions([...txs.values()]);
+  await batchPut(
+    tableName('refunds'),
+    specs.map((s, i) =>
+      refundItem({
+        id: s.id,
+        orderId: s.orderId,
+        paymentId: 'PAY1',
+        method: s.method,
+        amount: { amount: s.amount, currency: 'CHF' },
+        status: 'pending',
+        reason: 'cancellation',
+        createdAt: `${FROM}T${String(Math.floor(i / 3600) % 24).padStart(2, '0')}:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`,
+        ownerId: s.owner,
+        ownerKind: 'customer',
+        pspTransactionId: s.tx,
+      }),
+    ),
+    16,
+  );
+  return specs;
+}
+
+interface StoredRefundRow {
+  id: string;
+  status: string;
+  amount: number;
+  pspCreditTransactionId?: string | null;
+}
+
+async function allRefunds(): Promise<StoredRefundRow[]> {
+  const rows: StoredRefundRow[] = [];
+  for await (const item of scanAll(tableName('refunds'), { filter: 'begins_with(pk, :p)', values: { ':p': 'REFUND#' } })) rows.push(item as unknown as StoredRefundRow);
+  return rows;
+}
+
+async function creditedRefundIds(): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const item of scanAll(tableName('creditAccounts'))) {
+    const sk = String(item.sk ?? '');
+    if (sk.startsWith('ENTRY#')) ids.add(sk.slice('ENTRY#'.length));
+  }
+  return ids;
+}
+
+const TERMINAL = new Set(['refunded', 'credited', 'returned_to_account', 'manual']);
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const t0 = performance.now();
+  const random = mulberry32(opts.seed);
+  const { runner, sandbox } = opts;
+  const executions: Record<string, number> = {};
+  let crashedRuns = 0;
+  let killedRuns = 0;
+  let n = 0;
+  // Short lease and PSP time-out so abandoned claims and time-outs resolve within the run.
+  process.env.MASS_REFUND_SENDING_LEASE_SECONDS = '3';
+  process.env.MASS_REFUND_PSP_TIMEOUT_MS = '1000';
+  process.env.DISPATCH_PSP_TRIES = '4';
+  installDynamoFaults(opts.seed);
+
+  const start = async (workflow: string, input: Record<string, unknown>, kill = false): Promise<ExecutionResult> => {
+    const name = `chaos-${opts.seed}-${workflow}-${n++}`;
+    const abort = new AbortController();
+    const timer = kill ? setTimeout(() => abort.abort(), 200 + Math.floor(random() * 3_000)) : undefined;
+    const result = await runner.start(workflow, input, { name, signal: abort.signal }).finally(() => clearTimeout(timer));
+    const key = `${workflow}:${result.status}${result.error ? `:${result.error}` : ''}`;
+    executions[key] = (executions[key] ?? 0) + 1;
+    if (result.error === 'InjectedCrash') crashedRuns++;
+    if (result.status === 'ABORTED') killedRuns++;
+    return result;
+  };
+  const crashAfter = (passes: number) => {
+    resetCrashPoints();
+    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'dispatch.afterPspAnswer': passes });
+  };
+  const calm = () => {
+    delete process.env.MASS_REFUND_CHAOS;
+    resetCrashPoints();
+    dynamoFaults.rate = 0;
+    sandbox.configureFaults({ rules: [] });
+  };
+  const range = { from: FROM, to: TO, requestedBy: 'chaos' };
+  const simulate = async () => {
+    const sim = await start('DispatchRefunds', { mode: 'simulate', ...range });
+    return sim.status === 'SUCCEEDED' ? (sim.output as { runId: string }).runId : null;
+  };
+
+  const specs = await seed(opts.refunds, sandbox);
+  log(`chaos: seed ${opts.seed}, ${specs.length} pending refunds (${specs.filter((s) => s.tx).length} to the PSP) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Scenario 401: wrong credentials stop the PSP pass; nothing is lost, the next run goes on.
+  calm();
+  sandbox.configureFaults({ seed: opts.seed, rules: [{ endpoint: 'any', fault: { kind: 'unauthorized' } }] });
+  const sim401 = await simulate();
+  if (sim401) await start('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: sim401 });
+  log(`chaos: 401 scenario ${JSON.stringify(executions)}`);
+
+  const maxRounds = opts.maxRounds ?? 8;
+  let rounds = 0;
+  for (; rounds < maxRounds; rounds++) {
+    const open = (await allRefunds()).filter((r) => !TERMINAL.has(r.status)).length;
+    if (open === 0) break;
+    calm();
+    const simId = await simulate();
+    if (!simId) continue;
+    sandbox.configureFaults({ seed: opts.seed + rounds, rules: pspFaults() });
+    dynamoFaults.rate = 0.002;
+    // Crash after a random number of PSP answers in this container; every later answer crashes too until reset.
+    crashAfter(Math.floor(random() * Math.max(50, open / 2)));
+    // Two PSP passes over the same range race; one of them may be killed mid-run.
+    const killOne = random() < 0.5;
+    await Promise.all([
+      start('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: simId }),
+      start('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: simId }, killOne),
+    ]);
+    crashAfter(1_000_000_000);
+    await start('DispatchRefunds', { mode: 'credit', ...range, simulationRunId: simId });
+    await start('ReconcileRefunds', { requestedBy: 'chaos' });
+    const stats = sandbox.stats();
+    log(`chaos: round ${rounds + 1} (${open} open before) in ${((performance.now() - t0) / 1000).toFixed(0)} s; faults ${JSON.stringify(stats.faultsInjected)}`);
+  }
+
+  // Final: no faults; wait out the leases, reconcile, dispatch again, reconcile.
+  calm();
+  await new Promise((r) => setTimeout(r, 3_500));
+  await start('ReconcileRefunds', { requestedBy: 'chaos-final' });
+  const finalSim = await simulate();
+  if (finalSim) {
+    await start('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: finalSim });
+    await start('DispatchRefunds', { mode: 'credit', ...range, simulationRunId: finalSim });
+  }
+  await start('ReconcileRefunds', { requestedBy: 'chaos-final' });
+
+  // Count.
+  const refunds = await allRefunds();
+  const credited = await creditedRefundIds();
+  const ledger = sandbox.ledger();
+  const booked = new Map<string, typeof ledger>();
+  for (const c of ledger.filter((c) => c.status === 'booked')) booked.set(c.refno, [...(booked.get(c.refno) ?? []), c]);
+  const byRefno = new Map(refunds.map((r) => [refnoFor(r.id), r]));
+  const examples: string[] = [];
+  const note = (what: string) => examples.length < 10 && examples.push(what);
+
+  let doubleRefunds = 0;
+  for (const [refno, credits] of booked) if (credits.length > 1) (doubleRefunds++, note(`double: ${refno} booked ${credits.length}x`));
+  const lost = refunds.filter((r) => !TERMINAL.has(r.status));
+  for (const r of lost.slice(0, 3)) note(`lost: ${r.id} ${r.status}`);
+  let paidAndCredited = 0;
+  for (const r of refunds) {
+    const paid = booked.has(refnoFor(r.id));
+    if (paid && (credited.has(r.id) || r.status === 'credited')) (paidAndCredited++, note(`paid and credited: ${r.id}`));
+  }
+  let ledgerMismatches = 0;
+  for (const r of refunds.filter((r) => r.status === 'refunded')) {
+    const credits = booked.get(refnoFor(r.id)) ?? [];
+    const ok = credits.length === 1 && credits[0]!.amount.amount === r.amount && (!r.pspCreditTransactionId || credits[0]!.creditTransactionId === r.pspCreditTransactionId);
+    if (!ok) {
+      ledgerMismatches++;
+      const all = ledger.filter((c) => c.refno === refnoFor(r.id)).map((c) => `${c.creditTransactionId}:${c.status}:${c.amount.amount}`);
+      note(`ours refunded (${r.amount}, credit ${r.pspCreditTransactionId ?? '-'}, ${JSON.stringify((r as { history?: unknown }).history ?? null)}), sandbox booked ${credits.length}, all credits [${all.join(', ')}]: ${r.id}`);
+    }
+  }
+  for (const [refno] of booked) {
+    const r = byRefno.get(refno);
+    if (!r || r.status !== 'refunded') (ledgerMismatches++, note(`sandbox credit ${refno}, ours ${r?.status ?? 'missing'}`));
+  }
+  const outcomes: Record<string, number> = {};
+  for (const r of refunds) outcomes[r.status] = (outcomes[r.status] ?? 0) + 1;
+  const stats = sandbox.stats();
+  const pspRequests = Object.values(stats.requests).reduce((a, b) => a + b, 0);
+
+  return {
+    seed: opts.seed,
+    refunds: refunds.length,
+    durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
+    rounds,
+    executions,
+    pspRequests,
+    pspRequestsByKind: stats.requests,
+    faultsInjected: {
+      ...(stats.faultsInjected as Record<string, number>),
+      idempotency_409_in_flight: stats.inFlightConflicts,
+      idempotency_422_body_mismatch: stats.bodyMismatches,
+      idempotent_replays: stats.idempotentReplays,
+      dynamodb_throttle_before_call: dynamoFaults.before,
+      dynamodb_throttle_after_commit: dynamoFaults.after,
+    },
+    crashedRuns,
+    killedRuns,
+    outcomes,
+    doubleRefunds,
+    lostRefunds: lost.length,
+    paidAndCredited,
+    ledgerMismatches,
+    examples,
+  };
+}
+
+/** The four numbers that must be zero. */
+export function zeros(s: ChaosSummary): boolean {
+  return s.doubleRefunds === 0 && s.lostRefunds === 0 && s.paidAndCredited === 0 && s.ledgerMismatches === 0;
+}
+
+async function main(): Promise<number> {
+  const arg = (name: string, fallback: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  };
+  const refunds = arg('refunds', 10_000);
+  const seedValue = arg('seed', Date.now() % 1_000_000);
+  const { applyEnvironment, localEnvironment } = await import('../../lib/local/env.ts');
+  const { PROJECT_ROOT } = await import('../../lib/local/paths.ts');
+  const { startPspSandbox } = await import('../../lib/local/psp-sandbox/index.ts');
+  const { LocalRunner } = await import('../../lib/local/runner.ts');
+  const { startDynamoDbLocal, startSesLocal } = await import('../../lib/local/services.ts');
+  const { synthesizeTemplate } = await import('../../lib/local/synth.ts');
+  const { ensureTables, tableNamesByLogicalId } = await import('../../lib/local/tables.ts');
+
+  process.stderr.write(`chaos: seed ${seedValue} (replay: npm run chaos -- --refunds ${refunds} --seed ${seedValue})\n`);
+  const dynamodb = await startDynamoDbLocal({ detached: false });
+  const ses = await startSesLocal({ detached: false });
+  const sandbox = await startPspSandbox({ port: 0, seed: seedValue });
+  try {
+    const prefix = `chaos${seedValue}-`;
+    const env = localEnvironment({ dynamodb: dynamodb.url, ses: ses.url, psp: sandbox.url }, prefix);
+    applyEnvironment(env);
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+    process.env.MASS_REFUND_CHAOS_DYNAMODB = '1';
+    const { template } = await synthesizeTemplate();
+    const client = new DynamoDBClient({ endpoint: dynamodb.url });
+    await ensureTables(client, template, prefix);
+    const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
+    const summary = await runChaos({ refunds, seed: seedValue, runner, sandbox });
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    process.stderr.write(`chaos: ${zeros(summary) ? 'all four numbers zero' : 'NOT ZERO'} (seed ${seedValue}, ${summary.durationSeconds} s)\n`);
+    return zeros(summary) ? 0 : 1;
+  } finally {
+    await sandbox.stop();
+    dynamodb.child.kill('SIGTERM');
+    ses.child.kill('SIGTERM');
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`chaos: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(2);
+    },
+  );
+}
