@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { bookOrder } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { planCancellation, selectTickets } from '../../lib/core/cancellation.ts';
 import { crashPoint } from '../commons/chaos.ts';

@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
 import { performanceFacets } from '../../lib/adapters/dynamodb/import-store.ts';
 import { PERFORMANCE_SHARDS, tableName } from '../../lib/adapters/dynamodb/table-names.ts';

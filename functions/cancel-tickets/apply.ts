@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { bookOrder } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { planCancellation } from '../../lib/core/cancellation.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { NotFoundError, ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
 import { AllocationOrder } from '../commons/bookings.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OrderBooking } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';

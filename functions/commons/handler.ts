@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError, ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
 import { logger } from './powertools.ts';
 

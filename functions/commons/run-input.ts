@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ID_MAX_LENGTH } from '../../lib/core/import-schema.ts';
 
 /** Execution facts the first state passes along with the console input. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DispatchStore } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { compareWithSimulation, refusesToStart, SimulationMismatchError, type SelectedRefund } from '../../lib/core/dispatch.ts';

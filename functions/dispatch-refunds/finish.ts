@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { mergeTallies, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';

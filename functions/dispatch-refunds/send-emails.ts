@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DispatchStore, recipientsOf, type DispatchRefund } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { SesMailer } from '../../lib/adapters/ses/mailer.ts';

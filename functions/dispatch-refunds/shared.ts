@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DatatransPsp } from '../../lib/adapters/psp/datatrans.ts';
 import { loadDatatransConfig } from '../../lib/adapters/psp/config.ts';
 import type { RefundPsp } from '../../lib/adapters/psp/port.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { previousPeriod, SCHEDULES } from '../../lib/core/dispatch.ts';
 import { ValidationError } from '../../lib/core/errors.ts';
 import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';

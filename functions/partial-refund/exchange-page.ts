@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { bookOrder } from '../../lib/adapters/dynamodb/cancellations.ts';
 import type { StoredOrder } from '../../lib/adapters/dynamodb/orders.ts';
 import { planExchange } from '../../lib/core/exchange.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { claimPartialRefund } from '../../lib/adapters/dynamodb/partial-refunds.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { stage } from '../commons/handler.ts';

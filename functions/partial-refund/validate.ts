@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { partialRefundMark, partialRefundRefusal } from '../../lib/adapters/dynamodb/partial-refunds.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
 import { parsePercentHundredths } from '../../lib/core/money.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DispatchStore, type DispatchRefund } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { PspConfigurationError, type OtherCreditOnTransaction, type PspLookupOutcome } from '../../lib/adapters/psp/port.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { VoucherRepository } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { ConflictError } from '../../lib/core/errors.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VoucherRepository } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { ConflictError, NotFoundError } from '../../lib/core/errors.ts';
 import { parseInput, stage } from '../commons/handler.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { finishPagedRun, ShardResult } from '../commons/bookings.ts';
 import { stage } from '../commons/handler.ts';
 

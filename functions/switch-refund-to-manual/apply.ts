@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RefundRepository } from '../../lib/adapters/dynamodb/refunds.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { ConflictError } from '../../lib/core/errors.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { readSelectedCodes } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { storeWriteOffFile } from '../../lib/adapters/s3/write-off-files.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { loadWriteOffExclusions, readExclusionSnapshot, snapshotExclusions } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { stage } from '../commons/handler.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { putSelectedCodes, readExclusionSnapshot, VoucherRepository, type StoredVoucher } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { ConflictError, NotFoundError } from '../../lib/core/errors.ts';
 import { tally, type Tallies } from '../../lib/core/report.ts';

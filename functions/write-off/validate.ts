@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
 import { VOUCHER_KINDS, type VoucherKind } from '../../lib/core/model.ts';
 import { validateWriteOffCriteria } from '../../lib/core/write-off.ts';

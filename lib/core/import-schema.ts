@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isKnownCurrency } from './money.ts';
 import { PAYMENT_METHODS, VOUCHER_KINDS } from './model.ts';
 

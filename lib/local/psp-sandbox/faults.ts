@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { mulberry32 } from '../../core/prng.ts';
 
 export { mulberry32 };

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Money } from '../../core/money.ts';
 import { FaultPlan, faultConfigSchema, type Fault, type FaultConfig, type FaultKind } from './faults.ts';
 
