@@ -157,10 +157,11 @@ export class DatatransPsp implements RefundPsp {
     const failedLate = credits.reduce((s, a) => s + (a.amount ?? 0), 0) - (original.detail?.credit?.amount ?? 0);
     let booked = h;
     if (failedLate > 0) {
-      // Only when the failures can be nothing but credits of this amount (no other credit is small enough) are they subtracted.
-      const onlyThisAmount = failedLate % req.amount.amount === 0 && credits.filter((a) => a.amount !== req.amount.amount).every((a) => (a.amount ?? 0) > failedLate);
-      if (!onlyThisAmount) return this.unknownLookup(req, `a credit on this transaction failed after booking (${failedLate} minor units) and the history cannot say whose`);
-      booked = h - failedLate / req.amount.amount;
+      // Which credits failed? Only the combinations of credits that add up to the failed amount can have;
+      // decide only when all of them agree on how many credits of THIS amount failed.
+      const failedOfThisAmount = failedCountsOfAmount(credits.map((a) => a.amount ?? 0), failedLate, req.amount.amount);
+      if (failedOfThisAmount.size !== 1) return this.unknownLookup(req, `a credit on this transaction failed after booking (${failedLate} minor units) and the history cannot say whose`);
+      booked = h - ([...failedOfThisAmount][0] as number);
     }
     const ours = booked - b;
     if (ours === 0) return { kind: 'not_credited' };
@@ -247,3 +248,27 @@ function describeIssues(error: z.ZodError, json: unknown): string {
 }
 
 export { loadDatatransConfig, type DatatransConfig } from './config.ts';
+
+/**
+ * For the credits of one transaction (amounts) and the amount that failed after booking: the set of
+ * possible counts of failed credits of `amount`, over every sub-multiset adding up to `failed`.
+ * A single element means the history is unambiguous for that amount. Bounded: beyond 16 credits
+ * it answers "ambiguous" (empty set) rather than enumerate.
+ */
+export function failedCountsOfAmount(credits: readonly number[], failed: number, amount: number): Set<number> {
+  const counts = new Set<number>();
+  if (credits.length > 16) return counts;
+  const n = credits.length;
+  for (let mask = 1; mask < 1 << n; mask++) {
+    let total = 0;
+    let ofAmount = 0;
+    for (let i = 0; i < n; i++) {
+      if (mask & (1 << i)) {
+        total += credits[i] as number;
+        if (credits[i] === amount) ofAmount++;
+      }
+    }
+    if (total === failed) counts.add(ofAmount);
+  }
+  return counts;
+}
