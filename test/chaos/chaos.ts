@@ -255,9 +255,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const maxRounds = opts.maxRounds ?? 8;
   let rounds = 0;
   for (; rounds < maxRounds; rounds++) {
+    calm(); // the driver's own reads run without injected faults
     const open = (await allRefunds()).filter((r) => !TERMINAL.has(r.status)).length;
     if (open === 0) break;
-    calm();
     const simId = await simulate();
     if (!simId) continue;
     sandbox.configureFaults({ seed: opts.seed + rounds, rules: pspFaults() });

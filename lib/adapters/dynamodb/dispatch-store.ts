@@ -332,31 +332,41 @@ export class DispatchStore {
 
   /** sending -> sent, and the refund leaves the outbox. */
   async markEmailSent(id: string, kind: NotificationKind, messageId: string, at: string): Promise<void> {
-    await documentClient().send(
-      new UpdateCommand({
-        TableName: tableName('refunds'),
-        Key: refundKey(id),
-        UpdateExpression:
-          'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m, sentEmails = list_append(if_not_exists(sentEmails, :none), :sentList) REMOVE outboxShard, outboxKey',
-        ConditionExpression: 'notification.#st = :sending',
-        ExpressionAttributeNames: { '#st': 'status' },
-        ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId, ':none': [], ':sentList': [{ kind, messageId, at }] },
-      }),
-    );
+    try {
+      await documentClient().send(
+        new UpdateCommand({
+          TableName: tableName('refunds'),
+          Key: refundKey(id),
+          UpdateExpression:
+            'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m, sentEmails = list_append(if_not_exists(sentEmails, :none), :sentList) REMOVE outboxShard, outboxKey',
+          ConditionExpression: 'notification.#st = :sending',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId, ':none': [], ':sentList': [{ kind, messageId, at }] },
+        }),
+      );
+    } catch (error) {
+      // The notification changed meanwhile (a newer one was owed, or a retried write already landed): it stays as it is.
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /** SES refused: back to unsent (stays in the outbox for the next run), with the reason. */
   async markEmailFailed(id: string, reason: string): Promise<void> {
-    await documentClient().send(
-      new UpdateCommand({
-        TableName: tableName('refunds'),
-        Key: refundKey(id),
-        UpdateExpression: 'SET notification.#st = :unsent, notification.lastError = :e, notification.attempts = if_not_exists(notification.attempts, :zero) + :one',
-        ConditionExpression: 'notification.#st = :sending',
-        ExpressionAttributeNames: { '#st': 'status' },
-        ExpressionAttributeValues: { ':unsent': 'unsent', ':sending': 'sending', ':e': reason.slice(0, 300), ':zero': 0, ':one': 1 },
-      }),
-    );
+    try {
+      await documentClient().send(
+        new UpdateCommand({
+          TableName: tableName('refunds'),
+          Key: refundKey(id),
+          UpdateExpression: 'SET notification.#st = :unsent, notification.lastError = :e, notification.attempts = if_not_exists(notification.attempts, :zero) + :one',
+          ConditionExpression: 'notification.#st = :sending',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':unsent': 'unsent', ':sending': 'sending', ':e': reason.slice(0, 300), ':zero': 0, ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      // The notification changed meanwhile (a newer one was owed, or a retried write already landed): it stays as it is.
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   // ---- reconciliation scope ----
