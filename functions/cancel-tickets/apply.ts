@@ -3,7 +3,7 @@ import { bookOrder } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { planCancellation } from '../../lib/core/cancellation.ts';
 import { ConflictError } from '../../lib/core/errors.ts';
-import type { RunReport } from '../../lib/core/report.ts';
+import { succeededReport } from '../../lib/core/report.ts';
 import { bookingLine, tallyBooking } from '../commons/bookings.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage } from '../commons/handler.ts';
@@ -33,19 +33,7 @@ export const handler = stage(Input, async ({ runId, startedAt, input }) => {
   await runs.log(runId, 'order', [bookingLine(booking)]);
   if (booking.outcome === 'too_large') throw new ConflictError(`ticketIds: ${booking.error}; cancel fewer tickets at once`);
   if (booking.outcome === 'nothing_to_do') throw new ConflictError(`ticketIds: the tickets were cancelled meanwhile by another run; nothing was booked`);
-  const report: RunReport = {
-    runId,
-    workflow: WORKFLOW,
-    status: 'succeeded',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    requestedBy: input.requestedBy,
-    input,
-    outcomes: tallyBooking({}, booking),
-    errors: [],
-    orderId: input.orderId,
-    cancellationId: booking.cancellationId,
-  };
+  const report = succeededReport({ runId, workflow: WORKFLOW, startedAt, requestedBy: input.requestedBy, input }, tallyBooking({}, booking), { orderId: input.orderId, cancellationId: booking.cancellationId });
   await runs.finish(runId, 'succeeded', report);
   return report;
 });

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { VoucherRepository } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { ConflictError } from '../../lib/core/errors.ts';
-import type { RunReport } from '../../lib/core/report.ts';
+import { succeededReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
 import { ReverseWriteOffInput } from './validate.ts';
 
@@ -24,19 +24,7 @@ export const handler = stage(Input, async ({ runId, startedAt, input, writeOffRu
   const reversal = done ? undefined : await vouchers.reversal(input.code, runId);
   if (!done && !reversal) throw new ConflictError(`code: "${input.code}" is no longer written off by run ${writeOffRunId}; nothing reversed`);
   const restored = reversal?.amount ?? amount;
-  const report: RunReport = {
-    runId,
-    workflow: WORKFLOW,
-    status: 'succeeded',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    requestedBy: input.requestedBy,
-    input,
-    outcomes: { reversed: { count: 1, totals: { [restored.currency]: restored.amount } } },
-    errors: [],
-    code: input.code,
-    writeOffRunId,
-  };
+  const report = succeededReport({ runId, workflow: WORKFLOW, startedAt, requestedBy: input.requestedBy, input }, { reversed: { count: 1, totals: { [restored.currency]: restored.amount } } }, { code: input.code, writeOffRunId });
   await runs.log(runId, 'reversal', [`${input.code}: write-off of run ${writeOffRunId} reversed, ${restored.amount} ${restored.currency} (minor units) redeemable again: ${input.reason}`]);
   await runs.finish(runId, 'succeeded', report);
   return report;

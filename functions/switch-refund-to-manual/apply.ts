@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RefundRepository } from '../../lib/adapters/dynamodb/refunds.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { ConflictError } from '../../lib/core/errors.ts';
-import type { RunReport } from '../../lib/core/report.ts';
+import { succeededReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
 import { SwitchToManualInput } from './validate.ts';
 
@@ -26,19 +26,7 @@ export const handler = stage(Input, async ({ runId, startedAt, input, expectedVe
     }
   }
   const refund = await refunds.get(input.refundId);
-  const report: RunReport = {
-    runId,
-    workflow: WORKFLOW,
-    status: 'succeeded',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    requestedBy: input.requestedBy,
-    input,
-    outcomes: { switched_to_manual: { count: 1, totals: refund ? { [refund.amount.currency]: refund.amount.amount } : {} } },
-    errors: [],
-    refundId: input.refundId,
-    orderId: refund?.orderId,
-  };
+  const report = succeededReport({ runId, workflow: WORKFLOW, startedAt, requestedBy: input.requestedBy, input }, { switched_to_manual: { count: 1, totals: refund ? { [refund.amount.currency]: refund.amount.amount } : {} } }, { refundId: input.refundId, orderId: refund?.orderId });
   await runs.log(runId, 'switch', [`${input.refundId} order=${refund?.orderId} ${refund?.amount.amount} ${refund?.amount.currency} -> manual (${input.method}): ${input.note}`]);
   await runs.finish(runId, 'succeeded', report);
   return report;

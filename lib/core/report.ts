@@ -53,3 +53,12 @@ export function mergeTallies(...list: Tallies[]): Tallies {
   }
   return out;
 }
+
+/** The report of a run that ended well: the contract's fields, finished now, no errors. */
+export function succeededReport(
+  run: { runId: string; workflow: string; startedAt: string; requestedBy: string; input: unknown },
+  outcomes: Tallies,
+  extra: Record<string, unknown> = {},
+): RunReport {
+  return { ...run, status: 'succeeded', finishedAt: new Date().toISOString(), outcomes, errors: [], ...extra };
+}

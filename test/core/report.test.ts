@@ -51,3 +51,12 @@ describe('tallies', () => {
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
   });
 });
+
+describe('succeededReport', () => {
+  it('carries the contract fields, no errors, and the extras after them', async () => {
+    const { succeededReport } = await import('../../lib/core/report.ts');
+    const report = succeededReport({ runId: 'r1', workflow: 'W', startedAt: '2026-01-01T00:00:00Z', requestedBy: 'op', input: { a: 1 } }, { done: { count: 1, totals: { CHF: 5 } } }, { orderId: 'O1' });
+    expect(report).toMatchObject({ runId: 'r1', workflow: 'W', status: 'succeeded', requestedBy: 'op', input: { a: 1 }, outcomes: { done: { count: 1, totals: { CHF: 5 } } }, errors: [], orderId: 'O1' });
+    expect(Date.parse(report.finishedAt)).toBeGreaterThanOrEqual(Date.parse(report.startedAt));
+  });
+});
