@@ -1,15 +1,17 @@
 /**
- * The raw write speed of DynamoDB Local for the writes a cancellation makes: one
- * TransactWriteItems per order with the shape of lib/adapters/dynamodb/cancellations.ts
+ * The raw write speed of DynamoDB Local for the writes a cancellation makes: each order's
+ * writes with the shape of lib/adapters/dynamodb/cancellations.ts
  * (header update conditioned on `version`, CANCELLATION record, each ticket's conditional
  * update, each drawn payment's `refunded` update, one refund put per payment, the agency ledger
- * item for money returned to an unsettled intermediate account), without the reads, planning,
+ * item for money returned to an unsettled intermediate account), packed several orders to a
+ * TransactWriteItems exactly as `bookOrders` packs them, without the reads, planning,
  * paging and orchestration around them. The orders are first written as the import writes them
  * (untimed), into scratch tables; then a concurrency sweep on a sample, then all orders (or an
  * evenly spread share of them, `--raw-share`) at the best concurrency.
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { returnItem } from '../lib/adapters/dynamodb/accounts.ts';
+import { packBookings } from '../lib/adapters/dynamodb/cancellations.ts';
 import { documentClient } from '../lib/adapters/dynamodb/client.ts';
 import { batchPut, type Item } from '../lib/adapters/dynamodb/items.ts';
 import { orderItems, orderPk } from '../lib/adapters/dynamodb/orders.ts';
@@ -145,25 +147,28 @@ export function cancellationTransaction(order: Order, pass: number, runId: strin
 
 async function writePass(orders: Order[], passOf: Map<string, number>, concurrency: number, meter: DynamoMeter): Promise<ConcurrencyFigure> {
   const at = new Date().toISOString();
+  const built: { actions: Record<string, unknown>[] }[] = [];
+  for (const order of orders) {
+    const pass = passOf.get(order.id) ?? 0;
+    const actions = cancellationTransaction(order, pass, `raw-${pass}`, at);
+    passOf.set(order.id, pass + 1);
+    if (actions) built.push({ actions });
+  }
+  // Packed the way a cancellation page packs its orders (in page order, up to 100 actions).
+  const transactions = packBookings(built).map((group) => group.flatMap((b) => b.actions));
   const before = meter.snapshot();
   let next = 0;
-  let written = 0;
   const t0 = performance.now();
   const worker = async () => {
-    while (next < orders.length) {
-      const order = orders[next++] as Order;
-      const pass = passOf.get(order.id) ?? 0;
-      const actions = cancellationTransaction(order, pass, `raw-${pass}`, at);
-      if (!actions) continue;
+    while (next < transactions.length) {
+      const actions = transactions[next++] as Record<string, unknown>[];
       await documentClient().send(new TransactWriteCommand({ TransactItems: actions as never }));
-      passOf.set(order.id, pass + 1);
-      written++;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wallMs = performance.now() - t0;
   const items = meter.since(before).itemsWritten;
-  return { concurrency, orders: written, items, wallMs: Math.round(wallMs), itemsPerSecond: Math.round((items / wallMs) * 1000) };
+  return { concurrency, orders: built.length, items, wallMs: Math.round(wallMs), itemsPerSecond: Math.round((items / wallMs) * 1000) };
 }
 
 /**
@@ -171,7 +176,7 @@ async function writePass(orders: Order[], passOf: Map<string, number>, concurren
  * once at the best concurrency. Tables must be the scratch prefix's (env applied by the caller).
  */
 export async function measureRawWrites(orders: Order[], meter: DynamoMeter, opts: { concurrencies?: number[]; sampleOrders?: number; share?: number } = {}): Promise<RawWriteFigures> {
-  const concurrencies = opts.concurrencies ?? [1, 4, 8, 16];
+  const concurrencies = opts.concurrencies ?? [1, 2, 4, 8, 16];
   const t0 = performance.now();
   const bodies: Item[] = [];
   const headers: Item[] = [];

@@ -1,23 +1,23 @@
 import * as z from 'zod';
-import { bookOrder } from '../../lib/adapters/dynamodb/cancellations.ts';
+import { bookOrders } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { planCancellation, selectTickets } from '../../lib/core/cancellation.ts';
 import { crashPoint } from '../commons/chaos.ts';
-import { DEFAULT_PAGE_SIZE, PageState, runPage } from '../commons/bookings.ts';
+import { bookingOptions, DEFAULT_PAGE_SIZE, PageState, runPage } from '../commons/bookings.ts';
 import { stage } from '../commons/handler.ts';
 import { CancelPerformanceInput } from './validate.ts';
 
 const Input = PageState.extend({ input: CancelPerformanceInput });
 
 /**
- * 3. One page of one shard: each order of the page is read, planned with the filters and booked
- * in one transaction. Returns the cursor and the tallies so far; the state machine loops.
+ * 3. One page of one shard: each order of the page is read and planned with the filters; the
+ * orders' bookings are written packed several to a transaction (each order keeps its conditions). Returns the cursor and the tallies so far; the state machine loops.
  */
 export const handler = stage(Input, async (state) => {
   const { input, runId } = state;
   const at = new Date().toISOString();
-  const result = await runPage(state, input.performanceId, input.pageSize ?? DEFAULT_PAGE_SIZE, (orderId) =>
-    bookOrder(
-      orderId,
+  const result = await runPage(state, input.performanceId, input.pageSize ?? DEFAULT_PAGE_SIZE, async (orderIds) => {
+    const bookings = await bookOrders(
+      orderIds,
       ({ order }) => {
         const ticketIds = selectTickets(order, input).map((t) => t.id);
         if (ticketIds.length === 0) return undefined;
@@ -32,11 +32,11 @@ export const handler = stage(Input, async (state) => {
         };
       },
       { runId, at, requestedBy: input.requestedBy, note: input.reason, ...(input.salesChannel ? { salesChannel: input.salesChannel } : {}), ...(input.pointOfSale ? { pointOfSale: input.pointOfSale } : {}) },
-    ).then((b) => {
-      crashPoint('cancel.afterOrder');
-      return b;
-    }),
-  );
+      bookingOptions(),
+    );
+    crashPoint('cancel.afterBookings');
+    return bookings;
+  });
   crashPoint('cancel.afterPage');
   return { runId, input, shard: state.shard, ...result };
 });

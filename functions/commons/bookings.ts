@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { OrderBooking } from '../../lib/adapters/dynamodb/cancellations.ts';
+import type { BookOrdersOptions, OrderBooking } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { PAYMENT_METHODS } from '../../lib/core/model.ts';
@@ -51,22 +51,16 @@ export function bookingLine(b: OrderBooking): string {
   return `${b.orderId} ${b.cancellationId}${b.outcome === 'replayed' ? ' (already booked by this run)' : ''}: ${b.kind === 'exchange' ? 'exchanged' : 'cancelled'} ${tickets}; refund ${b.refundTotal ? m(b.refundTotal) : '0'}${refunds ? `: ${refunds}` : ''}`;
 }
 
-/** Runs `fn` over `items` with at most `limit` at once, keeping the order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export const DEFAULT_PAGE_SIZE = 200;
-export const ORDERS_AT_ONCE = 2;
+
+/** How a page books its orders: reads at once, packed transactions at once (see bookOrders). */
+export function bookingOptions(): BookOrdersOptions {
+  const int = (name: string, fallback: number) => {
+    const n = Number(process.env[name]);
+    return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+  };
+  return { readsAtOnce: int('BOOKING_READS_AT_ONCE', 4), writesAtOnce: int('BOOKING_WRITES_AT_ONCE', 1), transactionItems: int('BOOKING_TRANSACTION_ITEMS', 100) };
+}
 
 export const PageState = z.object({
   runId: z.string(),
@@ -79,7 +73,7 @@ export const PageState = z.object({
 });
 
 /**
- * One page of a performance shard: the order ids after the cursor, each booked by `bookOne`,
+ * One page of a performance shard: the order ids after the cursor, booked by `bookPage`,
  * tallies and errors added to what the state carries, detail lines logged under the page's key
  * (a retried page overwrites its own lines).
  */
@@ -87,10 +81,10 @@ export async function runPage(
   state: z.infer<typeof PageState>,
   performanceId: string,
   pageSize: number,
-  bookOne: (orderId: string) => Promise<OrderBooking & { extraTallies?: Tallies }>,
+  bookPage: (orderIds: string[]) => Promise<(OrderBooking & { extraTallies?: Tallies })[]>,
 ): Promise<{ cursor: string | null; pages: number; done: boolean; tallies: Tallies; errors: ReportErrorEntry[]; moreErrors: number }> {
   const page = await new OrderRepository().orderIdsPage(performanceId, state.shard, state.cursor ?? null, pageSize);
-  const bookings = await mapLimit(page.orderIds, ORDERS_AT_ONCE, bookOne);
+  const bookings = await bookPage(page.orderIds);
   let tallies = state.tallies ?? {};
   const errors = [...(state.errors ?? [])];
   let moreErrors = state.moreErrors ?? 0;

@@ -1,7 +1,7 @@
 /**
  * Crash injection for the restart and chaos tests. Off unless MASS_REFUND_CHAOS is set (never
  * set by the stack): a JSON object mapping a named point to how many passes through it succeed
- * before the process "dies" there, e.g. {"cancel.afterOrder": 25}. Points are the places where a
+ * before the process "dies" there, e.g. {"cancel.afterPage": 25}. Points are the places where a
  * crash is worth proving harmless: between two writes, or between a PSP answer and our write.
  */
 export class InjectedCrash extends Error {

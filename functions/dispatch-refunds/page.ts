@@ -46,21 +46,25 @@ export const handler = stage(PageState, async (state, ctx) => {
       await pass.run(candidates);
     } else {
       const at = new Date().toISOString();
-      await forEachConcurrently(candidates, 8, async (r) => {
-        if (r.status === 'sending') return; // in flight at the PSP: never credited
+      const eligible: DispatchRefund[] = [];
+      for (const r of candidates) {
+        if (r.status === 'sending') continue; // in flight at the PSP: never credited
         if (!inSimulation(r)) {
           count('skipped:not_in_simulation', r);
           lines.push(`${r.id} ${r.amount.amount} ${r.amount.currency}: not in simulation ${state.simulationRunId} (or amount changed), left ${r.status}`);
-          return;
-        }
-        if (await store.credit(r, state.runId, at)) {
+        } else eligible.push(r);
+      }
+      // Packed several refunds to a transaction: DynamoDB (Local most of all) pays per transaction.
+      const credited = await store.creditMany(eligible, state.runId, at, envInt('DISPATCH_CREDITS_PER_TRANSACTION', 50));
+      for (const r of eligible) {
+        if (credited.has(r.id)) {
           count('credited', r);
           lines.push(`${r.id} order=${r.orderId} ${r.method} ${r.amount.amount} ${r.amount.currency} ${r.status} -> credited to ${r.ownerKind} account`);
         } else {
           count('skipped:changed_concurrently', r);
           lines.push(`${r.id}: changed by another run, left as it is`);
         }
-      });
+      }
     }
   }
   await new RunRepository().log(state.runId, pageKey(state.shard, state.page), lines);

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { bookOrder } from '../../lib/adapters/dynamodb/cancellations.ts';
+import { bookOrders } from '../../lib/adapters/dynamodb/cancellations.ts';
 import type { StoredOrder } from '../../lib/adapters/dynamodb/orders.ts';
 import { planExchange } from '../../lib/core/exchange.ts';
 import { tally, type Tallies } from '../../lib/core/report.ts';
-import { DEFAULT_PAGE_SIZE, PageState, runPage } from '../commons/bookings.ts';
+import { bookingOptions, DEFAULT_PAGE_SIZE, PageState, runPage } from '../commons/bookings.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage } from '../commons/handler.ts';
 import { PartialRefundInput } from './validate.ts';
@@ -28,19 +28,24 @@ export const handler = stage(Input, async (state) => {
   const { input, runId, percentHundredths } = state;
   const at = new Date().toISOString();
   const booking = { salesChannel: input.salesChannel, pointOfSale: input.pointOfSale };
-  const result = await runPage(state, input.performanceId, input.pageSize ?? DEFAULT_PAGE_SIZE, async (orderId) => {
-    let last: StoredOrder | undefined;
-    const b = await bookOrder(
-      orderId,
+  const result = await runPage(state, input.performanceId, input.pageSize ?? DEFAULT_PAGE_SIZE, async (orderIds) => {
+    // The last read of each order (a conflict re-reads it): what the exchange left alone is counted on it.
+    const lastRead = new Map<string, StoredOrder>();
+    const bookings = await bookOrders(
+      orderIds,
       (stored) => {
-        last = stored;
+        lastRead.set(stored.order.id, stored);
         const plan = planExchange(stored.order, input.performanceId, percentHundredths, booking, input.allocationOrder ? { order: input.allocationOrder } : undefined);
         return { kind: 'exchange', plan };
       },
       { runId, at, requestedBy: input.requestedBy, note: `partial refund ${String(input.percent)} %`, ...booking },
+      bookingOptions(),
     );
-    crashPoint('partialRefund.afterOrder');
-    return { ...b, extraTallies: last ? leftAlone(last, input.performanceId, runId) : {} };
+    crashPoint('partialRefund.afterBookings');
+    return bookings.map((b) => {
+      const last = lastRead.get(b.orderId);
+      return { ...b, extraTallies: last ? leftAlone(last, input.performanceId, runId) : {} };
+    });
   });
   crashPoint('partialRefund.afterPage');
   return { runId, input, percentHundredths, shard: state.shard, ...result };

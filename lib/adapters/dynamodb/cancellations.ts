@@ -272,6 +272,42 @@ export class OrderNotFoundError extends ConflictError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A booking decided without a write (nothing to do, replay, too large), or the writes to make. */
+type Prepared = { done: OrderBooking } | { built: Built };
+
+function prepare(orderId: string, stored: StoredOrder, planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext, attempt: number): Prepared {
+  const op = planFor(stored);
+  if (!op || isEmpty(op)) {
+    const replay = replayOf(stored, ctx.runId);
+    if (replay) return { done: { ...replay, attempts: attempt } };
+    return { done: { orderId, outcome: 'nothing_to_do', tickets: [], skipped: op?.kind === 'cancellation' ? op.plan.skipped : [], refunds: [], attempts: attempt } };
+  }
+  const built = build(stored, op, ctx);
+  if (built.actions.length > MAX_TRANSACTION_ITEMS) {
+    const { booking, actions } = built;
+    return {
+      done: {
+        ...booking,
+        outcome: 'too_large',
+        cancellationId: undefined,
+        refunds: [],
+        error: `order ${orderId}: booking ${booking.tickets.length} ticket(s) needs ${actions.length} writes, one transaction holds ${MAX_TRANSACTION_ITEMS}; nothing was changed on this order`,
+        attempts: attempt,
+      },
+    };
+  }
+  return { built };
+}
+
+/** True for the failures a fresh read and plan can cure: a condition failed or a transaction conflicted. */
+function isRetryableConflict(error: unknown): boolean {
+  const name = (error as Error).name;
+  if (name === 'TransactionConflictException') return true;
+  if (name !== 'TransactionCanceledException') return false;
+  const reasons = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code);
+  return reasons.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict');
+}
+
 /**
  * Reads the order (consistent), plans with `planFor`, writes the plan in one transaction.
  * `planFor` returns undefined when the order has nothing for this request. On a failed
@@ -282,34 +318,103 @@ export async function bookOrder(orderId: string, planFor: (stored: StoredOrder) 
   for (let attempt = 1; ; attempt++) {
     const stored = await repo.get(orderId);
     if (!stored) throw new OrderNotFoundError(`order ${orderId} does not exist`);
-    const op = planFor(stored);
-    if (!op || isEmpty(op)) {
-      const replay = replayOf(stored, ctx.runId);
-      if (replay) return { ...replay, attempts: attempt };
-      return { orderId, outcome: 'nothing_to_do', tickets: [], skipped: op?.kind === 'cancellation' ? op.plan.skipped : [], refunds: [], attempts: attempt };
-    }
-    const { actions, booking } = build(stored, op, ctx);
-    if (actions.length > MAX_TRANSACTION_ITEMS) {
-      return {
-        ...booking,
-        outcome: 'too_large',
-        cancellationId: undefined,
-        refunds: [],
-        error: `order ${orderId}: booking ${booking.tickets.length} ticket(s) needs ${actions.length} writes, one transaction holds ${MAX_TRANSACTION_ITEMS}; nothing was changed on this order`,
-        attempts: attempt,
-      };
-    }
+    const prepared = prepare(orderId, stored, planFor, ctx, attempt);
+    if ('done' in prepared) return prepared.done;
     try {
-      await documentClient().send(new TransactWriteCommand({ TransactItems: actions as never }));
-      return { ...booking, outcome: 'booked', attempts: attempt };
+      await documentClient().send(new TransactWriteCommand({ TransactItems: prepared.built.actions as never }));
+      return { ...prepared.built.booking, outcome: 'booked', attempts: attempt };
     } catch (error) {
-      const name = (error as Error).name;
-      if (name !== 'TransactionCanceledException' && name !== 'TransactionConflictException') throw error;
-      const reasons = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code);
-      const retryable = name === 'TransactionConflictException' || reasons.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict');
-      if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+      if (!isRetryableConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
       // Another run changed the order: read it again and plan again.
       await sleep(Math.floor(Math.random() * 20 * attempt));
     }
   }
+}
+
+/**
+ * Packs whole orders' writes, in order, into transactions of at most `maxItems` actions. The
+ * orders of one page are distinct partitions, so no transaction touches an item twice.
+ */
+export function packBookings<T extends { actions: readonly unknown[] }>(built: readonly T[], maxItems = MAX_TRANSACTION_ITEMS): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const b of built) {
+    if (current.length > 0 && size + b.actions.length > maxItems) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(b);
+    size += b.actions.length;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+export interface BookOrdersOptions {
+  /** Orders read at once (consistent reads). */
+  readsAtOnce?: number;
+  /** Packed transactions in flight at once. */
+  writesAtOnce?: number;
+  /** Actions per packed transaction (at most 100, DynamoDB's limit). */
+  transactionItems?: number;
+}
+
+/**
+ * Books a page of orders: each order read and planned as `bookOrder` does, then the orders'
+ * writes packed several to a transaction (DynamoDB Local, like DynamoDB, pays per transaction
+ * more than per item). Every order keeps its own conditions, so a packed transaction commits
+ * all its orders or none; if one of them changed meanwhile, each order of that transaction is
+ * booked alone again through `bookOrder` (fresh read, fresh plan). Results keep the ids' order.
+ */
+export async function bookOrders(orderIds: readonly string[], planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext, opts: BookOrdersOptions = {}): Promise<OrderBooking[]> {
+  const repo = new OrderRepository();
+  const results: OrderBooking[] = new Array(orderIds.length);
+  const toWrite: { index: number; actions: Record<string, unknown>[]; booking: Built['booking'] }[] = [];
+  await forEachLimit(
+    orderIds.map((id, index) => ({ id, index })),
+    opts.readsAtOnce ?? 4,
+    async ({ id, index }) => {
+      const stored = await repo.get(id);
+      if (!stored) throw new OrderNotFoundError(`order ${id} does not exist`);
+      const prepared = prepare(id, stored, planFor, ctx, 1);
+      if ('done' in prepared) results[index] = prepared.done;
+      else toWrite.push({ index, ...prepared.built });
+    },
+  );
+  toWrite.sort((a, b) => a.index - b.index);
+  const groups = packBookings(toWrite, Math.min(MAX_TRANSACTION_ITEMS, opts.transactionItems ?? MAX_TRANSACTION_ITEMS));
+  await forEachLimit(groups, opts.writesAtOnce ?? 1, async (group) => {
+    try {
+      await documentClient().send(new TransactWriteCommand({ TransactItems: group.flatMap((g) => g.actions) as never }));
+      for (const g of group) results[g.index] = { ...g.booking, outcome: 'booked', attempts: 1 };
+    } catch (error) {
+      if (!isRetryableConflict(error)) throw error;
+      // Some order of the group changed meanwhile: book each one alone, from a fresh read.
+      for (const g of group) {
+        const alone = await bookOrder(orderIds[g.index] as string, planFor, ctx);
+        results[g.index] = { ...alone, attempts: alone.attempts + 1 };
+      }
+    }
+  });
+  return results;
+}
+
+/** Runs `fn` over items with at most `limit` at once; the first error is thrown after all settle. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
 }

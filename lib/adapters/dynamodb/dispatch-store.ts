@@ -68,6 +68,41 @@ export function isConditionFailure(error: unknown): boolean {
   return false;
 }
 
+/** The two writes that credit one refund: the refund -> credited (conditions), its ledger entry. */
+function creditActions(r: DispatchRefund, runId: string, at: string): Record<string, unknown>[] {
+  return [
+    {
+      Update: {
+        TableName: tableName('refunds'),
+        Key: refundKey(r.id),
+        UpdateExpression: `SET #s = :credited, settledAt = :at, settledByRun = :run, ${OUTBOX_SET}, version = version + :one, ${RUN_IDS} REMOVE openShard, sending`,
+        ConditionExpression: '#s = :from AND version = :v AND #s IN (:pending, :failed)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':credited': 'credited',
+          ':at': at,
+          ':run': runId,
+          ':one': 1,
+          ':from': r.status,
+          ':v': r.version,
+          ':pending': 'pending',
+          ':failed': 'failed',
+          ':noRuns': [],
+          ':runList': [runId],
+          ...outboxValues(r, 'credited'),
+        },
+      },
+    },
+    {
+      Put: {
+        TableName: tableName('creditAccounts'),
+        Item: creditEntryItem({ ownerId: r.ownerId, ownerKind: r.ownerKind, refundId: r.id, orderId: r.orderId, amount: r.amount, at, runId }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ];
+}
+
 export interface OpenPage {
   refunds: DispatchRefund[];
   cursor: string | null;
@@ -202,46 +237,55 @@ export class DispatchStore {
    */
   async credit(r: DispatchRefund, runId: string, at: string): Promise<boolean> {
     try {
-      await documentClient().send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName('refunds'),
-                Key: refundKey(r.id),
-                UpdateExpression: `SET #s = :credited, settledAt = :at, settledByRun = :run, ${OUTBOX_SET}, version = version + :one, ${RUN_IDS} REMOVE openShard, sending`,
-                ConditionExpression: '#s = :from AND version = :v AND #s IN (:pending, :failed)',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: {
-                  ':credited': 'credited',
-                  ':at': at,
-                  ':run': runId,
-                  ':one': 1,
-                  ':from': r.status,
-                  ':v': r.version,
-                  ':pending': 'pending',
-                  ':failed': 'failed',
-                  ':noRuns': [],
-                  ':runList': [runId],
-                  ...outboxValues(r, 'credited'),
-                },
-              },
-            },
-            {
-              Put: {
-                TableName: tableName('creditAccounts'),
-                Item: creditEntryItem({ ownerId: r.ownerId, ownerKind: r.ownerKind, refundId: r.id, orderId: r.orderId, amount: r.amount, at, runId }),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-          ],
-        }),
-      );
+      await documentClient().send(new TransactWriteCommand({ TransactItems: creditActions(r, runId, at) as never }));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * Credits several refunds, packed `perTransaction` to a TransactWriteItems (two writes each):
+   * every refund keeps its own conditions, so a transaction books all its refunds or none. If one
+   * of them moved meanwhile, each refund of that transaction is credited alone (`credit`).
+   * Returns the ids credited by this call.
+   */
+  async creditMany(refunds: readonly DispatchRefund[], runId: string, at: string, perTransaction = 50, transactionsAtOnce = 1): Promise<Set<string>> {
+    const credited = new Set<string>();
+    const groups: DispatchRefund[][] = [];
+    for (let i = 0; i < refunds.length; i += perTransaction) groups.push(refunds.slice(i, i + perTransaction));
+    let next = 0;
+    const errors: unknown[] = [];
+    const worker = async () => {
+      while (next < groups.length) {
+        const group = groups[next++] as DispatchRefund[];
+        try {
+          await this.creditGroup(group, runId, at, credited);
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(transactionsAtOnce, groups.length) }, worker));
+    if (errors.length > 0) throw errors[0];
+    return credited;
+  }
+
+  private async creditGroup(group: DispatchRefund[], runId: string, at: string, credited: Set<string>): Promise<void> {
+    if (group.length > 1) {
+      try {
+        await documentClient().send(new TransactWriteCommand({ TransactItems: group.flatMap((r) => creditActions(r, runId, at)) as never }));
+        for (const r of group) credited.add(r.id);
+        return;
+      } catch (error) {
+        const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((c) => c.Code);
+        const conflict = (error as Error).name === 'TransactionConflictException' || codes.includes('TransactionConflict');
+        if (!isConditionFailure(error) && !conflict) throw error;
+        // One refund of the group moved (or conflicted): credit each one alone.
+      }
+    }
+    for (const r of group) if (await this.credit(r, runId, at)) credited.add(r.id);
   }
 
   /** Reconciliation: a credit the PSP reported failed after it was booked; the customer is told. */
