@@ -18,8 +18,9 @@ const Input = z.object({
 
 /**
  * 4. One page of an outbox shard: one email per order and kind. Each refund is marked
- * `sending` before SES and `sent` after, so no refund is ever emailed twice; an SES failure puts
- * the marks back to `unsent` (retried by the next run) and never touches the money.
+ * `sending` before SES and `sent` after (both packed per page), so no refund is ever emailed
+ * twice; an SES failure puts the marks back to `unsent` (retried by the next run) and never
+ * touches the money.
  */
 export const handler = stage(Input, async (state) => {
   const store = new DispatchStore();
@@ -43,39 +44,55 @@ export const handler = stage(Input, async (state) => {
   const errors: string[] = [];
   const recipients = await recipientsOf(groups.flatMap((g) => g.items.map((r) => ({ ownerId: r.ownerId, ownerKind: r.ownerKind }))));
   const mailer = new SesMailer();
-  await forEachConcurrently(groups, 8, async (group) => {
+  const unsentOf = (g: { items: DispatchRefund[] }) => g.items.filter((r) => r.notification?.status === 'unsent');
+  const sendGroup = async (group: { items: DispatchRefund[] }, marked: Set<string>, sent: { id: string; kind: NotificationKind; messageId: string; at: string }[]) => {
     const first = group.items[0] as DispatchRefund;
     const kind = first.notification?.kind as NotificationKind;
-    const unsent = group.items.filter((r) => r.notification?.status === 'unsent');
+    const unsent = unsentOf(group);
     const pendingElsewhere = group.items.length - unsent.length;
     if (pendingElsewhere > 0) tallies = tally(tallies, 'emails_unconfirmed', undefined, pendingElsewhere);
-    const marked: DispatchRefund[] = [];
-    for (const r of unsent) if (await store.markEmailSending(r.id, kind, state.runId)) marked.push(r);
-    if (marked.length === 0) return;
+    const mine = unsent.filter((r) => marked.has(r.id));
+    if (mine.length === 0) return;
     const recipient = recipients.get(`${first.ownerKind}:${first.ownerId}`);
-    const orderLine = `order=${first.orderId} ${kind} refunds=${marked.map((r) => r.id).join(',')}`;
+    const orderLine = `order=${first.orderId} ${kind} refunds=${mine.map((r) => r.id).join(',')}`;
     if (!recipient?.email) {
-      for (const r of marked) await store.markEmailFailed(r.id, `no email address for ${first.ownerKind} ${first.ownerId}`);
+      for (const r of mine) await store.markEmailFailed(r.id, `no email address for ${first.ownerKind} ${first.ownerId}`);
       tallies = tally(tallies, 'emails_failed');
       lines.push(`${orderLine}: not sent, no email address on record`);
       errors.push(`order ${first.orderId}: no email address`);
       return;
     }
-    const email = renderRefundEmail({ kind, language: recipient.language, recipientName: recipient.name, orderId: first.orderId, refunds: marked.map((r) => ({ amount: r.amount, method: r.method })) });
+    const email = renderRefundEmail({ kind, language: recipient.language, recipientName: recipient.name, orderId: first.orderId, refunds: mine.map((r) => ({ amount: r.amount, method: r.method })) });
     try {
       const { messageId } = await mailer.send(recipient.email, email);
       const at = new Date().toISOString();
-      for (const r of marked) await store.markEmailSent(r.id, kind, messageId, at);
+      for (const r of mine) sent.push({ id: r.id, kind, messageId, at });
       tallies = tally(tallies, 'emails_sent');
       lines.push(`${orderLine}: email sent (${messageId})`);
     } catch (error) {
       const reason = `${(error as Error).name}: ${(error as Error).message}`;
       logger.warn('SES refused a refund email; it stays in the outbox for the next run', { orderId: first.orderId, kind, errorName: (error as Error).name });
-      for (const r of marked) await store.markEmailFailed(r.id, reason);
+      for (const r of mine) await store.markEmailFailed(r.id, reason);
       tallies = tally(tallies, 'emails_failed');
       lines.push(`${orderLine}: not sent (${reason}), retried by the next run`);
     }
-  });
+  };
+  // A chunk of groups at a time: marked `sending` together (one packed write), sent, marked `sent`
+  // together. A crash inside a chunk leaves at most its refunds `sending`: reported unconfirmed, never sent twice.
+  const chunk = envInt('DISPATCH_EMAIL_CHUNK', 24);
+  for (let i = 0; i < groups.length; i += chunk) {
+    const part = groups.slice(i, i + chunk);
+    const marked = await store.markEmailsSending(
+      part.flatMap((g) => unsentOf(g).map((r) => ({ id: r.id, kind: r.notification?.kind as NotificationKind }))),
+      state.runId,
+    );
+    const sent: { id: string; kind: NotificationKind; messageId: string; at: string }[] = [];
+    try {
+      await forEachConcurrently(part, 8, (group) => sendGroup(group, marked, sent));
+    } finally {
+      await store.markEmailsSent(sent);
+    }
+  }
   await new RunRepository().log(state.runId, `emails#shard${String(state.shard).padStart(2, '0')}#page${String(state.page).padStart(5, '0')}`, lines);
   return { ...state, cursor, page: state.page + 1, done: cursor === null, tallies };
 });

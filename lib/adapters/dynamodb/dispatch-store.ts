@@ -103,6 +103,32 @@ function creditActions(r: DispatchRefund, runId: string, at: string): Record<str
   ];
 }
 
+/** DynamoDB's limit of actions per TransactWriteItems. */
+const MAX_ACTIONS = 100;
+
+function emailSendingUpdate(id: string, kind: NotificationKind, runId: string): Record<string, unknown> {
+  return {
+    TableName: tableName('refunds'),
+    Key: refundKey(id),
+    UpdateExpression: 'SET notification.#st = :sending, notification.runId = :run',
+    ConditionExpression: 'notification.#st = :unsent AND notification.kind = :kind',
+    ExpressionAttributeNames: { '#st': 'status' },
+    ExpressionAttributeValues: { ':sending': 'sending', ':unsent': 'unsent', ':kind': kind, ':run': runId },
+  };
+}
+
+function emailSentUpdate(id: string, kind: NotificationKind, messageId: string, at: string): Record<string, unknown> {
+  return {
+    TableName: tableName('refunds'),
+    Key: refundKey(id),
+    UpdateExpression:
+      'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m, sentEmails = list_append(if_not_exists(sentEmails, :none), :sentList) REMOVE outboxShard, outboxKey',
+    ConditionExpression: 'notification.#st = :sending',
+    ExpressionAttributeNames: { '#st': 'status' },
+    ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId, ':none': [], ':sentList': [{ kind, messageId, at }] },
+  };
+}
+
 export interface OpenPage {
   refunds: DispatchRefund[];
   cursor: string | null;
@@ -273,18 +299,11 @@ export class DispatchStore {
   }
 
   private async creditGroup(group: DispatchRefund[], runId: string, at: string, credited: Set<string>): Promise<void> {
-    if (group.length > 1) {
-      try {
-        await documentClient().send(new TransactWriteCommand({ TransactItems: group.flatMap((r) => creditActions(r, runId, at)) as never }));
-        for (const r of group) credited.add(r.id);
-        return;
-      } catch (error) {
-        const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((c) => c.Code);
-        const conflict = (error as Error).name === 'TransactionConflictException' || codes.includes('TransactionConflict');
-        if (!isConditionFailure(error) && !conflict) throw error;
-        // One refund of the group moved (or conflicted): credit each one alone.
-      }
+    if (await this.tryPacked(group.flatMap((r) => creditActions(r, runId, at)))) {
+      for (const r of group) credited.add(r.id);
+      return;
     }
+    // One refund of the group moved (or conflicted), or it is alone: credit each one alone.
     for (const r of group) if (await this.credit(r, runId, at)) credited.add(r.id);
   }
 
@@ -357,16 +376,7 @@ export class DispatchStore {
   /** unsent -> sending before SES: a refund's email is sent at most once, even by two runs at once. */
   async markEmailSending(id: string, kind: NotificationKind, runId: string): Promise<boolean> {
     try {
-      await documentClient().send(
-        new UpdateCommand({
-          TableName: tableName('refunds'),
-          Key: refundKey(id),
-          UpdateExpression: 'SET notification.#st = :sending, notification.runId = :run',
-          ConditionExpression: 'notification.#st = :unsent AND notification.kind = :kind',
-          ExpressionAttributeNames: { '#st': 'status' },
-          ExpressionAttributeValues: { ':sending': 'sending', ':unsent': 'unsent', ':kind': kind, ':run': runId },
-        }),
-      );
+      await documentClient().send(new UpdateCommand(emailSendingUpdate(id, kind, runId) as never));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -374,23 +384,53 @@ export class DispatchStore {
     }
   }
 
+  /**
+   * `markEmailSending` for many refunds, packed up to 100 to a transaction (one request instead
+   * of a hundred); a pack with one refund changed meanwhile is marked refund by refund.
+   * Returns the ids marked by this call.
+   */
+  async markEmailsSending(refunds: readonly { id: string; kind: NotificationKind }[], runId: string): Promise<Set<string>> {
+    const marked = new Set<string>();
+    for (let i = 0; i < refunds.length; i += MAX_ACTIONS) {
+      const pack = refunds.slice(i, i + MAX_ACTIONS);
+      if (await this.tryPacked(pack.map((r) => ({ Update: emailSendingUpdate(r.id, r.kind, runId) })))) {
+        for (const r of pack) marked.add(r.id);
+        continue;
+      }
+      for (const r of pack) if (await this.markEmailSending(r.id, r.kind, runId)) marked.add(r.id);
+    }
+    return marked;
+  }
+
   /** sending -> sent, and the refund leaves the outbox. */
   async markEmailSent(id: string, kind: NotificationKind, messageId: string, at: string): Promise<void> {
     try {
-      await documentClient().send(
-        new UpdateCommand({
-          TableName: tableName('refunds'),
-          Key: refundKey(id),
-          UpdateExpression:
-            'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m, sentEmails = list_append(if_not_exists(sentEmails, :none), :sentList) REMOVE outboxShard, outboxKey',
-          ConditionExpression: 'notification.#st = :sending',
-          ExpressionAttributeNames: { '#st': 'status' },
-          ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId, ':none': [], ':sentList': [{ kind, messageId, at }] },
-        }),
-      );
+      await documentClient().send(new UpdateCommand(emailSentUpdate(id, kind, messageId, at) as never));
     } catch (error) {
       // The notification changed meanwhile (a newer one was owed, or a retried write already landed): it stays as it is.
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** `markEmailSent` for many refunds, packed like `markEmailsSending`. */
+  async markEmailsSent(sent: readonly { id: string; kind: NotificationKind; messageId: string; at: string }[]): Promise<void> {
+    for (let i = 0; i < sent.length; i += MAX_ACTIONS) {
+      const pack = sent.slice(i, i + MAX_ACTIONS);
+      if (await this.tryPacked(pack.map((r) => ({ Update: emailSentUpdate(r.id, r.kind, r.messageId, r.at) })))) continue;
+      for (const r of pack) await this.markEmailSent(r.id, r.kind, r.messageId, r.at);
+    }
+  }
+
+  /** One transaction of several independent writes: false if a condition failed or it conflicted (nothing written). */
+  private async tryPacked(actions: Record<string, unknown>[]): Promise<boolean> {
+    if (actions.length < 2) return false;
+    try {
+      await documentClient().send(new TransactWriteCommand({ TransactItems: actions as never }));
+      return true;
+    } catch (error) {
+      const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((c) => c.Code);
+      if (isConditionFailure(error) || (error as Error).name === 'TransactionConflictException' || codes.includes('TransactionConflict')) return false;
+      throw error;
     }
   }
 
