@@ -82,7 +82,7 @@ async function initTimes(file: string, env: Record<string, string>, runs: number
 }
 
 export async function measureBundles(template: Record<string, unknown>, opts: { initRuns?: number; outdir?: string; only?: (entry: string) => boolean } = {}): Promise<BundleFigure[]> {
-  const runs = opts.initRuns ?? 5;
+  const runs = opts.initRuns ?? 3;
   // Under the project so the external @aws-sdk/* resolves from node_modules, as from the Lambda runtime.
   const outdir = opts.outdir ?? path.join(PROJECT_ROOT, '.local', 'bench-bundles');
   rmSync(outdir, { recursive: true, force: true });

@@ -176,7 +176,7 @@ async function writePass(orders: Order[], passOf: Map<string, number>, concurren
  * once at the best concurrency. Tables must be the scratch prefix's (env applied by the caller).
  */
 export async function measureRawWrites(orders: Order[], meter: DynamoMeter, opts: { concurrencies?: number[]; sampleOrders?: number; share?: number } = {}): Promise<RawWriteFigures> {
-  const concurrencies = opts.concurrencies ?? [1, 2, 4, 8, 16];
+  const concurrencies = opts.concurrencies ?? [2, 4, 8, 16];
   const t0 = performance.now();
   const bodies: Item[] = [];
   const headers: Item[] = [];

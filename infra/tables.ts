@@ -24,7 +24,8 @@ export class RefundTables extends Construct {
     // Orders: ORDER#id with HEADER, TICKET#, FEE#, PAYMENT#, CANCELLATION# items in one partition,
     // so one order is read in one query and changed in one transaction.
     this.orders = this.table('OrdersTable', 'orders', true, [
-      { indexName: INDEX.ticketsByPerformance, partitionKey: { name: 'gsi1pk', type: S }, sortKey: { name: 'gsi1sk', type: S } },
+      // Keys only: the cancellation pages read order ids from it, and a ticket changing state (not its keys) then costs no index write.
+      { indexName: INDEX.ticketsByPerformance, partitionKey: { name: 'gsi1pk', type: S }, sortKey: { name: 'gsi1sk', type: S }, projectionType: dynamodb.ProjectionType.KEYS_ONLY },
     ]);
     // Refunds: sparse index of open refunds (pending, failed, unknown) by creation time, sharded.
     this.refunds = this.table('RefundsTable', 'refunds', true, [
