@@ -1,13 +1,13 @@
 /**
  * Every Lambda entry of the template bundled with esbuild exactly as RefundFunction configures
- * NodejsFunction (ESM, minify, source map file, target node22, main fields module/main, the
- * createRequire banner, @aws-sdk/* external: the runtime provides it), its size, what weighs in
- * it (metafile), and its cold module-init time: a fresh `node` imports it, several times, median.
+ * NodejsFunction (CommonJS, minify, source map file, target node22, main fields module/main,
+ * @aws-sdk/* external: the runtime provides it), its size, what weighs in it (metafile), and its
+ * cold module-init time: a fresh `node` requires it, as the Lambda runtime loads a CommonJS
+ * handler, several times, median.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { PROJECT_ROOT } from '../lib/local/paths.ts';
@@ -17,8 +17,6 @@ const run = promisify(execFile);
 
 export const BUNDLE_LIMIT_BYTES = 300 * 1024;
 export const INIT_LIMIT_MS = 100;
-/** The banner of infra/constructs/refund-function.ts. */
-const BANNER = "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);";
 
 export interface BundleFigure {
   entry: string;
@@ -69,10 +67,10 @@ function externalsOf(metafile: Metafile): string[] {
 }
 
 async function initTimes(file: string, env: Record<string, string>, runs: number): Promise<number[]> {
-  const script = 'const t0 = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t0));';
+  const script = 'const t0 = performance.now(); require(process.argv[1]); process.stdout.write(String(performance.now() - t0));';
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(file).href], {
+    const { stdout } = await run(process.execPath, ['-e', script, file], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', ...env, NODE_OPTIONS: '--enable-source-maps', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
@@ -86,6 +84,9 @@ export async function measureBundles(template: Record<string, unknown>, opts: { 
   // Under the project so the external @aws-sdk/* resolves from node_modules, as from the Lambda runtime.
   const outdir = opts.outdir ?? path.join(PROJECT_ROOT, '.local', 'bench-bundles');
   rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  // The project is "type": "module"; a Lambda asset has no package.json, so its .js is CommonJS.
+  writeFileSync(path.join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
   const byEntry = new Map<string, { functions: string[]; env: Record<string, string> }>();
   for (const fn of listFunctions(template as CfnTemplate)) {
     if (opts.only && !opts.only(fn.entry)) continue;
@@ -97,17 +98,16 @@ export async function measureBundles(template: Record<string, unknown>, opts: { 
   for (const [entry, { functions, env }] of [...byEntry.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     const dir = path.join(outdir, entry.replace(/[/.]/g, '_'));
     mkdirSync(dir, { recursive: true });
-    const outfile = path.join(dir, 'index.mjs');
+    const outfile = path.join(dir, 'index.js');
     const result = await build({
       entryPoints: [path.join(PROJECT_ROOT, entry)],
       bundle: true,
       platform: 'node',
-      format: 'esm',
+      format: 'cjs',
       target: 'node22',
       minify: true,
       sourcemap: true,
       mainFields: ['module', 'main'],
-      banner: { js: BANNER },
       external: ['@aws-sdk/*'],
       outfile,
       metafile: true,
@@ -116,8 +116,8 @@ export async function measureBundles(template: Record<string, unknown>, opts: { 
     });
     const bytes = statSync(outfile).size;
     const externals = externalsOf(result.metafile);
-    const stub = path.join(dir, 'sdk-only.mjs');
-    writeFileSync(stub, externals.map((e) => `import '${e}';`).join('\n') + '\n');
+    const stub = path.join(dir, 'sdk-only.js');
+    writeFileSync(stub, externals.map((e) => `require('${e}');`).join('\n') + '\n');
     const initMsRuns: number[] = [];
     const sdkRuns: number[] = [];
     // Interleaved, so machine noise hits both alike.
