@@ -55,11 +55,14 @@ export const DEFAULT_PAGE_SIZE = 200;
 
 /** How a page books its orders: reads at once, packed transactions at once (see bookOrders). */
 export function bookingOptions(): BookOrdersOptions {
-  const int = (name: string, fallback: number) => {
-    const n = Number(process.env[name]);
-    return Number.isSafeInteger(n) && n > 0 ? n : fallback;
-  };
-  return { readsAtOnce: int('BOOKING_READS_AT_ONCE', 4), writesAtOnce: int('BOOKING_WRITES_AT_ONCE', 1), transactionItems: int('BOOKING_TRANSACTION_ITEMS', 100) };
+  return { readsAtOnce: envInt('BOOKING_READS_AT_ONCE', 4), writesAtOnce: envInt('BOOKING_WRITES_AT_ONCE', 1), transactionItems: envInt('BOOKING_TRANSACTION_ITEMS', 100) };
+}
+
+/** A positive integer from the environment (a stage's tuning knob), else the fallback. */
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
 export const PageState = z.object({

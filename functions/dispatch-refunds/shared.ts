@@ -43,11 +43,7 @@ export function psp(): Promise<RefundPsp> {
   return cachedPsp.psp;
 }
 
-export function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
-}
+export { envInt } from '../commons/bookings.ts';
 
 /** Runs `fn` over items with at most `limit` at once; every item is handled even if some throw. */
 export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
