@@ -12,7 +12,8 @@ import { envInt, forEachConcurrently, PageState, pageKey, psp } from './shared.t
 
 /**
  * 3. One page of one open-refunds shard, for any pass: simulate (select and log, write only the
- * run's items), psp (claim, send, write the outcome) or credit (one transaction per refund).
+ * run's items), psp (claim, send, write the outcome) or credit (each refund's
+ * transaction, packed several to one).
  * Returns the next state of the shard's paging loop.
  */
 export const handler = stage(PageState, async (state, ctx) => {

@@ -18,6 +18,7 @@ import { tableName, type TableKey } from './table-names.ts';
  * tickets, payments' `refunded`, refunds, and the agency ledger for money returned to an
  * unsettled intermediate account. A concurrent writer makes the condition fail: the order is
  * read again and planned again (bounded), so nothing is ever cancelled or refunded twice.
+ * `bookOrders` packs several orders' transactions into one, each order keeping its conditions.
  */
 export type OrderPlan = { kind: 'cancellation'; plan: CancellationPlan } | { kind: 'exchange'; plan: ExchangePlan };
 
