@@ -43,22 +43,5 @@ export function psp(): Promise<RefundPsp> {
   return cachedPsp.psp;
 }
 
+export { forEachConcurrently } from '../../lib/core/concurrency.ts';
 export { envInt } from '../commons/bookings.ts';
-
-/** Runs `fn` over items with at most `limit` at once; every item is handled even if some throw. */
-export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
-}

@@ -1,5 +1,6 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { CancellationPlan, TicketSkip } from '../../core/cancellation.ts';
+import { forEachConcurrently } from '../../core/concurrency.ts';
 import { ConflictError } from '../../core/errors.ts';
 import type { ExchangePlan } from '../../core/exchange.ts';
 import type { Money } from '../../core/money.ts';
@@ -373,7 +374,7 @@ export async function bookOrders(orderIds: readonly string[], planFor: (stored: 
   const repo = new OrderRepository();
   const results: OrderBooking[] = new Array(orderIds.length);
   const toWrite: { index: number; actions: Record<string, unknown>[]; booking: Built['booking'] }[] = [];
-  await forEachLimit(
+  await forEachConcurrently(
     orderIds.map((id, index) => ({ id, index })),
     opts.readsAtOnce ?? 4,
     async ({ id, index }) => {
@@ -386,7 +387,7 @@ export async function bookOrders(orderIds: readonly string[], planFor: (stored: 
   );
   toWrite.sort((a, b) => a.index - b.index);
   const groups = packBookings(toWrite, Math.min(MAX_TRANSACTION_ITEMS, opts.transactionItems ?? MAX_TRANSACTION_ITEMS));
-  await forEachLimit(groups, opts.writesAtOnce ?? 1, async (group) => {
+  await forEachConcurrently(groups, opts.writesAtOnce ?? 1, async (group) => {
     try {
       await documentClient().send(new TransactWriteCommand({ TransactItems: group.flatMap((g) => g.actions) as never }));
       for (const g of group) results[g.index] = { ...g.booking, outcome: 'booked', attempts: 1 };
@@ -400,22 +401,4 @@ export async function bookOrders(orderIds: readonly string[], planFor: (stored: 
     }
   });
   return results;
-}
-
-/** Runs `fn` over items with at most `limit` at once; the first error is thrown after all settle. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }

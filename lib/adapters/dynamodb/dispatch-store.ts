@@ -1,4 +1,5 @@
 import { BatchGetCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { forEachConcurrently } from '../../core/concurrency.ts';
 import type { SelectedRefund } from '../../core/dispatch.ts';
 import type { LifecycleState } from '../../core/refund-lifecycle.ts';
 import type { NotificationKind } from '../../core/refund-emails.ts';
@@ -281,20 +282,7 @@ export class DispatchStore {
     const credited = new Set<string>();
     const groups: DispatchRefund[][] = [];
     for (let i = 0; i < refunds.length; i += perTransaction) groups.push(refunds.slice(i, i + perTransaction));
-    let next = 0;
-    const errors: unknown[] = [];
-    const worker = async () => {
-      while (next < groups.length) {
-        const group = groups[next++] as DispatchRefund[];
-        try {
-          await this.creditGroup(group, runId, at, credited);
-        } catch (error) {
-          errors.push(error);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(transactionsAtOnce, groups.length) }, worker));
-    if (errors.length > 0) throw errors[0];
+    await forEachConcurrently(groups, transactionsAtOnce, (group) => this.creditGroup(group, runId, at, credited));
     return credited;
   }
 
