@@ -4,9 +4,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { applyEnvironment, localEnvironment } from '../lib/local/env.ts';
 import { PROJECT_ROOT } from '../lib/local/paths.ts';
+import { startSesServer } from '../lib/local/ses-server.ts';
 import { startPspSandbox, type PspSandbox } from '../lib/local/psp-sandbox/index.ts';
 import { LocalRunner } from '../lib/local/runner.ts';
 import { startDynamoDbLocal, type StartedService } from '../lib/local/services.ts';
@@ -43,14 +43,6 @@ export interface BenchRuntime {
   stop(): Promise<void>;
 }
 
-async function startSes(): Promise<{ url: string; server: Server }> {
-  const mod = (await import('aws-ses-v2-local')) as unknown as { default: (c: { port: number; host: string }) => Promise<Server> };
-  const server = await mod.default({ port: 0, host: '127.0.0.1' });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, server };
-}
-
 export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<BenchRuntime> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -72,7 +64,7 @@ export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<Benc
       },
     });
     started.push(sandbox);
-    const ses = await startSes();
+    const ses = await startSesServer();
     started.push({ stop: () => new Promise<void>((r) => ses.server.close(() => r())) });
     let emails = 0;
     ses.server.on('request', (req) => {

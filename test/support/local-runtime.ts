@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { inject } from 'vitest';
 import { applyEnvironment, localEnvironment } from '../../lib/local/env.ts';
 import { PROJECT_ROOT } from '../../lib/local/paths.ts';
+import { startSesServer } from '../../lib/local/ses-server.ts';
 import { startPspSandbox, type PspSandbox } from '../../lib/local/psp-sandbox/index.ts';
 import { LocalRunner, type ExecutionResult } from '../../lib/local/runner.ts';
 import { dropTables, ensureTables, tableNamesByLogicalId } from '../../lib/local/tables.ts';
@@ -23,14 +23,6 @@ export interface TestRuntime {
   stop(): Promise<void>;
 }
 
-async function startSes(): Promise<{ url: string; server: Server }> {
-  const mod = (await import('aws-ses-v2-local')) as unknown as { default: (c: { port: number; host: string }) => Promise<Server> };
-  const server = await mod.default({ port: 0, host: '127.0.0.1' });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, server };
-}
-
 let counter = 0;
 
 /**
@@ -42,7 +34,7 @@ export async function startTestRuntime(): Promise<TestRuntime> {
   const template = JSON.parse(readFileSync(inject('templatePath'), 'utf8')) as Record<string, unknown>;
   const prefix = `t${randomBytes(3).toString('hex')}${counter++}-`;
   const sandbox = await startPspSandbox({ port: 0 });
-  const ses = await startSes();
+  const ses = await startSesServer();
   const env = localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix);
   applyEnvironment(env);
   process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN';
