@@ -6,12 +6,7 @@
  *   npx tsx scripts/dispatch-20k.ts [--refunds 20000] [--rate 200]
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { batchPut } from '../lib/adapters/dynamodb/items.ts';
-import { refundItem } from '../lib/adapters/dynamodb/refunds.ts';
-import { tableName } from '../lib/adapters/dynamodb/table-names.ts';
 import { refnoFor } from '../lib/adapters/psp/port.ts';
-import { importText } from '../lib/cli/import.ts';
-import type { PaymentMethod } from '../lib/core/model.ts';
 import { applyEnvironment, localEnvironment } from '../lib/local/env.ts';
 import { PROJECT_ROOT } from '../lib/local/paths.ts';
 import { startPspSandbox } from '../lib/local/psp-sandbox/index.ts';
@@ -19,6 +14,7 @@ import { LocalRunner, type ExecutionResult } from '../lib/local/runner.ts';
 import { startDynamoDbLocal, startSesLocal } from '../lib/local/services.ts';
 import { synthesizeTemplate } from '../lib/local/synth.ts';
 import { ensureTables, tableNamesByLogicalId } from '../lib/local/tables.ts';
+import { seedOneTicketRefunds } from '../test/support/one-ticket-refunds.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,54 +42,8 @@ async function main() {
   try {
     // Data: one order and one pending refund per customer; 90 % card, 5 % Amazon Pay, 5 % other methods.
     const t1 = performance.now();
-    const lines = [JSON.stringify({ type: 'performance', id: 'P-BENCH', name: 'Bench match', startsAt: '2026-07-12T18:00:00+02:00', currency: 'CHF' })];
-    const others: PaymentMethod[] = ['klarna', 'sofort', 'bank_transfer', 'voucher', 'cash'];
-    const specs: { id: string; orderId: string; method: PaymentMethod; amount: number; tx: string | null; owner: string }[] = [];
-    for (let i = 0; i < N; i++) {
-      const method: PaymentMethod = i % 20 === 0 ? (others[(i / 20) % others.length] as PaymentMethod) : i % 20 === 1 ? 'amazon_pay' : 'card';
-      const amount = 1000 + (i % 97) * 50;
-      const tx = method === 'card' || method === 'amazon_pay' ? `26${String(i).padStart(16, '0')}` : null;
-      const owner = `C${i}`;
-      const orderId = `O${i}`;
-      lines.push(JSON.stringify({ type: 'customer', id: owner, name: `Customer ${i}`, email: `c${i}@example.org`, language: ['de', 'fr', 'es', 'en'][i % 4] }));
-      lines.push(
-        JSON.stringify({
-          type: 'order',
-          id: orderId,
-          customerId: owner,
-          salesChannel: 'web',
-          pointOfSale: 'webshop',
-          createdAt: '2026-05-01T10:00:00Z',
-          tickets: [{ id: `T${i}`, performanceId: 'P-BENCH', quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price: { amount, currency: 'CHF' }, state: 'cancelled' }],
-          fees: [],
-          payments: [{ id: 'PAY1', method, amount: { amount, currency: 'CHF' }, ...(tx ? { pspTransactionId: tx } : {}) }],
-        }),
-      );
-      specs.push({ id: `R${i}`, orderId, method, amount, tx, owner });
-    }
-    // Registered in-process: the CLI's registration posts 5,000 per request, above the sandbox's 64 KB body limit.
-    const imported = await importText(lines.join('\n') + '\n', '');
-    if (!imported.ok) throw new Error(`import failed: ${JSON.stringify(imported.issues?.slice(0, 3))}`);
-    sandbox.registerTransactions(specs.filter((s) => s.tx).map((s) => ({ transactionId: s.tx as string, amount: { amount: s.amount, currency: 'CHF' }, paymentMethod: s.method })));
-    await batchPut(
-      tableName('refunds'),
-      specs.map((s, i) =>
-        refundItem({
-          id: s.id,
-          orderId: s.orderId,
-          paymentId: 'PAY1',
-          method: s.method,
-          amount: { amount: s.amount, currency: 'CHF' },
-          status: 'pending',
-          reason: 'cancellation',
-          createdAt: `2026-06-01T${String(Math.floor(i / 3600) % 24).padStart(2, '0')}:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`,
-          ownerId: s.owner,
-          ownerKind: 'customer',
-          pspTransactionId: s.tx,
-        }),
-      ),
-      16,
-    );
+    const customer = (i: number) => ({ name: `Customer ${i}`, email: `c${i}@example.org`, language: ['de', 'fr', 'es', 'en'][i % 4] as string });
+    const specs = await seedOneTicketRefunds(N, { performanceId: 'P-BENCH', performanceName: 'Bench match', txPrefix: '26', day: '2026-06-01', customer }, sandbox);
     // 1 % of the card refunds are declined (expired cards): they go to the credit pass.
     sandbox.configureFaults({ seed: 7, rules: [{ probability: 0.01, fault: { kind: 'decline', code: 'EXPIRED_CARD' } }] });
     log(`${N} orders, customers and pending refunds written in ${secs(performance.now() - t1)}`);

@@ -12,15 +12,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { pathToFileURL } from 'node:url';
 import { resetCrashPoints } from '../../functions/commons/chaos.ts';
 import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
-import { batchPut, scanAll } from '../../lib/adapters/dynamodb/items.ts';
-import { refundItem } from '../../lib/adapters/dynamodb/refunds.ts';
+import { scanAll } from '../../lib/adapters/dynamodb/items.ts';
 import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
 import { refnoFor } from '../../lib/adapters/psp/port.ts';
-import { importText } from '../../lib/cli/import.ts';
-import type { PaymentMethod } from '../../lib/core/model.ts';
 import { mulberry32 } from '../../lib/local/psp-sandbox/faults.ts';
 import type { FaultRule, PspSandbox } from '../../lib/local/psp-sandbox/index.ts';
 import type { ExecutionResult, LocalRunner } from '../../lib/local/runner.ts';
+import { seedOneTicketRefunds, type OneTicketRefund } from '../support/one-ticket-refunds.ts';
 
 export interface ChaosOptions {
   refunds: number;
@@ -105,75 +103,12 @@ function installDynamoFaults(seed: number): void {
   );
 }
 
-interface RefundSpec {
-  id: string;
-  orderId: string;
-  method: PaymentMethod;
-  amount: number;
-  tx: string | null;
-  owner: string;
-}
+type RefundSpec = OneTicketRefund;
 
 /** Orders with one refund each, and every tenth card order with two partial refunds on one transaction. */
-async function seed(n: number, sandbox: PspSandbox): Promise<RefundSpec[]> {
-  const lines = [JSON.stringify({ type: 'performance', id: 'P-CHAOS', name: 'Chaos match', startsAt: '2026-07-12T18:00:00+02:00', currency: 'CHF' })];
-  const others: PaymentMethod[] = ['klarna', 'sofort', 'bank_transfer', 'voucher', 'cash'];
-  const specs: RefundSpec[] = [];
-  for (let i = 0; specs.length < n; i++) {
-    const method: PaymentMethod = i % 20 === 0 ? (others[(i / 20) % others.length] as PaymentMethod) : i % 20 === 1 ? 'amazon_pay' : 'card';
-    const twoParts = method === 'card' && i % 10 === 3 && specs.length + 2 <= n;
-    const amount = 1000 + (i % 97) * 50;
-    const tx = method === 'card' || method === 'amazon_pay' ? `27${String(i).padStart(16, '0')}` : null;
-    const owner = `C${i}`;
-    const orderId = `O${i}`;
-    lines.push(JSON.stringify({ type: 'customer', id: owner, name: `Chaos Customer ${i}`, email: `chaos${i}@example.org`, language: 'de' }));
-    lines.push(
-      JSON.stringify({
-        type: 'order',
-        id: orderId,
-        customerId: owner,
-        salesChannel: 'web',
-        pointOfSale: 'webshop',
-        createdAt: '2026-05-01T10:00:00Z',
-        tickets: [{ id: `T${i}`, performanceId: 'P-CHAOS', quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price: { amount, currency: 'CHF' }, state: 'cancelled' }],
-        fees: [],
-        payments: [{ id: 'PAY1', method, amount: { amount, currency: 'CHF' }, ...(tx ? { pspTransactionId: tx } : {}) }],
-      }),
-    );
-    if (twoParts) {
-      const first = Math.floor(amount / 3);
-      specs.push({ id: `R${i}a`, orderId, method, amount: first, tx, owner }, { id: `R${i}b`, orderId, method, amount: amount - first, tx, owner });
-    } else specs.push({ id: `R${i}`, orderId, method, amount, tx, owner });
-  }
-  const imported = await importText(lines.join('\n') + '\n', '');
-  if (!imported.ok) throw new Error(`chaos data refused: ${JSON.stringify(imported.issues?.slice(0, 3))}`);
-  const txs = new Map<string, { transactionId: string; amount: { amount: number; currency: string }; paymentMethod: string }>();
-  for (const s of specs) {
-    if (!s.tx) continue;
-    const seen = txs.get(s.tx);
-    txs.set(s.tx, { transactionId: s.tx, amount: { amount: (seen?.amount.amount ?? 0) + s.amount, currency: 'CHF' }, paymentMethod: s.method });
-  }
-  sandbox.registerTransactions([...txs.values()]);
-  await batchPut(
-    tableName('refunds'),
-    specs.map((s, i) =>
-      refundItem({
-        id: s.id,
-        orderId: s.orderId,
-        paymentId: 'PAY1',
-        method: s.method,
-        amount: { amount: s.amount, currency: 'CHF' },
-        status: 'pending',
-        reason: 'cancellation',
-        createdAt: `${FROM}T${String(Math.floor(i / 3600) % 24).padStart(2, '0')}:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`,
-        ownerId: s.owner,
-        ownerKind: 'customer',
-        pspTransactionId: s.tx,
-      }),
-    ),
-    16,
-  );
-  return specs;
+function seed(n: number, sandbox: PspSandbox): Promise<RefundSpec[]> {
+  const customer = (i: number) => ({ name: `Chaos Customer ${i}`, email: `chaos${i}@example.org`, language: 'de' });
+  return seedOneTicketRefunds(n, { performanceId: 'P-CHAOS', performanceName: 'Chaos match', txPrefix: '27', day: FROM, customer, twoPartRefunds: true }, sandbox);
 }
 
 interface StoredRefundRow {
