@@ -18,7 +18,7 @@ const Input = z.object({
 
 /**
  * 4. One page of an outbox shard: one email per order and kind. Each refund is marked
- * `sending` before SES and `sent` after (both packed per page), so no refund is ever emailed
+ * `sending` before SES and `sent` after (both packed per chunk of orders), so no refund is ever emailed
  * twice; an SES failure puts the marks back to `unsent` (retried by the next run) and never
  * touches the money.
  */

@@ -365,8 +365,8 @@ export interface BookOrdersOptions {
 
 /**
  * Books a page of orders: each order read and planned as `bookOrder` does, then the orders'
- * writes packed several to a transaction (DynamoDB Local, like DynamoDB, pays per transaction
- * more than per item). Every order keeps its own conditions, so a packed transaction commits
+ * writes packed several to a transaction (DynamoDB Local pays per transaction far more than per
+ * item; on AWS the cost per item is the same and the requests are fewer). Every order keeps its own conditions, so a packed transaction commits
  * all its orders or none; if one of them changed meanwhile, each order of that transaction is
  * booked alone again through `bookOrder` (fresh read, fresh plan). Results keep the ids' order.
  */
