@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { previousPeriod, SCHEDULES } from '../../lib/core/dispatch.ts';
 import { ValidationError } from '../../lib/core/errors.ts';
 import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
+import { scheduledSimulationRunId } from '../../lib/core/run-end.ts';
 import { OPEN_REFUND_SHARDS } from '../../lib/adapters/dynamodb/table-names.ts';
 import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { parseInput, stage } from '../commons/handler.ts';
@@ -64,7 +65,7 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
   if (from === undefined || to === undefined) throw new ValidationError([{ field: 'from', reason: 'is required' }]);
   const requestedBy = parsed.requestedBy ?? `schedule:${parsed.schedule}`;
   const simulateFirst = parsed.schedule !== undefined && parsed.mode !== 'simulate';
-  const simulationRunId = parsed.mode === 'simulate' ? runId : (parsed.simulationRunId ?? `${runId}-simulation`);
+  const simulationRunId = parsed.mode === 'simulate' ? runId : (parsed.simulationRunId ?? scheduledSimulationRunId(runId));
   const normalized = { ...parsed, from, to, requestedBy };
   return {
     runId,

@@ -42,6 +42,29 @@ export class RunRepository {
     }
   }
 
+  /** Records a run that is already over (its execution ended before opening it); false if the run exists. */
+  async recordEnded(report: RunReport): Promise<boolean> {
+    const record: RunRecord = {
+      runId: report.runId,
+      workflow: report.workflow,
+      status: report.status,
+      startedAt: report.startedAt,
+      finishedAt: report.finishedAt,
+      requestedBy: report.requestedBy,
+      input: report.input,
+      report,
+    };
+    try {
+      await documentClient().send(
+        new PutCommand({ TableName: tableName('runs'), Item: { ...runKey(report.runId), ...record }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   async get(runId: string): Promise<RunRecord | undefined> {
     const out = await documentClient().send(new GetCommand({ TableName: tableName('runs'), Key: runKey(runId), ConsistentRead: true }));
     if (!out.Item) return undefined;
@@ -60,6 +83,29 @@ export class RunRepository {
         ConditionExpression: 'attribute_exists(pk)',
       }),
     );
+  }
+
+  /**
+   * Records the end of a run only if it is still running (conditional write): a run that finished
+   * meanwhile, well or not, keeps its own report. True if this call ended it.
+   */
+  async finishIfRunning(runId: string, status: RunStatus, report: RunReport): Promise<boolean> {
+    try {
+      await documentClient().send(
+        new UpdateCommand({
+          TableName: tableName('runs'),
+          Key: runKey(runId),
+          UpdateExpression: 'SET #s = :s, finishedAt = :f, report = :r',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': status, ':f': report.finishedAt, ':r': report, ':running': 'running' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 
   async setFacts(runId: string, facts: Record<string, unknown>): Promise<void> {
