@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { executionStatusChangeEvent, listEventRules, LocalEventBus, type EventDelivery } from './events.ts';
 import { preflight } from './preflight.ts';
 import {
   LOCAL_ACCOUNT_ID,
@@ -58,6 +59,8 @@ export interface ExecutionResult {
   error?: string;
   cause?: string;
   stats: ExecutionStats;
+  /** The status change event delivered to the template's EventBridge rules, when one matched. */
+  eventDeliveries?: EventDelivery[];
 }
 
 /** An event of the local execution, as emitted by aws-local-stepfunctions. */
@@ -174,6 +177,9 @@ export class LocalRunner {
   readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
   readonly #untagged: string[];
   readonly #logStreams = new Map<string, string>();
+  readonly #bus: LocalEventBus;
+  /** Handler invocations still running (an aborted or timed-out execution leaves them running, as on AWS). */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(opts: RunnerOptions) {
     installPromiseWithResolvers();
@@ -197,6 +203,8 @@ export class LocalRunner {
       for (const task of prepared.tasks) used.set(task.fn.logicalId, task.fn);
       this.#workflows.set(machine.workflow, prepared);
     }
+    this.#bus = new LocalEventBus(listEventRules(template, functions, ctx), (fn, event) => this.#invokeAsync(fn, event));
+    for (const fn of this.#bus.targetFunctions()) used.set(fn.logicalId, fn);
     this.#env = { ...mergeEnvironments([...used.values()]), ...opts.env };
     for (const fn of used.values()) {
       const file = path.join(opts.projectRoot, fn.entry);
@@ -206,6 +214,11 @@ export class LocalRunner {
 
   workflows(): string[] {
     return [...this.#workflows.keys()];
+  }
+
+  /** Resolves when no handler invocation of any execution is running any more. */
+  async idle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   async start(workflow: string, input: unknown, opts: StartOptions = {}): Promise<ExecutionResult> {
@@ -223,6 +236,7 @@ export class LocalRunner {
     const jsonInput = jsonRoundTrip(input) ?? {};
     const counters = { lambdaInvocations: 0, largestPayloadBytes: jsonBytes(jsonInput) };
     const startedAt = performance.now();
+    const startDate = Date.now();
 
     const taskResourceLocalHandlers = Object.fromEntries(
       prepared.tasks.map((task) => [task.state, (taskInput: unknown) => this.#invoke(task, taskInput, counters)]),
@@ -256,10 +270,14 @@ export class LocalRunner {
       opts.signal?.removeEventListener('abort', onAbort);
     }
     const tally = await history;
+    // As Step Functions does on AWS: the status change goes to EventBridge, whose rules come from the template.
+    const change = { executionArn, stateMachineArn: machine.arn, name, startDate, stopDate: Date.now(), input: jsonInput, ...outcome };
+    const eventDeliveries = await this.#bus.put(executionStatusChangeEvent(change));
     return {
       executionArn,
       name,
       ...outcome,
+      ...(eventDeliveries.length > 0 ? { eventDeliveries } : {}),
       stats: {
         stateTransitions: tally.statesEntered + tally.retries,
         lambdaInvocations: counters.lambdaInvocations,
@@ -326,7 +344,7 @@ export class LocalRunner {
     let result: unknown;
     try {
       const handler = await this.#loadHandler(fn);
-      result = await handler(event, context);
+      result = await this.#track(handler(event, context));
     } catch (error) {
       throw toLambdaError(error);
     }
@@ -368,6 +386,19 @@ export class LocalRunner {
       SdkResponseMetadata: { RequestId: requestId },
       StatusCode: 200,
     };
+  }
+
+  /** An asynchronous invocation (an EventBridge target): the handler gets a JSON copy of the event. */
+  async #invokeAsync(fn: LocalFunction, event: unknown): Promise<unknown> {
+    const handler = await this.#loadHandler(fn);
+    return this.#track(handler(JSON.parse(JSON.stringify(event)), lambdaContext(fn, randomUUID(), this.#logStream(fn))));
+  }
+
+  #track<T>(running: T): Promise<Awaited<T>> {
+    const promise = Promise.resolve(running);
+    this.#inFlight.add(promise);
+    void promise.finally(() => this.#inFlight.delete(promise)).catch(() => undefined);
+    return promise;
   }
 
   /** Like one warm container per function: a stable log stream name. */
