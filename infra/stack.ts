@@ -1,8 +1,10 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { RefundFunction } from './constructs/refund-function.ts';
 import { acknowledgeNagFindingsAtSynth } from './nag.ts';
+import { RunEnds } from './run-ends.ts';
 import { RefundTables } from './tables.ts';
 import type { WorkflowDeps } from './workflows/common.ts';
 import { WORKFLOWS } from './workflows/index.ts';
@@ -29,9 +31,14 @@ export class MassRefundStack extends Stack {
     recordFailure.bindTable(this.tables.runs, 'runs', 'RW');
 
     const deps: WorkflowDeps = { tables: this.tables, recordFailure, pspSecret };
+    const machines: { workflow: string; stateMachine: sfn.IStateMachine }[] = [];
     for (const [name, Workflow] of Object.entries(WORKFLOWS)) {
-      this.workflows[name] = new Workflow(this, name, deps);
+      const workflow = new Workflow(this, name, deps);
+      this.workflows[name] = workflow;
+      machines.push({ workflow: name, stateMachine: workflow.machine.stateMachine });
     }
+    // An execution that times out, is stopped or cannot record its own failure still ends its run.
+    new RunEnds(this, 'RunEnds', { tables: this.tables, machines });
 
     for (const [key, table] of Object.entries(this.tables.all())) {
       new CfnOutput(this, `${key}TableName`, { value: table.tableName });
