@@ -11,9 +11,13 @@ const Input = z.object({
   input: z.object({ requestedBy: z.string(), performanceId: z.string() }).passthrough(),
 });
 
-/** 2. Claims the performance for this partial refund (conditional), then opens the run record. */
+/**
+ * 2. Opens the run record, then claims the performance for it (conditional). In this order the
+ * claim always names a run that exists, so when this execution ends without finishing, its run is
+ * marked failed and a re-run can take the claim over; a refused claim fails this run, not another.
+ */
 export const handler = stage(Input, async ({ workflow, runId, startedAt, percentHundredths, input }) => {
-  await claimPartialRefund(input.performanceId, runId, percentHundredths, startedAt);
   const run = await new RunRepository().open({ runId, workflow, startedAt, requestedBy: input.requestedBy, input });
+  await claimPartialRefund(input.performanceId, runId, percentHundredths, startedAt);
   return { opened: run.status === 'running' };
 });

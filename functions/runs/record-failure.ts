@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { lambdaErrorMessage } from '../../lib/core/errors.ts';
+import { crashPoint } from '../commons/chaos.ts';
 import { stage } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
 
@@ -15,6 +16,8 @@ export const handler = stage(Input, async (input) => {
   const message = lambdaErrorMessage(input.error.Cause);
   logger.error('run failed', { workflow: input.workflow, errorName: input.error.Error });
   if (!input.runId) return { recorded: false };
+  // Recording can fail too (store unreachable): the run's end then comes from the execution's status change (run-ended.ts).
+  crashPoint('recordFailure.beforeWrite');
   const runs = new RunRepository();
   const run = await runs.get(input.runId);
   if (!run) return { recorded: false };
