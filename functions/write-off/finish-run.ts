@@ -32,7 +32,7 @@ export const handler = stage(Input, async ({ runId, startedAt, input, segmentRes
   const checksum = writeOffChecksum(codes);
   const text = renderWriteOffFile({
     runId,
-    criteria: { issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds },
+    criteria: { issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds, codes: input.codes },
     simulate: input.simulate,
     sampleCodes: codes,
     count: codes.length,

@@ -40,7 +40,7 @@ async function exclusionsOf(runId: string): Promise<Set<string>> {
 }
 
 function criteriaOf(input: WriteOffInputType): WriteOffCriteria {
-  return { issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds };
+  return { issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds, codes: input.codes };
 }
 
 /**

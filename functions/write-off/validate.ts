@@ -1,9 +1,10 @@
 import * as z from 'zod';
+import { VoucherRepository } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
 import { VOUCHER_KINDS, type VoucherKind } from '../../lib/core/model.ts';
 import { validateWriteOffCriteria } from '../../lib/core/write-off.ts';
 import { parseInput, stage } from '../commons/handler.ts';
-import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
+import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
 /** Parallel scan segments of the vouchers table: one inline Map iteration each (MaxConcurrency ≤ 16). */
 export const WRITE_OFF_SEGMENTS = 16;
@@ -13,6 +14,8 @@ export const WriteOffInput = z.strictObject({
   issuedUpTo: z.string().optional(),
   expiredBefore: z.string().optional(),
   kinds: z.array(z.string()).min(1, 'give at least one kind, or leave kinds out for all but gift_card').optional(),
+  /** Extension: only these codes; a code whose write-off was reversed is written off again only when named here. */
+  codes: z.array(LookupId).optional(),
   simulate: z.boolean().default(true),
   comment: z.string().trim().max(2000).optional(),
   requestedBy: RequestedBy,
@@ -24,15 +27,20 @@ export type WriteOffInput = z.output<typeof ValidatedWriteOffInput>;
 /** Whole-input validation: shape, dates (valid calendar dates, not after today), kinds, comment. */
 export function parseWriteOffInput(raw: unknown, today = new Date().toISOString().slice(0, 10)): WriteOffInput {
   const input = parseInput(WriteOffInput, raw);
-  const issues: FieldIssue[] = validateWriteOffCriteria({ issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds as VoucherKind[] | undefined }, today);
+  const issues: FieldIssue[] = validateWriteOffCriteria({ issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds as VoucherKind[] | undefined, codes: input.codes }, today);
   if (!input.simulate && !input.comment) issues.push({ field: 'comment', reason: 'is required for a real run (simulate: false); it is shown when a written-off code is looked up' });
   if (issues.length) throw new ValidationError(issues);
   return input as WriteOffInput;
 }
 
-/** 1. Validates the console input. Writes nothing. */
+/** 1. Validates the console input (named codes must exist). Writes nothing. */
 export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
   const parsed = parseWriteOffInput(input);
+  if (parsed.codes) {
+    const known = await new VoucherRepository().existingCodes(parsed.codes);
+    const unknown = parsed.codes.flatMap((code, i) => (known.has(code) ? [] : [{ field: `codes.${i}`, reason: `no voucher or ticket ${JSON.stringify(code)}` }]));
+    if (unknown.length) throw new ValidationError(unknown);
+  }
   return {
     runId: execution.executionName,
     startedAt: execution.startedAt,

@@ -32,7 +32,8 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
 
     const fn = (name: string, entry: string, timeout: Duration, memorySize = 512) =>
       new RefundFunction(this, name, { entry: `functions/write-off/${entry}`, service: 'write-off', timeout, memorySize });
-    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30));
+    // Reads the vouchers a run names (codes) to refuse unknown ones before anything is written.
+    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(deps.tables.vouchers, 'vouchers', 'RO');
     const openFn = fn('OpenRunFn', 'open-run.ts', Duration.minutes(5)).bindTable(deps.tables.runs, 'runs', 'RW').bindTable(deps.tables.catalog, 'catalog', 'RO');
     const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5)).bindTable(deps.tables.vouchers, 'vouchers', 'RW').bindTable(deps.tables.runs, 'runs', 'RW');
     const finishFn = fn('FinishRunFn', 'finish-run.ts', Duration.minutes(5), 1024).bindTable(deps.tables.runs, 'runs', 'RW');

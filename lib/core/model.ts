@@ -129,4 +129,6 @@ export interface Voucher {
   validUntil?: string | null;
   remaining: Money;
   writtenOff?: { runId: string; comment: string; at: string } | null;
+  /** Set once a write-off of the code was reversed: the code is then written off again only by a run that names it. */
+  lastReversal?: { runId: string; at: string } | null;
 }

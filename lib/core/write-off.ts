@@ -9,8 +9,11 @@ import { tally, type Tallies } from './report.ts';
  * off for its remaining value when all of these hold:
  * - it is not a gift card (never written off) and not on the exclusion list (always respected);
  * - it was not written off before, and its kind is selected (all kinds but gift cards by default);
+ * - named by the run, when the run names codes (`codes`);
  * - issued up to the cut-off: issue date <= issuedUpTo (when given);
  * - already expired at the date: validUntil exists and validUntil < expiredBefore (when given);
+ * - its last write-off was not reversed, unless the run names it: a reversal is an operator's
+ *   decision about that code, which a bulk run by date must not silently undo;
  * - something remains on it.
  * Dates compare as calendar dates (the first 10 characters of the ISO value).
  */
@@ -18,13 +21,18 @@ export interface WriteOffCriteria {
   issuedUpTo?: string;
   expiredBefore?: string;
   kinds?: VoucherKind[];
+  /** Only these codes; a reversed code is written off again only when named here. */
+  codes?: readonly string[];
 }
+
+/** Codes one run may name: the input travels with every page of the run. */
+export const MAX_NAMED_CODES = 100;
 
 export type WriteOffDecision =
   | { eligible: true }
   | {
       eligible: false;
-      reason: 'gift_card' | 'excluded' | 'nothing_remaining' | 'already_written_off' | 'kind_not_selected' | 'issued_after_cutoff' | 'not_expired';
+      reason: 'gift_card' | 'excluded' | 'nothing_remaining' | 'already_written_off' | 'not_named' | 'kind_not_selected' | 'issued_after_cutoff' | 'not_expired' | 'reversed';
     };
 
 /** How many codes the simulation file lists (seed 002: "die ersten 1000 Codes"). */
@@ -44,8 +52,8 @@ const datePart = (iso: string): string => iso.slice(0, 10);
 /** `today` (YYYY-MM-DD), when given, refuses dates after it: a write-off never looks into the future. */
 export function validateWriteOffCriteria(c: WriteOffCriteria, today?: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  if (c.issuedUpTo === undefined && c.expiredBefore === undefined) {
-    issues.push({ field: 'issuedUpTo', reason: 'give issuedUpTo and/or expiredBefore' });
+  if (c.issuedUpTo === undefined && c.expiredBefore === undefined && c.codes === undefined) {
+    issues.push({ field: 'issuedUpTo', reason: 'give issuedUpTo and/or expiredBefore (or name the codes in codes)' });
   }
   for (const field of ['issuedUpTo', 'expiredBefore'] as const) {
     const v = c[field];
@@ -56,7 +64,26 @@ export function validateWriteOffCriteria(c: WriteOffCriteria, today?: string): F
     if (!(VOUCHER_KINDS as readonly string[]).includes(k)) issues.push({ field: `kinds.${i}`, reason: `unknown kind ${JSON.stringify(k)}; kinds: ${VOUCHER_KINDS.join(', ')}` });
     else if (k === 'gift_card') issues.push({ field: `kinds.${i}`, reason: 'gift cards are never written off' });
   });
+  if (c.codes !== undefined) {
+    if (c.codes.length === 0) issues.push({ field: 'codes', reason: 'name at least one code, or leave codes out' });
+    if (c.codes.length > MAX_NAMED_CODES) issues.push({ field: 'codes', reason: `name at most ${MAX_NAMED_CODES} codes per run, got ${c.codes.length}` });
+    const seen = new Set<string>();
+    c.codes.forEach((code, i) => {
+      if (typeof code !== 'string' || code.trim() === '') issues.push({ field: `codes.${i}`, reason: 'must be a code' });
+      else if (seen.has(code)) issues.push({ field: `codes.${i}`, reason: `names ${JSON.stringify(code)} twice` });
+      seen.add(code);
+    });
+  }
   return issues;
+}
+
+// Runs decide thousands of vouchers against the same list of named codes.
+const namedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function isNamed(code: string, codes: readonly string[] | undefined): boolean {
+  if (codes === undefined) return false;
+  let set = namedSets.get(codes);
+  if (!set) namedSets.set(codes, (set = new Set(codes)));
+  return set.has(code);
 }
 
 export function decideWriteOff(v: Voucher, c: WriteOffCriteria, excluded: ReadonlySet<string>): WriteOffDecision {
@@ -65,9 +92,12 @@ export function decideWriteOff(v: Voucher, c: WriteOffCriteria, excluded: Readon
   if (v.kind === 'gift_card') return { eligible: false, reason: 'gift_card' };
   if (excluded.has(v.code)) return { eligible: false, reason: 'excluded' };
   if (v.writtenOff) return { eligible: false, reason: 'already_written_off' };
+  const named = isNamed(v.code, c.codes);
+  if (c.codes !== undefined && !named) return { eligible: false, reason: 'not_named' };
   if (c.kinds && !c.kinds.includes(v.kind)) return { eligible: false, reason: 'kind_not_selected' };
   if (c.issuedUpTo !== undefined && datePart(v.issuedAt) > c.issuedUpTo) return { eligible: false, reason: 'issued_after_cutoff' };
   if (c.expiredBefore !== undefined && !(v.validUntil && datePart(v.validUntil) < c.expiredBefore)) return { eligible: false, reason: 'not_expired' };
+  if (v.lastReversal && !named) return { eligible: false, reason: 'reversed' };
   if (v.remaining.amount <= 0) return { eligible: false, reason: 'nothing_remaining' };
   return { eligible: true };
 }
@@ -100,7 +130,7 @@ export function renderWriteOffFile(input: {
   const currencies = Object.keys(totals).sort();
   const lines = [
     `Write-off ${simulate ? 'simulation (nothing written off)' : 'run'} ${runId}`,
-    `Criteria: issuedUpTo=${criteria.issuedUpTo ?? '-'} expiredBefore=${criteria.expiredBefore ?? '-'} kinds=${criteria.kinds?.join(',') ?? 'all but gift_card'}`,
+    `Criteria: issuedUpTo=${criteria.issuedUpTo ?? '-'} expiredBefore=${criteria.expiredBefore ?? '-'} kinds=${criteria.kinds?.join(',') ?? 'all but gift_card'}${criteria.codes ? ` codes=${criteria.codes.length} named` : ''}`,
     `Codes (first ${listed.length} of ${count}, sorted):`,
     ...listed,
     `Count: ${count}`,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decideWriteOff, renderWriteOffFile, validateWriteOffCriteria, writeOffChecksum, writeOffStatistics } from '../../lib/core/write-off.ts';
+import fc from 'fast-check';
+import { decideWriteOff, MAX_NAMED_CODES, renderWriteOffFile, validateWriteOffCriteria, writeOffChecksum, writeOffStatistics } from '../../lib/core/write-off.ts';
 import { ValidationError } from '../../lib/core/errors.ts';
 import type { Voucher } from '../../lib/core/model.ts';
 
@@ -49,6 +50,38 @@ describe('decideWriteOff', () => {
     expect(decideWriteOff(voucher({ kind: 'package' }), c, none)).toEqual({ eligible: false, reason: 'kind_not_selected' });
   });
 
+  it('leaves a reversed code out unless the run names it; a run naming codes selects only those', () => {
+    const reversed = voucher({ lastReversal: { runId: 'REV-1', at: '2025-02-01T00:00:00Z' } });
+    expect(decideWriteOff(reversed, { issuedUpTo: '2030-01-01' }, none)).toEqual({ eligible: false, reason: 'reversed' });
+    expect(decideWriteOff(reversed, { issuedUpTo: '2030-01-01', codes: ['V-1'] }, none)).toEqual({ eligible: true });
+    expect(decideWriteOff(reversed, { codes: ['V-1'] }, none)).toEqual({ eligible: true });
+    expect(decideWriteOff(voucher({ code: 'V-2' }), { issuedUpTo: '2030-01-01', codes: ['V-1'] }, none)).toEqual({ eligible: false, reason: 'not_named' });
+    // Naming never overrides the rules that always hold, nor the dates and kinds the run gives.
+    expect(decideWriteOff(voucher({ kind: 'gift_card' }), { codes: ['V-1'] }, none)).toEqual({ eligible: false, reason: 'gift_card' });
+    expect(decideWriteOff(reversed, { codes: ['V-1'] }, new Set(['V-1']))).toEqual({ eligible: false, reason: 'excluded' });
+    expect(decideWriteOff(reversed, { issuedUpTo: '2024-01-01', codes: ['V-1'] }, none)).toEqual({ eligible: false, reason: 'issued_after_cutoff' });
+  });
+
+  it('a reversed code is selected exactly when named and otherwise eligible (property)', () => {
+    const kinds = ['value', 'package', 'service', 'imported', 'ticket', 'gift_card'] as const;
+    const day = fc.integer({ min: 0, max: 3650 }).map((d) => new Date(Date.UTC(2020, 0, 1) + d * 86_400_000).toISOString().slice(0, 10));
+    fc.assert(
+      fc.property(
+        fc.record({ code: fc.constantFrom('A', 'B', 'C'), kind: fc.constantFrom(...kinds), issuedAt: day, remaining: fc.integer({ min: 0, max: 10_000 }), reversed: fc.boolean() }),
+        fc.option(fc.subarray(['A', 'B', 'C'], { minLength: 1 }), { nil: undefined }),
+        day,
+        (v, codes, cutoff) => {
+          const subject = voucher({ code: v.code, kind: v.kind, issuedAt: v.issuedAt, remaining: { amount: v.remaining, currency: 'CHF' }, ...(v.reversed ? { lastReversal: { runId: 'R', at: '2025-01-01T00:00:00Z' } } : {}) });
+          const withNames = decideWriteOff(subject, { issuedUpTo: cutoff, ...(codes ? { codes } : {}) }, none);
+          const plain = decideWriteOff({ ...subject, lastReversal: null }, { issuedUpTo: cutoff }, none);
+          const named = codes?.includes(v.code) ?? false;
+          // Selected iff eligible by the plain rules, named when a list is given, and (if reversed) named.
+          expect(withNames.eligible).toBe(plain.eligible && (codes === undefined || named) && (!v.reversed || named));
+        },
+      ),
+    );
+  });
+
   it('refuses criteria without a date, with bad dates or selecting gift cards', () => {
     expect(() => decideWriteOff(voucher(), {}, none)).toThrow(ValidationError);
     expect(validateWriteOffCriteria({ issuedUpTo: '2024-02-30', expiredBefore: '01.01.2025', kinds: ['gift_card'] }).map((i) => i.field)).toEqual([
@@ -57,6 +90,10 @@ describe('decideWriteOff', () => {
       'kinds.0',
     ]);
     expect(validateWriteOffCriteria({ expiredBefore: '2024-02-29' })).toEqual([]);
+    expect(validateWriteOffCriteria({ codes: ['V-1'] })).toEqual([]);
+    expect(validateWriteOffCriteria({ codes: [] }).map((i) => i.field)).toEqual(['codes']);
+    expect(validateWriteOffCriteria({ codes: ['V-1', 'V-2', 'V-1'] })).toEqual([{ field: 'codes.2', reason: 'names "V-1" twice' }]);
+    expect(validateWriteOffCriteria({ codes: Array.from({ length: MAX_NAMED_CODES + 1 }, (_, i) => `V-${i}`) })[0]?.reason).toContain(`at most ${MAX_NAMED_CODES}`);
   });
 });
 

@@ -128,6 +128,9 @@ describe('WriteOff bad input: clear error at the first state, nothing written', 
     ['gift cards', { issuedUpTo: '2023-12-31', kinds: ['value', 'gift_card'] }, 'kinds.1: gift cards are never written off'],
     ['a real run without comment', { issuedUpTo: '2023-12-31', simulate: false }, 'comment: is required for a real run'],
     ['an unknown field', { issuedUpTo: '2023-12-31', dryRun: true }, 'unknown field(s): dryRun'],
+    ['an unknown named code', { codes: ['V-A', 'V-NOPE'] }, 'codes.1: no voucher or ticket "V-NOPE"'],
+    ['a code named twice', { codes: ['V-A', 'V-A'] }, 'codes.1: names "V-A" twice'],
+    ['an empty list of codes', { issuedUpTo: '2023-12-31', codes: [] }, 'codes: name at least one code'],
   ];
   it.each(cases)('refuses %s', async (_label, input, reason) => {
     const before = await vouchersTable();
@@ -222,6 +225,34 @@ describe('WriteOff real run, re-run, reversal, lookup and statistics', () => {
     expect(Object.keys(stats.byCurrency)).toEqual(['CHF', 'EUR', 'JPY']);
     const redemptions = await exportRecords('redemptions', { writtenOff: true, runId: 'real-1' });
     expect(redemptions.map((r) => r.code)).toEqual(['T-E', 'V-A', 'V-B', 'V-D']);
+  });
+});
+
+describe('WriteOff after a reversal: a reversed code is written off again only by a run that names it', () => {
+  it('leaves the reversed code out of a run by date, in the simulation as in the real run; a run naming it writes it off', async () => {
+    // prepare: V-A was written off by real-1 and reversed by rev-1 (above); everything else of the cut-off stays written off
+    const before = await vouchersTable();
+    // act
+    const simulated = await writeOff({ issuedUpTo: '2023-12-31' }, 'sim-after-reversal');
+    const real = await writeOff({ issuedUpTo: '2023-12-31', simulate: false, comment: 'year-end, again' }, 'real-after-reversal');
+    const untouched = await vouchersTable();
+    const namedSimulation = await writeOff({ issuedUpTo: '2023-12-31', codes: ['V-A', 'V-C'] }, 'sim-named');
+    const named = await writeOff({ codes: ['V-A'], simulate: false, comment: 'reversal was a mistake' }, 'real-named');
+    // assess
+    for (const report of [simulated, real]) {
+      expect(report.outcomes['skipped:reversed']).toEqual({ count: 1, totals: { CHF: 5000 } });
+      expect(report.file.count).toBe(0);
+    }
+    expect(simulated.outcomes.would_write_off).toBeUndefined();
+    expect(real.outcomes.written_off).toBeUndefined();
+    expect(untouched).toBe(before);
+    expect(await selectedBy('sim-named')).toEqual(['V-A']);
+    expect(namedSimulation.outcomes['skipped:issued_after_cutoff']?.count).toBe(1); // V-C: named, but issued after the cut-off
+    expect(namedSimulation.outcomes['skipped:not_named']?.count).toBeGreaterThan(0);
+    expect((await fileOf('sim-named'))[1]).toContain('codes=2 named');
+    expect(named.outcomes.written_off).toEqual({ count: 1, totals: { CHF: 5000 } });
+    expect(await new VoucherRepository().get('V-A')).toMatchObject({ remaining: { amount: 0, currency: 'CHF' }, writtenOff: { runId: 'real-named', comment: 'reversal was a mistake' } });
+    expect(((await lookupVoucher('V-A')).redemptions as { runId: string }[]).map((r) => r.runId).sort()).toEqual(['real-1', 'real-named']);
   });
 });
 

@@ -120,6 +120,7 @@ export const WORKFLOW_INPUTS: Record<string, WorkflowInputSpec> = {
       { name: 'issuedUpTo', type: { kind: 'date' }, required: true },
       { name: 'expiredBefore', type: { kind: 'date' }, required: false },
       { name: 'kinds', type: { kind: 'list', nonEmpty: true, unique: false }, required: false },
+      { name: 'codes', type: { kind: 'list', nonEmpty: true, unique: true }, required: false },
       { name: 'simulate', type: { kind: 'bool' }, required: false },
       { name: 'comment', type: { kind: 'text', max: 2000, nonEmpty: false }, required: false },
       REQUESTED_BY,

@@ -1,12 +1,14 @@
-import { BatchWriteCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './client.ts';
+import { DYNAMODB_LIMITS } from './limits.ts';
 
 export type Item = Record<string, unknown>;
 
 /** Writes items with BatchWrite, 25 at a time, retrying what DynamoDB leaves unprocessed. */
 export async function batchPut(table: string, items: Item[], concurrency = 8): Promise<void> {
   const chunks: Item[][] = [];
-  for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+  const size = DYNAMODB_LIMITS.batchWriteItems;
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   let next = 0;
   const worker = async () => {
     while (next < chunks.length) {
@@ -84,4 +86,22 @@ export function stripKeys<T>(item: Item, extra: string[] = []): T {
     out[k] = v;
   }
   return out as T;
+}
+
+/** Reads items by key with BatchGet, 100 keys at a time, retrying what DynamoDB leaves unprocessed. */
+export async function batchGetItems(table: string, keys: Item[], opts: { consistent?: boolean; projection?: string } = {}): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let i = 0; i < keys.length; i += DYNAMODB_LIMITS.batchGetKeys) {
+    let request = keys.slice(i, i + DYNAMODB_LIMITS.batchGetKeys);
+    for (let attempt = 0; request.length > 0; attempt++) {
+      if (attempt > 10) throw new Error(`BatchGet on ${table}: ${request.length} keys still unprocessed after 10 retries`);
+      const out = await documentClient().send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: request, ConsistentRead: opts.consistent ?? false, ...(opts.projection ? { ProjectionExpression: opts.projection } : {}) } } }),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      request = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
+      if (request.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+  return items;
 }

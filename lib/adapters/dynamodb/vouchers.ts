@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand
 import type { Money } from '../../core/money.ts';
 import type { Voucher, VoucherKind } from '../../core/model.ts';
 import { documentClient } from './client.ts';
-import { queryAll, scanAll, type Item } from './items.ts';
+import { batchGetItems, queryAll, scanAll, type Item } from './items.ts';
 import { tableName } from './table-names.ts';
 
 /**
@@ -52,6 +52,7 @@ export function voucherFromItem(item: Item): StoredVoucher {
     remaining: { amount: item.remaining as number, currency: item.currency as string },
     writtenOff: (item.writtenOff as Voucher['writtenOff']) ?? null,
     writtenOffAmount: (item.writtenOffAmount as number | undefined) ?? null,
+    ...(item.lastReversal ? { lastReversal: { runId: (item.lastReversal as { runId: string }).runId, at: (item.lastReversal as { at: string }).at } } : {}),
   };
 }
 
@@ -76,6 +77,13 @@ export class VoucherRepository {
   async get(code: string): Promise<StoredVoucher | undefined> {
     const out = await documentClient().send(new GetCommand({ TableName: tableName('vouchers'), Key: { pk: voucherPk(code), sk: VOUCHER_SK }, ConsistentRead: true }));
     return out.Item ? voucherFromItem(out.Item) : undefined;
+  }
+
+  /** Which of these codes exist. */
+  async existingCodes(codes: readonly string[]): Promise<Set<string>> {
+    const unique = [...new Set(codes)];
+    const items = await batchGetItems(tableName('vouchers'), unique.map((code) => ({ pk: voucherPk(code), sk: VOUCHER_SK })), { consistent: true, projection: 'code' });
+    return new Set(items.map((i) => i.code as string));
   }
 
   /** One page of one scan segment (parallel scan), voucher items only. */
