@@ -15,6 +15,11 @@ export const TICKET_STATES = ['valid', 'controlled', 'cancelled'] as const;
 
 /** Ids end up in database keys: bounded, never blank. */
 export const ID_MAX_LENGTH = 200;
+/**
+ * What joins the parts of a database key (`ORDER#<id>`, `<orderId>#<ticketId>`…): an id holding one
+ * could be read back as another id (an order "A#B" paged as order "A"), so ids may not contain it.
+ */
+export const KEY_SEPARATOR = '#';
 export const TEXT_MAX_LENGTH = 2000;
 
 /** A value as a reason may show it: short, and strings quoted. */
@@ -44,7 +49,8 @@ const notBlank = (s: string): boolean => s.trim().length > 0;
 export const idSchema = z
   .string({ error: expected('a string id') })
   .refine(notBlank, { error: 'must not be empty', abort: true })
-  .refine((s) => s.length <= ID_MAX_LENGTH, { error: `must be at most ${ID_MAX_LENGTH} characters` });
+  .refine((s) => s.length <= ID_MAX_LENGTH, { error: `must be at most ${ID_MAX_LENGTH} characters`, abort: true })
+  .refine((s) => !s.includes(KEY_SEPARATOR), { error: (issue) => `must not contain "${KEY_SEPARATOR}" (it separates the parts of database keys), got ${describeValue(issue.input)}` });
 
 const textSchema = z
   .string({ error: expected('a string') })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import { replacementTicketId } from './exchange.ts';
 import type { Agency, Customer, Fee, Order, Payment, Performance, Resale, Ticket, Voucher } from './model.ts';
 import {
   ID_FIELD,
@@ -266,6 +267,15 @@ function toOrder(o: z.infer<typeof orderSchema>, report: Report): OrderRecord | 
   o.payments.forEach((p, i) => sameCurrency(`payments[${i}].amount.currency`, p.amount.currency));
 
   uniqueIds('tickets', o.tickets, fail);
+  // An exchange issues the replacement of ticket T as T-X in the same order: a ticket already called so would hide T from it.
+  const indexById = new Map(o.tickets.map((t, i) => [t.id, i]));
+  for (const base of o.tickets) {
+    const i = indexById.get(replacementTicketId(base.id));
+    const t = i === undefined ? undefined : o.tickets[i];
+    if (t && t.replacesTicketId !== base.id) {
+      fail(`tickets[${i}].id`, `${describeValue(t.id)} is the id an exchange gives the replacement of ticket ${describeValue(base.id)}: give it another id, or replacesTicketId ${describeValue(base.id)} if it is that replacement`);
+    }
+  }
   uniqueIds('fees', fees, fail);
   uniqueIds('payments', o.payments, fail);
   o.tickets.forEach((t, i) => {

@@ -10,7 +10,16 @@ import { INDEX, PERFORMANCE_SHARDS, tableName } from './table-names.ts';
  * Tickets carry the sharded performance index key; the shard is derived from the ORDER id,
  * so all tickets of one order for one performance sit in the same shard (one worker per order).
  */
-export const orderPk = (orderId: string) => `ORDER#${orderId}`;
+const ORDER_PREFIX = 'ORDER#';
+export const orderPk = (orderId: string) => `${ORDER_PREFIX}${orderId}`;
+
+/**
+ * The first index key after every ticket of `orderId`: its keys are `<orderId>#<ticketId>`, all
+ * below `<orderId>$` ('$' follows '#'), and no other order's key lies between (ids hold no '#').
+ */
+export function nextOrderKey(orderId: string): string {
+  return `${orderId}$`;
+}
 
 export function performanceShardKey(performanceId: string, orderId: string): string {
   return `PERF#${performanceId}#${String(shardOf(orderId, PERFORMANCE_SHARDS)).padStart(2, '0')}`;
@@ -158,15 +167,16 @@ export class OrderRepository {
       new QueryCommand({
         TableName: tableName('orders'),
         IndexName: INDEX.ticketsByPerformance,
-        KeyConditionExpression: after ? 'gsi1pk = :pk AND gsi1sk > :after' : 'gsi1pk = :pk',
-        ExpressionAttributeValues: after ? { ':pk': pk, ':after': `${after}#\uffff` } : { ':pk': pk },
-        ProjectionExpression: 'gsi1sk',
+        KeyConditionExpression: after ? 'gsi1pk = :pk AND gsi1sk >= :next' : 'gsi1pk = :pk',
+        ExpressionAttributeValues: after ? { ':pk': pk, ':next': nextOrderKey(after) } : { ':pk': pk },
+        // The order id comes from the table key (ORDER#<id>), never from splitting gsi1sk: an id may not be split apart.
+        ProjectionExpression: 'pk',
         Limit: limit,
       }),
     );
     const ids: string[] = [];
     for (const item of out.Items ?? []) {
-      const orderId = String(item.gsi1sk).split('#')[0] as string;
+      const orderId = String(item.pk).slice(ORDER_PREFIX.length);
       if (ids[ids.length - 1] !== orderId) ids.push(orderId);
     }
     const done = !out.LastEvaluatedKey;
