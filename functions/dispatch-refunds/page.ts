@@ -49,7 +49,12 @@ export const handler = stage(PageState, async (state, ctx) => {
       const at = new Date().toISOString();
       const eligible: DispatchRefund[] = [];
       for (const r of candidates) {
-        if (r.status === 'sending') continue; // in flight at the PSP: never credited
+        if (r.status === 'sending') {
+          // In flight at the PSP: never credited, and never left out of the report silently.
+          count('skipped:in_flight', r);
+          lines.push(`${r.id} ${r.amount.amount} ${r.amount.currency}: in flight at the PSP, not credited; ReconcileRefunds settles it`);
+          continue;
+        }
         if (!inSimulation(r)) {
           count('skipped:not_in_simulation', r);
           lines.push(`${r.id} ${r.amount.amount} ${r.amount.currency}: not in simulation ${state.simulationRunId} (or amount changed), left ${r.status}`);

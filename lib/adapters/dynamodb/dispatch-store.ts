@@ -5,6 +5,7 @@ import type { LifecycleState } from '../../core/refund-lifecycle.ts';
 import type { NotificationKind } from '../../core/refund-emails.ts';
 import { creditEntryItem } from './accounts.ts';
 import { documentClient } from './client.ts';
+import { packTransactions } from './limits.ts';
 import { batchPut, queryAll, type Item } from './items.ts';
 import type { Refund } from '../../core/model.ts';
 import { refundFromItem, refundKey, shardOf } from './refunds.ts';
@@ -280,8 +281,8 @@ export class DispatchStore {
    */
   async creditMany(refunds: readonly DispatchRefund[], runId: string, at: string, perTransaction = 50, transactionsAtOnce = 1): Promise<Set<string>> {
     const credited = new Set<string>();
-    const groups: DispatchRefund[][] = [];
-    for (let i = 0; i < refunds.length; i += perTransaction) groups.push(refunds.slice(i, i + perTransaction));
+    // Cut to DynamoDB's limits whatever `perTransaction` asks (two actions per refund: at most 50 to a transaction).
+    const groups = packTransactions(refunds, (r) => creditActions(r, runId, at), { maxUnits: perTransaction });
     await forEachConcurrently(groups, transactionsAtOnce, (group) => this.creditGroup(group, runId, at, credited));
     return credited;
   }

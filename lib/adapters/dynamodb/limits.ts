@@ -46,11 +46,11 @@ export function approximateItemBytes(value: unknown): number {
 
 /**
  * Packs units (each a list of transaction actions that must commit together) in order into
- * transactions of at most `maxUnits` units, `maxActions` actions (≤ 100) and 4 MB. A unit that
- * alone breaks a limit cannot be packed: RangeError (the caller books it otherwise).
+ * transactions of at most `maxUnits` units (any request is taken as a wish), 100 actions and 4 MB.
+ * A unit that alone breaks a limit cannot be packed: RangeError (the caller books it otherwise).
  */
-export function packTransactions<T>(units: readonly T[], actionsOf: (unit: T) => readonly unknown[], opts: { maxUnits?: number; maxActions?: number } = {}): T[][] {
-  const maxActions = clampBatchSize(opts.maxActions, DYNAMODB_LIMITS.transactItems);
+export function packTransactions<T>(units: readonly T[], actionsOf: (unit: T) => readonly unknown[], opts: { maxUnits?: number } = {}): T[][] {
+  const maxActions = DYNAMODB_LIMITS.transactItems;
   const maxUnits = clampBatchSize(opts.maxUnits, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const groups: T[][] = [];
   let current: T[] = [];
