@@ -75,7 +75,8 @@ export function listEventRules(template: CfnTemplate, functions: LocalFunction[]
     if ((props['State'] ?? 'ENABLED') !== 'ENABLED') continue;
     const bus = props['EventBusName'] === undefined ? 'default' : resolveIntrinsics(props['EventBusName'], ctx);
     if (bus !== 'default') continue;
-    const pattern = resolveIntrinsics(props['EventPattern'], ctx);
+    const resolved = resolveIntrinsics(props['EventPattern'], ctx);
+    const pattern = typeof resolved === 'string' ? (JSON.parse(resolved) as unknown) : resolved; // CloudFormation takes JSON text too
     if (!isObject(pattern)) throw new TemplateError(`${logicalId}: EventPattern must be a JSON object`);
     checkPattern(pattern, `${logicalId}.EventPattern`);
     const targets = ((props['Targets'] as unknown[] | undefined) ?? []).map((raw, i): LocalRuleTarget => {

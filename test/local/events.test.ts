@@ -114,6 +114,7 @@ describe('rules read from a template, delivered to their Lambda targets', () => 
         },
         Off: { Type: 'AWS::Events::Rule', Properties: { State: 'DISABLED', EventPattern: { source: ['aws.states'] }, Targets: [{ Id: 'x', Arn: { 'Fn::GetAtt': ['A', 'Arn'] } }] } },
         Nightly: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(1 day)', Targets: [{ Id: 'x', Arn: { 'Fn::GetAtt': ['A', 'Arn'] } }] } },
+        AsText: { Type: 'AWS::Events::Rule', Properties: { EventPattern: JSON.stringify({ source: ['aws.other'] }), Targets: [{ Id: 'x', Arn: { 'Fn::GetAtt': ['B', 'Arn'] } }] } },
         Elsewhere: { Type: 'AWS::Events::Rule', Properties: { EventBusName: 'partners', EventPattern: { source: ['aws.states'] }, Targets: [] } },
       },
     };
@@ -124,8 +125,9 @@ describe('rules read from a template, delivered to their Lambda targets', () => 
     // act
     const deliveries = await bus.put(event);
     // assess
-    expect(rules.map((r) => r.logicalId)).toEqual(['Live']);
-    expect(bus.targetFunctions().map((f) => f.logicalId)).toEqual(['A', 'B', 'A']);
+    expect(rules.map((r) => r.logicalId)).toEqual(['Live', 'AsText']);
+    expect(rules[1]?.pattern).toEqual({ source: ['aws.other'] });
+    expect(bus.targetFunctions().map((f) => f.logicalId)).toEqual(['A', 'B', 'A', 'B']);
     expect(received).toEqual([
       ['A', event],
       ['B', event.detail],
