@@ -388,10 +388,19 @@ export class LocalRunner {
     };
   }
 
-  /** An asynchronous invocation (an EventBridge target): the handler gets a JSON copy of the event. */
+  /** An asynchronous invocation (an EventBridge target): the handler gets a JSON copy of the event, and the function's timeout. */
   async #invokeAsync(fn: LocalFunction, event: unknown): Promise<unknown> {
     const handler = await this.#loadHandler(fn);
-    return this.#track(handler(JSON.parse(JSON.stringify(event)), lambdaContext(fn, randomUUID(), this.#logStream(fn))));
+    const running = this.#track(handler(JSON.parse(JSON.stringify(event)), lambdaContext(fn, randomUUID(), this.#logStream(fn))));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(namedError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`)), fn.timeoutSeconds * 1000);
+    });
+    try {
+      return await Promise.race([running, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #track<T>(running: T): Promise<Awaited<T>> {

@@ -11,7 +11,9 @@ import { PROJECT_ROOT } from '../../lib/local/paths.ts';
 import { LocalRunner } from '../../lib/local/runner.ts';
 import { tableNamesByLogicalId } from '../../lib/local/tables.ts';
 import { listStateMachines, type CfnTemplate } from '../../lib/local/template.ts';
+import { previousPeriod } from '../../lib/core/dispatch.ts';
 import { cancellationDataset, importDataset, stateOf } from '../support/cancellation-data.ts';
+import { pendingRefunds } from '../support/dispatch-fixtures.ts';
 import { DynamoDbGate, isPageLogWrite } from '../support/dynamodb-gate.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
@@ -158,6 +160,34 @@ describe('a run whose execution ends without finishing it', () => {
     expect(rerun.status).toBe('SUCCEEDED');
     expect(await stateOf('tf-')).toEqual(await stateOf('rz-'));
     expect(await partialRefundMark('tf-P1')).toMatchObject({ runId: 'pr-late-open-rerun', previousRuns: ['pr-late-open'] });
+  });
+
+  it('a scheduled dispatch stopped during its own simulation: the simulation run and the never-opened pass run both end failed', async () => {
+    // prepare: one open refund of the period the nightly run covers; hold the simulation's page log
+    const { from } = previousPeriod('nightly', new Date());
+    await pendingRefunds('run-ends', `${from}T09:00:00Z`, [{ method: 'bank_transfer' }]);
+    const runner = gatedRunner(rt.template);
+    gate.hold(({ operation, body }) => {
+      const item = body['Item'] as Record<string, { S?: string }> | undefined;
+      return operation === 'PutItem' && item?.['pk']?.S === 'RUN#nightly-stopped-simulation' && (item['sk']?.S ?? '').startsWith('LOG#shard');
+    });
+    const stop = new AbortController();
+    // act
+    const running = runner.start('DispatchRefunds', { schedule: 'nightly', mode: 'psp' }, { name: 'nightly-stopped', signal: stop.signal });
+    await gate.held(1);
+    stop.abort();
+    const stopped = await running;
+    const simulation = await new RunRepository().get('nightly-stopped-simulation');
+    const pass = await new RunRepository().get('nightly-stopped');
+    await gate.release();
+    await runner.idle();
+    // assess
+    expect(stopped.status).toBe('ABORTED');
+    expect(stopped.eventDeliveries).toEqual([expect.objectContaining({ delivered: true, attempts: 1 })]);
+    expect(simulation).toMatchObject({ status: 'failed', workflow: 'DispatchRefunds', input: { mode: 'simulate', forRun: 'nightly-stopped' } });
+    expect(lastError(simulation?.report)).toMatchObject({ code: 'ExecutionAborted' });
+    expect(pass).toMatchObject({ status: 'failed', workflow: 'DispatchRefunds', requestedBy: 'unknown' });
+    expect(lastError(pass?.report)?.message).toContain('before it opened its run');
   });
 
   it('never overwrites a run that ended: a recorded failure keeps its report, a repeated event changes nothing', async () => {
