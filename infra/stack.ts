@@ -30,7 +30,10 @@ export class MassRefundStack extends Stack {
 
     const deps: WorkflowDeps = { tables: this.tables, recordFailure, pspSecret };
     for (const [name, Workflow] of Object.entries(WORKFLOWS)) {
-      this.workflows[name] = new Workflow(this, name, deps);
+      const workflow = new Workflow(this, name, deps);
+      this.workflows[name] = workflow;
+      // The CLI finds each workflow's state machine by this output (`mass-refund … --target aws`).
+      new CfnOutput(this, `${name}StateMachineArn`, { value: workflow.machine.stateMachine.stateMachineArn, description: `mass-refund workflow ${name}` });
     }
 
     for (const [key, table] of Object.entries(this.tables.all())) {
