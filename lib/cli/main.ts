@@ -150,9 +150,11 @@ type Values = Parsed['values'];
 const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
 const bool = (v: Values, k: string): boolean => v[k] === true;
 
-async function connectFor(values: Values): Promise<StackConnection> {
+async function connectFor(io: Io, values: Values): Promise<StackConnection> {
   const { connect } = await import('./target.ts');
-  return connect({ target: (str(values, 'target') ?? 'local') as Target, stack: str(values, 'stack'), region: str(values, 'region') });
+  const stack = await connect({ target: (str(values, 'target') ?? 'local') as Target, stack: str(values, 'stack'), region: str(values, 'region') });
+  for (const w of stack.warnings) info(io, `warning: ${w}`);
+  return stack;
 }
 
 async function cmdLocal(io: Io, sub: string): Promise<number> {
@@ -186,7 +188,7 @@ async function cmdExport(io: Io, kindArg: string, values: Values): Promise<numbe
   const kind = kindArg as ExportKind;
   const format = str(values, 'format') ?? 'jsonl';
   if (bool(values, 'bom') && format !== 'csv') throw new UsageError('export: --bom applies to --format csv only');
-  const stack = await connectFor(values);
+  const stack = await connectFor(io, values);
   const rows = await exportRecords(kind, {
     runId: str(values, 'run'),
     sesUrl: stack.local?.services.ses.url,
@@ -203,7 +205,7 @@ async function cmdExport(io: Io, kindArg: string, values: Values): Promise<numbe
 }
 
 async function cmdLookup(io: Io, code: string, values: Values): Promise<number> {
-  await connectFor(values);
+  await connectFor(io, values);
   const found = await lookupVoucher(code);
   if (!wantsText(io, { json: bool(values, 'json'), pretty: bool(values, 'pretty') })) {
     printJson(io, found);
@@ -221,7 +223,7 @@ async function cmdLookup(io: Io, code: string, values: Values): Promise<number> 
 
 async function cmdStats(io: Io, what: string, values: Values): Promise<number> {
   if (what !== 'write-offs') throw new UsageError(`stats: unknown statistics "${what}"${didYouMean(what, ['write-offs'])}`);
-  await connectFor(values);
+  await connectFor(io, values);
   const stats = await writeOffStats({ runId: str(values, 'run') });
   if (!wantsText(io, { json: bool(values, 'json'), pretty: bool(values, 'pretty') })) {
     printJson(io, stats);
@@ -245,13 +247,13 @@ async function run(io: Io, command: string, parsed: Parsed): Promise<number> {
     }
     case 'import': {
       const { cmdImport } = await import('./import.ts');
-      await connectFor(values);
+      await connectFor(io, values);
       return cmdImport(io, arg, output);
     }
     case 'start': {
       const { cmdStart, requireWorkflow } = await import('./start.ts');
       const workflow = requireWorkflow(arg);
-      return cmdStart(io, await connectFor(values), workflow, {
+      return cmdStart(io, await connectFor(io, values), workflow, {
         input: str(values, 'input'),
         'input-file': str(values, 'input-file'),
         name: str(values, 'name'),
@@ -262,11 +264,11 @@ async function run(io: Io, command: string, parsed: Parsed): Promise<number> {
     }
     case 'status': {
       const { cmdStatus } = await import('./start.ts');
-      return cmdStatus(io, await connectFor(values), runIdOf(arg), { wait: bool(values, 'wait'), ...output });
+      return cmdStatus(io, await connectFor(io, values), runIdOf(arg), { wait: bool(values, 'wait'), ...output });
     }
     case 'report': {
       const { cmdReport } = await import('./report.ts');
-      await connectFor(values);
+      await connectFor(io, values);
       return cmdReport(io, arg, { json: bool(values, 'json') });
     }
     case 'export':
@@ -277,7 +279,7 @@ async function run(io: Io, command: string, parsed: Parsed): Promise<number> {
       return cmdStats(io, arg, values);
     case 'approve': {
       const { cmdApprove } = await import('./approve.ts');
-      return cmdApprove(io, await connectFor(values), arg, {
+      return cmdApprove(io, await connectFor(io, values), arg, {
         pass: str(values, 'pass'),
         yes: bool(values, 'yes'),
         'requested-by': str(values, 'requested-by'),

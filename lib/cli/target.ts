@@ -28,6 +28,8 @@ export interface StackConnection {
   local?: runtime.RuntimeState;
   /** Loopback endpoints answer at once: poll them faster than AWS. */
   pollMaxMs: number;
+  /** Said on stderr before the command's own output. */
+  warnings: string[];
 }
 
 /** The stack is not there (wrong name, region or account): bad input, nothing written. */
@@ -109,6 +111,7 @@ export async function connect(opts: ConnectOptions): Promise<StackConnection> {
     outputs,
     sfn: new SFNClient({}),
     ...(local ? { local } : {}),
+    warnings: local && runtime.endpointIsStale(local) ? ['the code or PSP settings changed since `mass-refund local up`: run it again to restart the Step Functions endpoint with them'] : [],
     pollMaxMs: isLoopback(process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL) ? 1_000 : 15_000,
   };
 }

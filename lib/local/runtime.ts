@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { scanAll } from '../adapters/dynamodb/items.ts';
 import { tableName } from '../adapters/dynamodb/table-names.ts';
 import { registerWithSandbox, type SettledTransaction } from './sandbox-registration.ts';
 import { applyEnvironment, DEFAULT_TABLE_PREFIX, localEnvironment, type LocalEndpoints } from './env.ts';
-import { localHome } from './paths.ts';
+import { localHome, PROJECT_ROOT } from './paths.ts';
 import { isAlive, LocalServiceError, startDynamoDbLocal, startPspSandboxProcess, startSesLocal, startStepFunctionsProcess, stopPid } from './services.ts';
 import { synthesizeTemplate } from './synth.ts';
 import { dropTables, ensureTables } from './tables.ts';
@@ -58,10 +58,28 @@ export function awsEnvironment(state: Pick<RuntimeState, 'services'>): Record<st
   };
 }
 
-/** The settings the Step Functions endpoint's handlers see, as a fingerprint. */
+/** The code the Step Functions endpoint runs (handlers, adapters, core, the endpoint): sizes and times of its files. */
+function codeFingerprint(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts')) {
+        const st = statSync(full);
+        hash.update(`${full}:${st.size}:${st.mtimeMs}\n`);
+      }
+    }
+  };
+  for (const dir of ['functions', 'lib/core', 'lib/adapters', 'lib/local']) walk(path.join(PROJECT_ROOT, dir));
+  return hash.digest('hex');
+}
+
+/** What the Step Functions endpoint was started with (template, code, PSP settings), as a fingerprint. */
 function stepfunctionsConfig(templateText: string): string {
   const psp = ['MASS_REFUND_PSP_URL', 'MASS_REFUND_PSP_MERCHANT_ID', 'MASS_REFUND_PSP_PASSWORD', 'MAIL_SENDER'].map((k) => `${k}=${process.env[k] ?? ''}`).join('\n');
-  return createHash('sha256').update(templateText).update(psp).digest('hex').slice(0, 16);
+  return createHash('sha256').update(templateText).update(codeFingerprint()).update(psp).digest('hex').slice(0, 16);
 }
 
 async function healthy(url: string, probe: string, init?: RequestInit): Promise<boolean> {
@@ -220,6 +238,16 @@ export async function attach(): Promise<RuntimeState> {
   }
   applyEnvironment({ ...awsEnvironment(state), MASS_REFUND_SANDBOX_URL: state.services.psp.url });
   return state;
+}
+
+/**
+ * Whether the running Step Functions endpoint runs other code or settings than the working copy
+ * now has (handlers are loaded once per endpoint process): `local up` restarts it.
+ */
+export function endpointIsStale(state: RuntimeState): boolean {
+  const template = path.join(localHome(), 'cdk.out', 'MassRefund.template.json');
+  if (!state.stepfunctionsConfig || !existsSync(template)) return false;
+  return stepfunctionsConfig(readFileSync(template, 'utf8')) !== state.stepfunctionsConfig;
 }
 
 /** Empties every table, the sandbox's ledger and the received emails. */

@@ -170,6 +170,24 @@ describe('report, export, lookup and stats --target aws', () => {
     expect(ledger.code).toBe(2);
   });
 
+  it('on a terminal, approve asks first: no starts nothing, yes starts the chosen pass', async () => {
+    // prepare
+    const sim = await cli(['start', 'DispatchRefunds', '--input', JSON.stringify({ mode: 'simulate', from: today, to: tomorrow, requestedBy: 'ops' }), ...AWS]);
+    const simulationRunId = sim.json<Report>().runId;
+    // act
+    const declined = await cli(['approve', simulationRunId, '--pass', 'credit', ...AWS], { tty: true, stdin: 'n\n' });
+    const accepted = await cli(['approve', simulationRunId, '--pass', 'credit', '--json', ...AWS], { tty: true, stdin: 'y\n' });
+    // assess
+    expect(declined.code).toBe(2);
+    expect(declined.stderr).toContain(`Start DispatchRefunds credit bound to simulation ${simulationRunId}? [y/N]`);
+    expect(declined.stderr).toContain('not started.');
+    expect(declined.stdout).toBe('');
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const report = accepted.json<Report>();
+    expect(report).toMatchObject({ status: 'succeeded', simulationRunId, input: { mode: 'credit' } });
+    expect(report.outcomes.credited?.count).toBeGreaterThan(0);
+  });
+
   it('lookup and stats read the written-off codes', async () => {
     // prepare
     const run = await cli(['start', 'WriteOff', '--input', JSON.stringify({ issuedUpTo: '2023-12-31', simulate: false, comment: 'expired 2023 campaign', requestedBy: 'fin' }), ...AWS]);
@@ -215,16 +233,16 @@ describe('a nightly run over the auto-approval limit', () => {
 describe('readable output on a terminal', () => {
   it('prints a summary with money as people write it and outcomes as a table', async () => {
     // act
-    const run = await cli(['start', 'DispatchRefunds', '--input', JSON.stringify({ mode: 'simulate', from: '2026-01-01', to: tomorrow, requestedBy: 'ops' }), ...AWS], { tty: true });
+    const run = await cli(['start', 'CancelPerformance', '--input', JSON.stringify({ performanceId: 'awn-P1', reason: 'storm', requestedBy: 'ops' }), ...AWS], { tty: true });
     // assess
     expect(run.code).toBe(0);
     expect(() => JSON.parse(run.stdout)).toThrow();
-    expect(run.stdout).toMatch(/^DispatchRefunds dispatch-refunds-\S+: succeeded$/m);
+    expect(run.stdout).toMatch(/^CancelPerformance cancel-performance-\S+: succeeded$/m);
     expect(run.stdout).toMatch(/^outcome\s+count\s+CHF$/m);
-    expect(run.stdout).toMatch(/^to_credit\s+\d+\s+CHF [\d,]+\.\d{2}$/m);
+    expect(run.stdout).toMatch(/^tickets_cancelled\s+7\s+CHF 550\.00$/m);
     // Progress redrawn in place on stderr.
     expect(run.stderr).toContain('\r\x1b[2K');
-    const history = await new SFNClient({}).send(new GetExecutionHistoryCommand({ executionArn: `arn:aws:states:eu-central-1:000000000000:execution:MassRefund-DispatchRefunds:${run.stdout.split(' ')[1]?.replace(/:$/, '')}`, maxResults: 1 }));
+    const history = await new SFNClient({}).send(new GetExecutionHistoryCommand({ executionArn: `arn:aws:states:eu-central-1:000000000000:execution:MassRefund-CancelPerformance:${run.stdout.split(' ')[1]?.replace(/:$/, '')}`, maxResults: 1 }));
     expect(history.events?.[0]?.type).toBe('ExecutionStarted');
   });
 });
