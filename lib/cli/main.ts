@@ -251,13 +251,14 @@ async function run(io: Io, command: string, parsed: Parsed): Promise<number> {
       return cmdImport(io, arg, output);
     }
     case 'start': {
-      const { cmdStart, requireWorkflow } = await import('./start.ts');
+      const { cmdStart, readInput, requireWorkflow, scheduleInput } = await import('./start.ts');
       const workflow = requireWorkflow(arg);
-      return cmdStart(io, await connectFor(io, values), workflow, {
-        input: str(values, 'input'),
-        'input-file': str(values, 'input-file'),
+      // Bad input is refused before anything is looked up, on any target.
+      const consoleInput = readInput({ input: str(values, 'input'), 'input-file': str(values, 'input-file') });
+      const schedule = str(values, 'schedule');
+      const input = schedule !== undefined ? scheduleInput(workflow, schedule, consoleInput) : consoleInput;
+      return cmdStart(io, await connectFor(io, values), workflow, input, {
         name: str(values, 'name'),
-        schedule: str(values, 'schedule'),
         'no-wait': bool(values, 'no-wait'),
         ...output,
       });

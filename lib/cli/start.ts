@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { ValidationError } from '../core/errors.ts';
 import { didYouMean } from './args.ts';
-import { findRun, follow, outcomeOf, scheduleInput, snapshotOf, startRun, type RunOutcome } from './executions.ts';
+import { findRun, follow, outcomeOf, snapshotOf, startRun, type RunOutcome } from './executions.ts';
 import { formatDuration, reportSummary, type ReportLike } from './format.ts';
 import { EXIT, info, printJson, UsageError, wantsText, type Io } from './io.ts';
 import { isWorkflow, WORKFLOW_NAMES } from './inputs.ts';
@@ -69,18 +69,10 @@ export async function runWorkflow(io: Io, stack: StackConnection, workflow: stri
   }
   const plan = await progressPlan(workflow, input);
   const display = new ProgressDisplay(io.stderr, workflow);
-  let last = '';
-  const d = await follow(stack, started.executionArn, {
-    plan,
-    onProgress: (s, status) => {
-      display.update(s, status);
-      last = status;
-    },
-  });
+  const d = await follow(stack, started.executionArn, { plan, onProgress: (s, status) => display.update(s, status) });
   display.done();
   const outcome = outcomeOf(workflow, started.runId, d);
   printOutcome(io, stack, outcome, text);
-  if (last === '') info(io, `${workflow} ${started.runId}: ${d.status}`);
   return outcome;
 }
 
@@ -97,18 +89,13 @@ export function printOutcome(io: Io, stack: StackConnection, outcome: RunOutcome
 }
 
 export interface StartFlags {
-  input?: string;
-  'input-file'?: string;
   name?: string;
-  schedule?: string;
   'no-wait'?: boolean;
   json?: boolean;
   pretty?: boolean;
 }
 
-export async function cmdStart(io: Io, stack: StackConnection, workflow: string, flags: StartFlags): Promise<number> {
-  let input = readInput(flags);
-  if (flags.schedule !== undefined) input = scheduleInput(workflow, flags.schedule, input);
+export async function cmdStart(io: Io, stack: StackConnection, workflow: string, input: unknown, flags: StartFlags): Promise<number> {
   const outcome = await runWorkflow(io, stack, workflow, input, { name: flags.name, wait: !flags['no-wait'], json: flags.json, pretty: flags.pretty });
   return outcome.exitCode;
 }

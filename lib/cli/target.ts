@@ -6,7 +6,7 @@
  * DescribeStacks from the synthesized template.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { TABLE_ENV, type TableKey } from '../adapters/dynamodb/table-names.ts';
 import { STACK_NAME } from '../local/synth.ts';
 import * as runtime from '../local/runtime.ts';
@@ -97,6 +97,9 @@ export async function connect(opts: ConnectOptions): Promise<StackConnection> {
     cfn.destroy();
   }
   const { stateMachines, tables } = stackOutputs(outputs);
+  const sfn = new SFNClient({});
+  // A stack deployed before the state machines were outputs: they are named MassRefund-<Workflow>.
+  if (Object.keys(stateMachines).length === 0) Object.assign(stateMachines, await stateMachinesByName(sfn));
   const missing = (Object.keys(TABLE_ENV) as TableKey[]).filter((k) => !tables[k]);
   if (Object.keys(stateMachines).length === 0 || missing.length > 0) {
     throw new StackNotFoundError(`the stack ${name} lacks the outputs the CLI needs (<Workflow>StateMachineArn, <table>TableName${missing.length ? `; missing: ${missing.join(', ')}` : ''}): deploy the current version`);
@@ -109,11 +112,25 @@ export async function connect(opts: ConnectOptions): Promise<StackConnection> {
     stateMachines,
     tables,
     outputs,
-    sfn: new SFNClient({}),
+    sfn,
     ...(local ? { local } : {}),
     warnings: local && runtime.endpointIsStale(local) ? ['the code or PSP settings changed since `mass-refund local up`: run it again to restart the Step Functions endpoint with them'] : [],
     pollMaxMs: isLoopback(process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL) ? 1_000 : 15_000,
   };
+}
+
+async function stateMachinesByName(sfn: SFNClient): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  let nextToken: string | undefined;
+  do {
+    const out = await sfn.send(new ListStateMachinesCommand({ nextToken }));
+    for (const m of out.stateMachines ?? []) {
+      const workflow = /^MassRefund-(\w+)$/.exec(m.name ?? '')?.[1];
+      if (workflow && m.stateMachineArn) found[workflow] = m.stateMachineArn;
+    }
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return found;
 }
 
 /** The ARN of a workflow's state machine in the connected stack. */

@@ -85,22 +85,16 @@ describe('mass-refund --target local', () => {
     expect(report.stdout).toContain(`CancelPerformance run ${runId}: succeeded`);
   });
 
-  it('--help after a command prints its usage and starts nothing; an unknown option is bad input naming the nearest', async () => {
+  it('start ReconcileRefunds --help prints its usage and starts nothing, nor does a mistyped option (exit 2 naming the nearest)', async () => {
     // act
     const help = await massRefund('start', 'ReconcileRefunds', '--help');
     const typo = await massRefund('start', 'ReconcileRefunds', '--traget', 'aws');
-    const top = await massRefund('--help');
-    const short = await massRefund('-h');
     // assess
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: mass-refund start WORKFLOW');
     expect(help.stdout).toMatch(/runId\s+string\s+optional/);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown option --traget; did you mean --target?');
-    expect(top.code).toBe(0);
-    expect(top.stdout).toContain('Usage: mass-refund COMMAND');
-    expect(short.code).toBe(0);
-    expect(short.stdout).toBe(top.stdout);
     const client = new SFNClient({ endpoint: sfn.url, region: 'eu-central-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const arn = `arn:aws:states:eu-central-1:000000000000:stateMachine:MassRefund-ReconcileRefunds`;
     expect((await client.send(new ListExecutionsCommand({ stateMachineArn: arn }))).executions).toEqual([]);

@@ -27,6 +27,8 @@ describe('a strict command line', () => {
     [['local', 'up', '--target', 'aws'], 'unknown option --target'],
     [['stats', 'write-off'], 'did you mean write-offs?'],
     [['start', 'WriteOff', '--input', '{bad json'], 'not valid JSON'],
+    [['start', 'WriteOff', '--input', '{}', '--input-file', 'x.json'], 'give --input or --input-file, not both'],
+    [['start', 'WriteOff', '--schedule', 'nightly'], '--schedule applies to DispatchRefunds only'],
   ])('mass-refund %j exits 2 saying: %s', async (args, message) => {
     const run = await cli(args);
     expect(run.code).toBe(2);

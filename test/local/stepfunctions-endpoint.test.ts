@@ -19,6 +19,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importText } from '../../lib/cli/import.ts';
+import { connect } from '../../lib/cli/target.ts';
+import { StepFunctionsEndpoint, startStepFunctionsEndpoint } from '../../lib/local/stepfunctions/server.ts';
+import { LocalStack } from '../../lib/local/stepfunctions/stack.ts';
+import { tableNamesByLogicalId } from '../../lib/local/tables.ts';
+import type { CfnTemplate } from '../../lib/local/template.ts';
 import { startAwsEndpoints, type AwsEndpoints } from '../support/aws-endpoints.ts';
 import { cancellationDataset } from '../support/cancellation-data.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
@@ -208,5 +213,27 @@ describe('the local Step Functions endpoint through @aws-sdk/client-sfn', () => 
     expect(done.status).toBe('SUCCEEDED');
     expect(described.status).toBe('SUCCEEDED');
     expect(JSON.parse(described.output)).toMatchObject({ runId: 'sf-from-aws-cli', workflow: 'ReconcileRefunds' });
+  });
+
+  it('lets the CLI find the state machines of a stack deployed before they were outputs, by their names', async () => {
+    // prepare: the same stack without the <Workflow>StateMachineArn outputs
+    const template = structuredClone(rt.template) as unknown as CfnTemplate & { Outputs: Record<string, unknown> };
+    for (const key of Object.keys(template.Outputs)) if (key.endsWith('StateMachineArn')) delete template.Outputs[key];
+    const older = await startStepFunctionsEndpoint(new StepFunctionsEndpoint(new LocalStack({ template, tableNames: tableNamesByLogicalId(template, rt.prefix) }), rt.runner));
+    const saved = { sfn: process.env.AWS_ENDPOINT_URL_SFN, cfn: process.env.AWS_ENDPOINT_URL_CLOUDFORMATION };
+    process.env.AWS_ENDPOINT_URL_SFN = older.url;
+    process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = older.url;
+    try {
+      // act
+      const stack = await connect({ target: 'aws' });
+      // assess
+      expect(stack.stateMachines).toEqual(arns);
+      expect(stack.tables.refunds).toBe(`${rt.prefix}refunds`);
+      stack.sfn.destroy();
+    } finally {
+      process.env.AWS_ENDPOINT_URL_SFN = saved.sfn;
+      process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = saved.cfn;
+      await older.stop();
+    }
   });
 });
