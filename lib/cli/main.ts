@@ -162,8 +162,7 @@ async function cmdLocal(io: Io, sub: string): Promise<number> {
   switch (sub) {
     case 'up': {
       const result = await runtime.up({ log: (l) => info(io, l) });
-      const s = await runtime.status();
-      printJson(io, { up: true, started: result.started, tablesCreated: result.tablesCreated, services: s.services, tablePrefix: result.state.tablePrefix, env: s.env });
+      printJson(io, { up: true, started: result.started, tablesCreated: result.tablesCreated, services: result.state.services, tablePrefix: result.state.tablePrefix, env: runtime.awsEnvironment(result.state) });
       return EXIT.ok;
     }
     case 'down':

@@ -219,7 +219,7 @@ export class ProgressDisplay {
     if (this.out.isTTY) {
       if (this.now() - this.#lastDraw < 100) return;
       this.#lastDraw = this.now();
-      const width = Math.max(40, (this.out.columns ?? 100) - 1);
+      const width = Math.max(40, (this.out.columns || 100) - 1);
       let line = progressText(this.label, s, status);
       if (s.total !== undefined && s.total > 0) {
         const bar = 20;

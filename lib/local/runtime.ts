@@ -76,10 +76,14 @@ function codeFingerprint(): string {
   return hash.digest('hex');
 }
 
-/** What the Step Functions endpoint was started with (template, code, PSP settings), as a fingerprint. */
-function stepfunctionsConfig(templateText: string): string {
-  const psp = ['MASS_REFUND_PSP_URL', 'MASS_REFUND_PSP_MERCHANT_ID', 'MASS_REFUND_PSP_PASSWORD', 'MAIL_SENDER'].map((k) => `${k}=${process.env[k] ?? ''}`).join('\n');
-  return createHash('sha256').update(templateText).update(codeFingerprint()).update(psp).digest('hex').slice(0, 16);
+/** The user's settings the endpoint's handlers take over (read before this process points its own environment at the runtime). */
+function userSettings(): string {
+  return ['MASS_REFUND_PSP_URL', 'MASS_REFUND_PSP_MERCHANT_ID', 'MASS_REFUND_PSP_PASSWORD', 'MAIL_SENDER'].map((k) => `${k}=${process.env[k] ?? ''}`).join('\n');
+}
+
+/** What the Step Functions endpoint was started with (template, code, the user's PSP settings), as a fingerprint. */
+function stepfunctionsConfig(templateText: string, settings = userSettings()): string {
+  return createHash('sha256').update(templateText).update(codeFingerprint()).update(settings).digest('hex').slice(0, 16);
 }
 
 async function healthy(url: string, probe: string, init?: RequestInit): Promise<boolean> {
@@ -141,6 +145,7 @@ export interface UpResult {
  */
 export async function up(opts: { log?: (line: string) => void } = {}): Promise<UpResult> {
   const log = opts.log ?? (() => {});
+  const settings = userSettings();
   const current = await status();
   const prev = readState();
   const byName = new Map(current.services.map((s) => [s.name, s]));
@@ -169,7 +174,7 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   client.destroy();
 
   // The Step Functions endpoint runs the handlers against the other three: restart it when they, the template or the PSP settings changed.
-  const config = stepfunctionsConfig(readFileSync(templatePath, 'utf8'));
+  const config = stepfunctionsConfig(readFileSync(templatePath, 'utf8'), settings);
   const sfn = byName.get('stepfunctions');
   const dependencyRestarted = started.length > 0;
   if (sfn?.running && !dependencyRestarted && prev?.stepfunctionsConfig === config) {
