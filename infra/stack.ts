@@ -36,6 +36,8 @@ export class MassRefundStack extends Stack {
       const workflow = new Workflow(this, name, deps);
       this.workflows[name] = workflow;
       machines.push({ workflow: name, stateMachine: workflow.machine.stateMachine });
+      // The CLI finds each workflow's state machine by this output (`mass-refund … --target aws`).
+      new CfnOutput(this, `${name}StateMachineArn`, { value: workflow.machine.stateMachine.stateMachineArn, description: `mass-refund workflow ${name}` });
     }
     // An execution that times out, is stopped or cannot record its own failure still ends its run.
     new RunEnds(this, 'RunEnds', { tables: this.tables, machines });

@@ -27,7 +27,9 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
   const status = awaitingApproval ? 'awaiting_approval' : 'succeeded';
   if (awaitingApproval) {
     const over = awaitingApproval.map((o) => `${o.currency} ${o.total}${o.limit === null ? ' (no limit configured)' : ` >= limit ${o.limit}`}`).join(', ');
-    errors.push({ code: 'AwaitingApproval', message: `simulated totals over the auto-approval limit: ${over}; approve simulation ${simulationRunId} by starting this mode by hand with simulationRunId` });
+    // The exact command an operator types; in Lambda (AWS_LAMBDA_FUNCTION_NAME set) that is against the deployed stack.
+    const approve = `mass-refund approve ${simulationRunId} --pass ${input.mode === 'credit' ? 'credit' : 'psp'}${process.env.AWS_LAMBDA_FUNCTION_NAME ? ' --target aws' : ''}`;
+    errors.push({ code: 'AwaitingApproval', message: `simulated totals over the auto-approval limit: ${over}; check simulation ${simulationRunId} and approve it with: ${approve}` });
     await runs.log(runId, 'approval', [`stopped after simulating (${simulationRunId}): ${over}`]);
   }
   const report: RunReport = { runId, workflow: WORKFLOW, status, startedAt, finishedAt: new Date().toISOString(), requestedBy, input, outcomes, errors, simulationRunId };

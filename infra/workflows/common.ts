@@ -73,8 +73,18 @@ export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: stri
  * fail with States.ResultPathMatchFailure instead of the handler's error.
  */
 export function rejectInput(scope: Construct, ...steps: tasks.LambdaInvoke[]): void {
-  const rejected = new sfn.Fail(scope, 'InputRejected', { errorPath: '$.Error', causePath: '$.Cause' });
-  for (const step of steps) step.addCatch(rejected, { errors: ['States.ALL'] });
+  // A handler's error arrives as Lambda's JSON {errorType, errorMessage, trace}: the execution ends
+  // with the readable `field: reason` message alone; any other cause is kept as it is.
+  const rejected = new sfn.Fail(scope, 'InputRejected', { errorPath: '$.Error', causePath: '$.Cause.errorMessage' });
+  const parse = new sfn.Pass(scope, 'ReadRejection', { parameters: { 'Error.$': '$.Error', 'Cause.$': 'States.StringToJson($.Cause)' } });
+  const other = new sfn.Fail(scope, 'Rejected', { errorPath: '$.Error', causePath: '$.Cause' });
+  const readable = new sfn.Choice(scope, 'RejectionFromHandler')
+    .when(
+      sfn.Condition.and(sfn.Condition.isPresent('$.Cause'), sfn.Condition.isString('$.Cause'), sfn.Condition.stringMatches('$.Cause', '{*"errorMessage":*}')),
+      parse.next(rejected),
+    )
+    .otherwise(other);
+  for (const step of steps) step.addCatch(readable, { errors: ['States.ALL'] });
 }
 
 export interface WorkflowStateMachineProps {
@@ -94,8 +104,11 @@ export class WorkflowStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: WorkflowStateMachineProps) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    const docs = (scope.node.tryGetContext('mass-refund:inputDocsUrl') as string | undefined) ?? 'docs/inputs';
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: `MassRefund-${props.workflow}`,
+      // The console shows this beside "Start execution": where the input is described.
+      comment: `mass-refund ${props.workflow}. Input: JSON Schema ${docs}/${props.workflow}.schema.json, example ${docs}/${props.workflow}.example.json (mass-refund start ${props.workflow} --help).`,
       definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.timeout ?? Duration.hours(6),

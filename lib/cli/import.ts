@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { DynamoImportLookup, writeImport } from '../adapters/dynamodb/import-store.ts';
 import { registerWithSandbox } from '../local/sandbox-registration.ts';
 import { formatIssues, validateImportFile, type ImportIssue } from '../core/import.ts';
-import * as runtime from '../local/runtime.ts';
-import { EXIT, info, printJson, UsageError } from './io.ts';
+import { formatCount } from './format.ts';
+import { EXIT, info, printJson, UsageError, wantsText, type Io } from './io.ts';
 
 export interface ImportOutcome {
   ok: boolean;
@@ -22,22 +22,24 @@ export async function importText(text: string, sandboxUrl = process.env.MASS_REF
   return { ok: true, records: validation.records.length, unchanged: validation.unchanged, written: result.written };
 }
 
-export async function cmdImport(positional: string[], _flags: Record<string, string | true>): Promise<number> {
-  const file = positional[1];
-  if (!file) throw new UsageError('usage: mass-refund import FILE.jsonl');
+/** `import FILE.jsonl`: the whole file validated first; any bad line, exit 2 and nothing written. */
+export async function cmdImport(io: Io, file: string, flags: { json?: boolean; pretty?: boolean }): Promise<number> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  await runtime.attach();
   const outcome = await importText(text);
   if (!outcome.ok) {
-    info(`${file}: ${outcome.issues?.length} problem(s), nothing imported:\n${formatIssues(outcome.issues ?? [])}`);
-    printJson({ imported: false, issues: outcome.issues });
+    info(io, `${file}: ${outcome.issues?.length} problem(s), nothing imported:\n${formatIssues(outcome.issues ?? [])}`);
+    printJson(io, { imported: false, issues: outcome.issues });
     return EXIT.badInput;
   }
-  printJson({ imported: true, records: outcome.records, unchanged: outcome.unchanged, written: outcome.written });
+  const result = { imported: true, records: outcome.records, unchanged: outcome.unchanged, written: outcome.written };
+  if (wantsText(io, flags)) {
+    const written = Object.entries(outcome.written ?? {}).map(([type, n]) => `${formatCount(n)} ${type}`).join(', ');
+    io.stdout.write(`${file}: ${formatCount(outcome.records ?? 0)} record(s) valid; written: ${written || 'nothing new'}; unchanged: ${formatCount(outcome.unchanged ?? 0)}\n`);
+  } else printJson(io, result);
   return EXIT.ok;
 }

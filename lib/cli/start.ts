@@ -1,83 +1,158 @@
-import { randomBytes } from 'node:crypto';
-import { scheduledDispatchInput, SCHEDULES, type ScheduleName } from '../core/dispatch.ts';
-import { lambdaErrorMessage } from '../core/errors.ts';
-import { localEnvironment } from '../local/env.ts';
-import { PROJECT_ROOT } from '../local/paths.ts';
-import { LocalRunner, type ExecutionResult, type LocalExecutionEvent } from '../local/runner.ts';
-import { endpointsOf, readState } from '../local/runtime.ts';
-import { synthesizeTemplate } from '../local/synth.ts';
-import { tableNamesByLogicalId } from '../local/tables.ts';
-import { EXIT, Progress, UsageError } from './io.ts';
+/** `start` and `status`: a workflow as a Step Functions execution, followed or looked up later. */
+import { readFileSync } from 'node:fs';
+import { RunRepository } from '../adapters/dynamodb/runs.ts';
+import { ValidationError } from '../core/errors.ts';
+import { didYouMean } from './args.ts';
+import { findRun, follow, outcomeOf, snapshotOf, startRun, type RunOutcome } from './executions.ts';
+import { formatDuration, reportSummary, type ReportLike } from './format.ts';
+import { EXIT, info, printJson, UsageError, wantsText, type Io } from './io.ts';
+import { isWorkflow, WORKFLOW_NAMES } from './inputs.ts';
+import { ProgressDisplay, progressPlan, progressText } from './progress.ts';
+import type { StackConnection } from './target.ts';
 
-/** Errors raised before anything is written: the CLI answers them with exit code 2. */
-export const BAD_INPUT_ERRORS = new Set(['ValidationError', 'NotFoundError', 'ConflictError', 'SimulationMismatchError']);
+export { BAD_INPUT_ERRORS, newExecutionName, scheduleInput } from './executions.ts';
 
-let cachedRunner: LocalRunner | undefined;
-
-/** The runner over the synthesized stack, pointed at the running local runtime. */
-export async function localRunner(): Promise<LocalRunner> {
-  if (cachedRunner) return cachedRunner;
-  const state = readState();
-  if (!state) throw new UsageError('the local runtime is not running: run `mass-refund local up`');
-  const { template } = await synthesizeTemplate();
-  cachedRunner = new LocalRunner({
-    template,
-    tableNames: tableNamesByLogicalId(template, state.tablePrefix),
-    env: localEnvironment(endpointsOf(state), state.tablePrefix),
-    projectRoot: PROJECT_ROOT,
-  });
-  return cachedRunner;
+/** The console input: `--input JSON` or `--input-file F` (not both); `{}` when neither. */
+export function readInput(flags: { input?: string; 'input-file'?: string }): unknown {
+  if (flags.input !== undefined && flags['input-file'] !== undefined) throw new UsageError('give --input or --input-file, not both');
+  let raw: string | undefined = flags.input;
+  if (flags['input-file'] !== undefined) {
+    try {
+      raw = readFileSync(flags['input-file'], 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --input-file ${flags['input-file']}: ${(error as Error).message}`);
+    }
+  }
+  if (raw === undefined) return {};
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new ValidationError([{ field: '(input)', reason: `not valid JSON: ${(error as Error).message}` }]);
+  }
 }
 
-/** Readable, sortable run ids: `cancel-performance-20261125T203312-3f9a`. */
-export function newExecutionName(workflow: string, now = new Date()): string {
-  const kebab = workflow.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-  return `${kebab}-${stamp}-${randomBytes(2).toString('hex')}`;
+export function requireWorkflow(name: string): string {
+  if (!isWorkflow(name)) throw new UsageError(`unknown workflow "${name}"${didYouMean(name, WORKFLOW_NAMES)}`);
+  return name;
+}
+
+/** The command that approves a simulation, as the operator types it for this target. */
+export function approveCommand(stack: Pick<StackConnection, 'target' | 'name'>, simulationRunId: string, pass: string): string {
+  const target = stack.target === 'aws' ? ` --target aws${stack.name !== 'MassRefund' ? ` --stack ${stack.name}` : ''}` : '';
+  return `mass-refund approve ${simulationRunId} --pass ${pass}${target}`;
+}
+
+/** What a finished run says beyond its report: the approval a stopped nightly run waits for. */
+export function nextStep(stack: Pick<StackConnection, 'target' | 'name'>, report: Record<string, unknown> | undefined): string | undefined {
+  if (report?.status !== 'awaiting_approval' || typeof report.simulationRunId !== 'string') return undefined;
+  const mode = (report.input as { mode?: string } | undefined)?.mode;
+  return `awaiting approval: check the simulation, then run\n  ${approveCommand(stack, report.simulationRunId, mode === 'credit' ? 'credit' : 'psp')}`;
+}
+
+export interface RunOptions {
+  name?: string;
+  wait?: boolean;
+  json?: boolean;
+  pretty?: boolean;
+}
+
+/** Starts a workflow and, unless --no-wait, follows it to its end with progress on stderr; prints the result. */
+export async function runWorkflow(io: Io, stack: StackConnection, workflow: string, input: unknown, opts: RunOptions = {}): Promise<RunOutcome> {
+  const started = await startRun(stack, workflow, input, opts.name);
+  const text = wantsText(io, opts);
+  if (opts.wait === false) {
+    const printed = { runId: started.runId, workflow, status: 'running', executionArn: started.executionArn, startedAt: started.startedAt };
+    if (text) io.stdout.write(`${started.runId}\n`);
+    else printJson(io, printed);
+    info(io, `started ${workflow} run ${started.runId}; see where it stands with: mass-refund status ${started.runId}${stack.target === 'aws' ? ' --target aws' : ''}`);
+    return { exitCode: EXIT.ok, printed };
+  }
+  const plan = await progressPlan(workflow, input);
+  const display = new ProgressDisplay(io.stderr, workflow);
+  const d = await follow(stack, started.executionArn, { plan, onProgress: (s, status) => display.update(s, status) });
+  display.done();
+  const outcome = outcomeOf(workflow, started.runId, d);
+  printOutcome(io, stack, outcome, text);
+  return outcome;
+}
+
+export function printOutcome(io: Io, stack: StackConnection, outcome: RunOutcome, text: boolean): void {
+  if (text) {
+    if (outcome.report) io.stdout.write(reportSummary(outcome.report as ReportLike) + '\n');
+    else {
+      const p = outcome.printed;
+      io.stdout.write(`${String(p.workflow)} ${String(p.runId)}: ${String(p.status)}${p.error ? ` (${String(p.error)})` : ''}\n${p.message ? `${String(p.message)}\n` : ''}`);
+    }
+  } else printJson(io, outcome.printed);
+  const next = nextStep(stack, outcome.report);
+  if (next) info(io, next);
+}
+
+export interface StartFlags {
+  name?: string;
+  'no-wait'?: boolean;
+  json?: boolean;
+  pretty?: boolean;
+}
+
+export async function cmdStart(io: Io, stack: StackConnection, workflow: string, input: unknown, flags: StartFlags): Promise<number> {
+  const outcome = await runWorkflow(io, stack, workflow, input, { name: flags.name, wait: !flags['no-wait'], json: flags.json, pretty: flags.pretty });
+  return outcome.exitCode;
+}
+
+/** The run's status in the contract's words (lowercase), from its execution and report. */
+export function runStatusOf(executionStatus: string | undefined, report: Record<string, unknown> | undefined): string {
+  if (executionStatus === 'RUNNING' || executionStatus === 'PENDING_REDRIVE') return 'running';
+  if (executionStatus === 'SUCCEEDED') return typeof report?.status === 'string' ? report.status : 'succeeded';
+  return (executionStatus ?? 'unknown').toLowerCase();
 }
 
 /**
- * `--schedule nightly`: the input the CDK schedule sends (`{schedule, mode, requestedBy}`), with
- * `--input` adding or overriding fields such as `{"mode":"psp"}`.
+ * Where a run stands: `status` in the contract's words (running, succeeded, completed_with_errors,
+ * failed, awaiting_approval, aborted, timed_out), the execution, progress while running, the
+ * report once done. Exit 0 while running or done well, 1 when it failed, 2 for an unknown run.
  */
-export function scheduleInput(workflow: string, schedule: string, input: unknown): Record<string, unknown> {
-  if (workflow !== 'DispatchRefunds') throw new UsageError('--schedule applies to DispatchRefunds only');
-  if (!(SCHEDULES as readonly string[]).includes(schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}`);
-  const extra = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
-  return { ...scheduledDispatchInput(schedule as ScheduleName), ...extra };
-}
-
-export interface LocalStartResult {
-  result: ExecutionResult;
-  printed: unknown;
-  exitCode: number;
-}
-
-export async function runWorkflowLocally(
-  workflow: string,
-  input: unknown,
-  opts: { name?: string; schedule?: string; runner?: LocalRunner; quiet?: boolean } = {},
-): Promise<LocalStartResult> {
-  const runner = opts.runner ?? (await localRunner());
-  if (!runner.workflows().includes(workflow)) {
-    throw new UsageError(`unknown workflow "${workflow}"; the stack has: ${runner.workflows().join(', ')}`);
+export async function cmdStatus(io: Io, stack: StackConnection, idOrArn: string, flags: { wait?: boolean; json?: boolean; pretty?: boolean }): Promise<number> {
+  const text = wantsText(io, flags);
+  const found = await findRun(stack, idOrArn);
+  if (!found) {
+    // A scheduled run's own simulation is a run without an execution of its own.
+    const record = idOrArn.startsWith('arn:') ? undefined : await new RunRepository().get(idOrArn);
+    if (!record) {
+      info(io, `no run "${idOrArn}" in the stack ${stack.name}`);
+      return EXIT.badInput;
+    }
+    const printed = { runId: record.runId, workflow: record.workflow, status: record.status, startedAt: record.startedAt, finishedAt: record.finishedAt ?? null, ...(record.report ? { report: record.report } : {}) };
+    if (text) io.stdout.write(record.report ? reportSummary(record.report as unknown as ReportLike) + '\n' : `${record.workflow} ${record.runId}: ${record.status}\n`);
+    else printJson(io, printed);
+    return record.status === 'failed' ? EXIT.workflowFailed : EXIT.ok;
   }
-  if (opts.schedule !== undefined) input = scheduleInput(workflow, opts.schedule, input);
-  const name = opts.name ?? newExecutionName(workflow);
-  const progress = new Progress(workflow);
-  let stages = 0;
-  const onEvent = (e: LocalExecutionEvent) => {
-    if (e.type === 'StateExited') progress.update(++stages, undefined, 'states');
-  };
-  const result = await runner.start(workflow, input, { name, onEvent: opts.quiet ? undefined : onEvent });
-  progress.done();
-  if (result.status === 'SUCCEEDED') return { result, printed: result.output, exitCode: EXIT.ok };
-  const printed = {
-    status: result.status,
-    workflow,
-    runId: name,
-    error: result.error,
-    message: lambdaErrorMessage(result.cause),
-  };
-  return { result, printed, exitCode: result.error && BAD_INPUT_ERRORS.has(result.error) ? EXIT.badInput : EXIT.workflowFailed };
+  const { runId, workflow, executionArn } = found;
+  let execution = found.execution;
+  const input = execution.input ? (JSON.parse(execution.input) as unknown) : undefined;
+  const plan = await progressPlan(workflow, input);
+  if (execution.status === 'RUNNING' && flags.wait) {
+    const display = new ProgressDisplay(io.stderr, workflow);
+    execution = await follow(stack, executionArn, { plan, onProgress: (s, st) => display.update(s, st) });
+    display.done();
+  }
+  const base = { runId, workflow, executionArn, executionStatus: execution.status, startedAt: execution.startDate?.toISOString() ?? null };
+  if (execution.status === 'RUNNING') {
+    const progress = await snapshotOf(stack, executionArn, plan);
+    if (text) {
+      const running = base.startedAt ? `, running for ${formatDuration(Date.now() - Date.parse(base.startedAt))}` : '';
+      io.stdout.write(`${progressText(`${workflow} ${runId}`, progress)}${running}\n`);
+    } else printJson(io, { ...base, status: 'running', progress });
+    return EXIT.ok;
+  }
+  const outcome = outcomeOf(workflow, runId, execution);
+  const status = runStatusOf(execution.status, outcome.report);
+  if (text) printOutcome(io, stack, outcome, true);
+  else {
+    const detail = outcome.report ? { report: outcome.report } : { error: outcome.printed.error ?? null, message: outcome.printed.message ?? '' };
+    printJson(io, { ...base, status, finishedAt: execution.stopDate?.toISOString() ?? null, ...detail });
+    const next = nextStep(stack, outcome.report);
+    if (next) info(io, next);
+  }
+  return outcome.exitCode;
 }

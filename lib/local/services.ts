@@ -128,7 +128,34 @@ export async function startPspSandboxProcess(opts: SpawnOptions & { port?: numbe
   return { name: 'psp', pid: child.pid ?? 0, port, url, child };
 }
 
+/**
+ * The local Step Functions endpoint (lib/local/stepfunctions), as its own process: it executes the
+ * synthesized state machines of `template` against the given emulators and answers DescribeStacks.
+ */
+export async function startStepFunctionsProcess(
+  opts: SpawnOptions & { port?: number; template: string; tablePrefix: string; endpoints: { dynamodb: string; ses: string; psp: string } },
+): Promise<StartedService> {
+  const port = opts.port ?? (await freePort());
+  const tsxCli = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
+  const args = [
+    tsxCli,
+    path.join(PROJECT_ROOT, 'lib/local/stepfunctions/main.ts'),
+    '--port', String(port),
+    '--template', opts.template,
+    '--prefix', opts.tablePrefix,
+    '--dynamodb', opts.endpoints.dynamodb,
+    '--ses', opts.endpoints.ses,
+    '--psp', opts.endpoints.psp,
+  ];
+  const child = spawnService(process.execPath, args, opts, { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil('local Step Functions endpoint', () => httpOk(`${url}/_local/health`), 60_000, child);
+  return { name: 'stepfunctions', pid: child.pid ?? 0, port, url, child };
+}
+
 export function isAlive(pid: number): boolean {
+  // 0 and negative pids address process groups: never probe or signal those.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -105,7 +105,7 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     // assess
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('SimulationMismatchError');
-    const message = JSON.parse(result.cause ?? '{}').errorMessage as string;
+    const message = result.cause ?? '';
     expect(message).toContain('1 refund(s) not in the simulation (300 CHF minor units)');
     expect(message).toContain('1 refund(s) whose amount changed (simulated 5000 CHF, now 4000 CHF)');
     expect(await new RunRepository().get('psp-changed')).toBeUndefined();
@@ -116,11 +116,11 @@ describe('DispatchRefunds through the synthesized state machine', () => {
   it('rejects bad input at the first state, naming the fields', async () => {
     const policy = await run({ mode: 'simulate', from: '2026-02-01', to: '2026-02-02', creditPolicy: 'sometimes' }, 'bad-policy');
     expect(policy.error).toBe('ValidationError');
-    expect(JSON.parse(policy.cause ?? '{}').errorMessage).toContain('creditPolicy:');
+    expect(policy.cause).toContain('creditPolicy:');
     const result = await run({ mode: 'psp', from: '2026-02-02', to: '2026-02-01' }, 'bad-dispatch');
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ValidationError');
-    const message = JSON.parse(result.cause ?? '{}').errorMessage as string;
+    const message = result.cause ?? '';
     expect(message).toContain('to: must be after from');
     expect(message).toContain('simulationRunId: is required');
     expect(await new RunRepository().get('bad-dispatch')).toBeUndefined();
