@@ -106,6 +106,7 @@ export const INPUT_DOCS: Record<WorkflowName, WorkflowInputDoc> = {
       issuedUpTo: 'select what was issued on or before this date (ISO date)',
       expiredBefore: 'select what had expired before this date (ISO date); with issuedUpTo both must hold',
       kinds: 'only these kinds (gift_card is never written off)',
+      codes: 'only these codes (up to 100, each must exist); a code whose write-off was reversed is written off again only when named here',
       simulate: 'only report what would be written off (default true)',
       comment: 'shown when a written-off code is looked up; required when simulate is false',
       requestedBy: REQUESTED_BY,
