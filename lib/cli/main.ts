@@ -4,7 +4,7 @@ import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { startOnAws } from './aws.ts';
 import { EXPORT_KINDS, exportRecords, lookupVoucher, orderFields, toCsv, toJsonl, writeOffStats, type ExportKind } from './export.ts';
 import { captureFunctionLogs, EXIT, info, parseArgs, printJson, UsageError } from './io.ts';
-import { runWorkflowLocally, BAD_INPUT_ERRORS } from './start.ts';
+import { runWorkflowLocally, BAD_INPUT_ERRORS, exitCodeOfOutput } from './start.ts';
 import * as runtime from '../local/runtime.ts';
 
 const HELP = `mass-refund: cancel performances, dispatch refunds, write off vouchers.
@@ -73,7 +73,7 @@ async function cmdStart(positional: string[], flags: Record<string, string | tru
     const result = await startOnAws(workflow, input, { name, onPoll: (s) => info(`${workflow}: ${s}`) });
     if (result.status === 'SUCCEEDED') {
       printJson(result.output);
-      return EXIT.ok;
+      return exitCodeOfOutput(result.output);
     }
     printJson({ status: result.status, error: result.error, cause: result.cause, executionArn: result.executionArn });
     return result.error && BAD_INPUT_ERRORS.has(result.error) ? EXIT.badInput : EXIT.workflowFailed;

@@ -47,6 +47,12 @@ export function scheduleInput(workflow: string, schedule: string, input: unknown
   return { ...scheduledDispatchInput(schedule as ScheduleName), ...extra };
 }
 
+/** A run that went to its end but left something undone (`completed_with_errors`) exits 1, like a failed one. */
+export function exitCodeOfOutput(output: unknown): number {
+  const status = output && typeof output === 'object' ? (output as { status?: unknown }).status : undefined;
+  return status === 'completed_with_errors' ? EXIT.workflowFailed : EXIT.ok;
+}
+
 export interface LocalStartResult {
   result: ExecutionResult;
   printed: unknown;
@@ -71,7 +77,7 @@ export async function runWorkflowLocally(
   };
   const result = await runner.start(workflow, input, { name, onEvent: opts.quiet ? undefined : onEvent });
   progress.done();
-  if (result.status === 'SUCCEEDED') return { result, printed: result.output, exitCode: EXIT.ok };
+  if (result.status === 'SUCCEEDED') return { result, printed: result.output, exitCode: exitCodeOfOutput(result.output) };
   const printed = {
     status: result.status,
     workflow,
