@@ -1,5 +1,5 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { singleTransactionActions, type BookingPlan } from '../../core/booking-parts.ts';
+import { jsonBytes, singleTransactionActions, type BookingPlan } from '../../core/booking-parts.ts';
 import type { TicketSkip } from '../../core/cancellation.ts';
 import { forEachConcurrently } from '../../core/concurrency.ts';
 import { ConflictError, DomainError } from '../../core/errors.ts';
@@ -81,6 +81,8 @@ export interface OrderBooking {
 /** DynamoDB's limit of actions per TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;
 const MAX_ATTEMPTS = 8;
+/** Bytes of the skipped tickets a one-transaction record may list (the item limit is 400 KB). */
+const RECORD_LIST_BYTES = 64 * 1024;
 /** Other runs' bookings in parts finished in a row before giving up on an order (each one is progress). */
 const MAX_FINISHED_FOR_OTHERS = 4;
 
@@ -244,6 +246,8 @@ function prepare(orderId: string, stored: StoredOrder, planFor: (stored: StoredO
   }
   // The model of the writes decides first: no need to build thousands of actions to count them.
   if (singleTransactionActions(op) + (ctx.extraPuts?.length ?? 0) > MAX_TRANSACTION_ITEMS) return { inParts: op };
+  // A record listing thousands of skipped tickets would near DynamoDB's 400 KB item limit: its parts list them instead.
+  if (op.kind === 'cancellation' && jsonBytes(op.plan.skipped) > RECORD_LIST_BYTES) return { inParts: op };
   const built = build(stored, op, ctx);
   if (built.actions.length > MAX_TRANSACTION_ITEMS) return { inParts: op };
   return { built };
