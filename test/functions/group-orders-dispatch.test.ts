@@ -1,11 +1,15 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { creditAccounts } from '../../lib/adapters/dynamodb/accounts.ts';
+import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
+import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
 import { OrderRepository, type StoredOrder } from '../../lib/adapters/dynamodb/orders.ts';
 import { planCancellation } from '../../lib/core/cancellation.ts';
 import { planExchange } from '../../lib/core/exchange.ts';
 import type { RunReport } from '../../lib/core/report.ts';
 import { importDataset } from '../support/cancellation-data.ts';
-import { allRefunds, assertConsistent } from '../support/dispatch-fixtures.ts';
+import { allRefunds, assertConsistent, pendingRefunds } from '../support/dispatch-fixtures.ts';
 import { groupOrderDataset } from '../support/group-orders.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
@@ -71,5 +75,23 @@ describe('the refunds of group orders through the dispatch', () => {
     for (const r of refunds.filter((x) => x.status === 'credited')) creditedByOwner.set(r.ownerId, (creditedByOwner.get(r.ownerId) ?? 0) + r.amount.amount);
     for (const account of await creditAccounts()) expect(account.balance).toEqual([{ amount: creditedByOwner.get(account.ownerId), currency: 'CHF' }]);
     await assertConsistent(rt);
+  });
+
+  it('a dispatch that leaves an email unsent lists it under errors and completes with errors', async () => {
+    // prepare: two refunds; one customer's record (and so the address) is gone
+    const [kept, lost] = await pendingRefunds('noaddress', '2026-02-03T09:00:00Z', [{ method: 'klarna' }, { method: 'klarna' }]);
+    await documentClient().send(new DeleteCommand({ TableName: tableName('catalog'), Key: { pk: `CUSTOMER#${lost!.ownerId}`, sk: 'CUSTOMER' } }));
+    const range = { from: '2026-02-03', to: '2026-02-04', requestedBy: 'op' };
+    // act
+    const sim = await rt.start('DispatchRefunds', { mode: 'simulate', ...range }, 'na-sim');
+    const credit = await rt.start('DispatchRefunds', { mode: 'credit', ...range, simulationRunId: 'na-sim' }, 'na-credit');
+    // assess: the money moved, one email could not be sent: the run says so
+    expect([sim.status, credit.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const report = credit.output as RunReport;
+    expect(report.outcomes.credited?.count).toBe(2);
+    expect(report.errors.map((e) => e.code)).toEqual(['EmailsNotSent']);
+    expect(report.status).toBe('completed_with_errors');
+    expect((await new RunRepository().get('na-credit'))?.status).toBe('completed_with_errors');
+    expect((await allRefunds()).get(kept!.id)?.status).toBe('credited');
   });
 });
