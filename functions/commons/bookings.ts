@@ -33,6 +33,7 @@ export function tallyBooking(t: Tallies, b: OrderBooking): Tallies {
     if (b.refundTotal) out = tally(out, exchange ? 'orders_exchanged' : 'orders_cancelled', b.refundTotal);
     if (b.feeValue && b.feeValue.amount > 0) out = tally(out, 'fees_refunded', b.feeValue);
     for (const r of b.refunds) out = tally(out, r.status === 'pending' ? 'pending_refunds' : 'returned_to_account', r.amount);
+    if (b.transactions) out = tally(out, 'orders_booked_in_parts', undefined);
   }
   for (const s of b.skipped) {
     if (s.reason === 'already_cancelled') out = tally(out, 'tickets_skipped_already_cancelled');
