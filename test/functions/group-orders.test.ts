@@ -277,6 +277,24 @@ describe('group orders through the synthesized state machines', () => {
     expect(await stateOf('ctr-x-')).toEqual(await stateOf('ctr-ref-'));
   });
 
+  it('a partial refund crashed between the exchange parts of a group order is finished by the run that takes it over', async () => {
+    // prepare
+    const input = (p: string) => ({ performanceId: `${p}P2`, percent: '12.5', salesChannel: 'back_office', pointOfSale: 'head_office', requestedBy: 'op' });
+    await importDataset(groupOrderDataset('prc-ref-', { orders: ['PR160'], small: 2 }));
+    await importDataset(groupOrderDataset('prc-x-', { orders: ['PR160'], small: 2 }));
+    const reference = await rt.start('PartialRefund', input('prc-ref-'), 'go-prc-ref');
+    // act
+    const crashed = await withChaos({ 'booking.afterPart': 2 }, () => rt.start('PartialRefund', input('prc-x-'), 'go-prc-crashed'));
+    const { held } = await neverHalfVisible(['prc-x-PR160']);
+    const rerun = await rt.start('PartialRefund', input('prc-x-'), 'go-prc-rerun');
+    // assess
+    expect(reference.status).toBe('SUCCEEDED');
+    expect(crashed).toMatchObject({ status: 'FAILED', error: 'InjectedCrash' });
+    expect(held).toBe(1);
+    expect(rerun.output).toMatchObject({ status: 'succeeded', outcomes: { bookings_finished_for_other_runs: { count: 1 }, tickets_skipped_already_exchanged: { count: 160 } } });
+    expect(await stateOf('prc-x-')).toEqual(await stateOf('prc-ref-'));
+  });
+
   it('two runs started at once book every ticket of group and small orders once, one record per order, the refunds exact', async () => {
     // prepare
     const p = 'cc-';
