@@ -308,7 +308,7 @@ export async function bookOrder(orderId: string, planFor: (stored: StoredOrder) 
   }
 }
 
-/** An order left as it was, for a reason the run lists under its errors. */
+/** An order this run did not book, for a reason it lists under its errors (a booking in parts cut short stays under its lease: the next run finishes it). */
 function refused(orderId: string, error: DomainError): OrderBooking {
   return { orderId, outcome: 'refused', error: error.message, tickets: [], skipped: [], refunds: [], attempts: 1 };
 }
