@@ -1,12 +1,13 @@
 /**
  * npm run bench -- [--tickets N] [--psp-rate R] [--scaling [10000,50000,100000]] [--no-bundles] [--init-runs K]
- *                  [--sweep-orders K] [--raw-share S]
+ *                  [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]]
  * Prints the tables and writes bench/results/<date>.json (git-ignored).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/local/paths.ts';
 import { formatResult } from './report.ts';
+import { DEFAULT_GROUP_ORDERS } from './data.ts';
 import { runBench, type BenchOptions } from './run.ts';
 
 class UsageError extends Error {
@@ -52,11 +53,19 @@ export function parseArgs(argv: string[]): BenchOptions {
         opts.rawShare = share;
         break;
       }
+      case '--group-orders': {
+        // Optional share (0 < share < 1) of the tickets sold in group orders of 100 to 2,000 tickets.
+        const next = inline ?? (argv[i + 1] && !argv[i + 1]?.startsWith('--') ? argv[++i] : undefined);
+        const share = next === undefined ? DEFAULT_GROUP_ORDERS.share : Number(next);
+        if (!(share > 0 && share < 1)) throw new UsageError('--group-orders takes a share in (0, 1), e.g. 0.05');
+        opts.groupOrders = { ...DEFAULT_GROUP_ORDERS, share };
+        break;
+      }
       case '--sweep-orders':
         opts.sweepOrders = positiveInt('--sweep-orders', value());
         break;
       default:
-        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K] [--raw-share S]`);
+        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]]`);
     }
   }
   return opts;
@@ -78,7 +87,7 @@ async function main(): Promise<number> {
   console.log(formatResult(result));
   const dir = path.join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${result.startedAt.replace(/[:.]/g, '-')}-${result.sizes.map((s) => s.tickets).join('-')}.json`);
+  const file = path.join(dir, `${result.startedAt.replace(/[:.]/g, '-')}-${result.sizes.map((s) => s.tickets).join('-')}${result.groupVariants ? '-group' : ''}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
   console.log(`\nfigures written to ${path.relative(PROJECT_ROOT, file)}`);
   return 0;

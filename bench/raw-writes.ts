@@ -5,13 +5,14 @@
  * update, each drawn payment's `refunded` update, one refund put per payment, the agency ledger
  * item for money returned to an unsettled intermediate account), packed several orders to a
  * TransactWriteItems exactly as `bookOrders` packs them, without the reads, planning,
- * paging and orchestration around them. The orders are first written as the import writes them
+ * paging and orchestration around them (a group order's writes cut into transactions of at most
+ * 100, without the lease and parts of the real booking). The orders are first written as the import writes them
  * (untimed), into scratch tables; then a concurrency sweep on a sample, then all orders (or an
  * evenly spread share of them, `--raw-share`) at the best concurrency.
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { returnItem } from '../lib/adapters/dynamodb/accounts.ts';
-import { packBookings } from '../lib/adapters/dynamodb/cancellations.ts';
+import { MAX_TRANSACTION_ITEMS, packBookings } from '../lib/adapters/dynamodb/cancellations.ts';
 import { documentClient } from '../lib/adapters/dynamodb/client.ts';
 import { batchPut, type Item } from '../lib/adapters/dynamodb/items.ts';
 import { orderItems, orderPk } from '../lib/adapters/dynamodb/orders.ts';
@@ -152,7 +153,8 @@ async function writePass(orders: Order[], passOf: Map<string, number>, concurren
     const pass = passOf.get(order.id) ?? 0;
     const actions = cancellationTransaction(order, pass, `raw-${pass}`, at);
     passOf.set(order.id, pass + 1);
-    if (actions) built.push({ actions });
+    // A group order's writes do not fit one transaction: the same writes in transactions of at most 100.
+    if (actions) for (let i = 0; i < actions.length; i += MAX_TRANSACTION_ITEMS) built.push({ actions: actions.slice(i, i + MAX_TRANSACTION_ITEMS) });
   }
   // Packed the way a cancellation page packs its orders (in page order, up to 100 actions).
   const transactions = packBookings(built).map((group) => group.flatMap((b) => b.actions));

@@ -43,7 +43,9 @@ function executionRows(size: SizeResult): (string | number)[][] {
 export function formatSize(size: SizeResult): string {
   const out: string[] = [];
   const methods = Object.entries(size.paymentMethods).map(([m, c]) => `${m} ${n(c)}`).join(', ');
-  out.push(`== ${n(size.tickets)} tickets, ${n(size.orders)} orders, ${size.resales} resales; payments: ${methods}`);
+  const g = size.groupOrders;
+  const variant = g ? ` (group-order variant: ${g.orders} group orders of ${n(g.tickets)} tickets, the largest ${n(g.largest)}, ${g.payments} payments)` : '';
+  out.push(`== ${n(size.tickets)} tickets, ${n(size.orders)} orders, ${size.resales} resales${variant}; payments: ${methods}`);
   out.push('');
   out.push(
     table(
@@ -119,12 +121,55 @@ export function formatSize(size: SizeResult): string {
   return out.join('\n');
 }
 
+/** The normal run and its group-order variant side by side. */
+export function formatComparison(normal: SizeResult, group: SizeResult): string {
+  const cancel = (sz: SizeResult) => (isAvailable(sz.cancel) ? sz.cancel : undefined);
+  const report = (sz: SizeResult) => cancel(sz)?.output as { status?: string; outcomes?: Record<string, { count: number }>; errorCount?: number } | undefined;
+  const wall = (e: SizeResult['dispatch']['psp']) => (isAvailable(e) ? s(e.wallMs) : 'n/a');
+  const perSecond = (sz: SizeResult) => {
+    const c = cancel(sz);
+    return c ? n(Math.round((c.itemsWritten / c.wallMs) * 1000)) : 'n/a';
+  };
+  const row = (label: string, f: (sz: SizeResult) => string | number) => [label, String(f(normal)), String(f(group))];
+  const g = group.groupOrders;
+  return table(
+    [`${n(normal.tickets)} tickets`, 'normal', `with group orders`],
+    [
+      row('Orders', (sz) => n(sz.orders)),
+      row('Group orders (tickets, largest)', (sz) => (sz === group && g ? `${g.orders} (${n(g.tickets)}, ${n(g.largest)})` : '0')),
+      row('Import wall', (sz) => s(sz.import.wallMs)),
+      row('Import items/s', (sz) => n(sz.import.itemsPerSecond)),
+      row('Raw baseline items/s', (sz) => n(sz.raw.full.itemsPerSecond)),
+      row('CancelPerformance wall', (sz) => (cancel(sz) ? s(cancel(sz)!.wallMs) : 'n/a')),
+      row('CancelPerformance items written', (sz) => (cancel(sz) ? n(cancel(sz)!.itemsWritten) : 'n/a')),
+      row('CancelPerformance items/s', perSecond),
+      row('  of raw', (sz) => pct(sz.cancelRatio ?? 0)),
+      row('Cancel ms per ticket', (sz) => (sz.msPerTicket.cancel ?? 0).toFixed(3)),
+      row('Cancel report status', (sz) => `${report(sz)?.status ?? 'n/a'}, ${report(sz)?.errorCount ?? 0} error(s)`),
+      row('Orders booked in parts', (sz) => n(report(sz)?.outcomes?.orders_booked_in_parts?.count ?? 0)),
+      row('Tickets cancelled', (sz) => n(report(sz)?.outcomes?.tickets_cancelled?.count ?? 0)),
+      row('Dispatch simulate wall', (sz) => wall(sz.dispatch.simulate)),
+      row('Dispatch psp wall', (sz) => wall(sz.dispatch.psp)),
+      row('Dispatch credit wall', (sz) => wall(sz.dispatch.credit)),
+      row('PSP share of R', (sz) => (sz.psp ? pct(sz.psp.ratio) : 'n/a')),
+      row('Duplicate credits', (sz) => (sz.psp ? sz.psp.duplicateCredits : 'n/a')),
+      row('SFN+λ per 100,000 tickets', (sz) => `USD ${sz.costPer100k[0]?.usd.orchestration ?? 'n/a'}`),
+    ],
+    new Set([1, 2]),
+  );
+}
+
 export function formatResult(result: BenchResult): string {
   const out: string[] = [];
   const m = result.machine;
   out.push(`mass-refund bench ${result.startedAt} on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, ${m.platform}; PSP sandbox R = ${result.options.pspRate}/s`);
   out.push('');
   for (const size of result.sizes) out.push(formatSize(size), '');
+  for (const size of result.groupVariants ?? []) out.push(formatSize(size), '');
+  for (const [i, group] of (result.groupVariants ?? []).entries()) {
+    const normal = result.sizes[i];
+    if (normal) out.push('Group orders beside the normal run', formatComparison(normal, group), '');
+  }
   if (result.sizes.length > 1) {
     const labels = [...new Set(result.sizes.flatMap((sz) => Object.keys(sz.msPerTicket)))];
     out.push(table(['Scaling: ms per ticket', ...result.sizes.map((sz) => n(sz.tickets))], labels.map((l) => [l, ...result.sizes.map((sz) => (sz.msPerTicket[l] ?? 0).toFixed(3))]), new Set(result.sizes.map((_, i) => i + 1))));

@@ -10,7 +10,7 @@ import { addUsage, costOf, formatUsd, NO_USAGE, orchestration, perTickets, total
 import { applyEnvironment } from '../lib/local/env.ts';
 import type { RunReport } from '../lib/core/report.ts';
 import { measureBundles, type BundleFigure } from './bundles.ts';
-import { generateBenchData } from './data.ts';
+import { generateBenchData, type GroupOrderOptions } from './data.ts';
 import { measureExecution, taskFunctions, type ExecutionFigures } from './executions.ts';
 import { childPeakRssMb, MemorySampler, meterDynamo, processMaxRssMb } from './meter.ts';
 import { measureRawWrites, type RawWriteFigures } from './raw-writes.ts';
@@ -28,6 +28,8 @@ export interface BenchOptions {
   sweepOrders?: number;
   /** Share of the orders the raw baseline times at the best concurrency (default 1: all). */
   rawShare?: number;
+  /** Also run each size with a share of its tickets in group orders, and report it beside the normal run. */
+  groupOrders?: GroupOrderOptions;
   dynamodbUrl?: string;
   templatePath?: string;
   log?: (line: string) => void;
@@ -61,6 +63,9 @@ export interface CostRow {
 }
 
 export interface SizeResult {
+  /** `normal`: the sample; `group`: the same number of tickets with a share sold in group orders. */
+  variant: 'normal' | 'group';
+  groupOrders?: { orders: number; tickets: number; largest: number; payments: number };
   tickets: number;
   orders: number;
   performanceId: string;
@@ -84,6 +89,8 @@ export interface BenchResult {
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
   options: Omit<BenchOptions, 'log'>;
   sizes: SizeResult[];
+  /** The group-order variant of each size (with --group-orders), in the same order. */
+  groupVariants?: SizeResult[];
   bundles: BundleFigure[] | Unavailable;
   processMaxRssMb: number;
   dynamodbLocalPeakRssMb?: number;
@@ -154,13 +161,14 @@ function pspFigures(rt: BenchRuntime, from: number, rate: number): PspFigures {
   };
 }
 
-async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, index: number): Promise<SizeResult> {
-  const log = opts.log ?? (() => {});
+async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, index: number, group?: GroupOrderOptions): Promise<SizeResult> {
+  const log = (line: string) => (opts.log ?? (() => {}))(group ? line.replace(/^\[(\d+)\]/, '[$1 with group orders]') : line);
   const tasks = taskFunctions(rt.template);
-  const stamp = `${Date.now().toString(36)}${index}`;
+  const stamp = `${Date.now().toString(36)}${index}${group ? 'g' : ''}`;
 
   log(`[${tickets}] generating the match…`);
-  const data = generateBenchData(tickets);
+  const data = generateBenchData(tickets, group);
+  if (data.groupOrders) log(`[${tickets}] ${data.groupOrders.orders} group order(s), ${data.groupOrders.tickets} tickets, the largest ${data.groupOrders.largest}`);
 
   // b. Raw write baseline, in scratch tables, first: they are dropped before the real data comes.
   log(`[${tickets}] raw TransactWriteItems baseline over ${data.orders.length} orders…`);
@@ -264,6 +272,8 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
     for (const k of Object.keys(msPerTicket)) msPerTicket[k] = Math.round((msPerTicket[k] as number) * 10_000) / 10_000;
 
     return {
+      variant: group ? 'group' : 'normal',
+      ...(data.groupOrders ? { groupOrders: data.groupOrders } : {}),
       tickets,
       orders: data.orders.length,
       performanceId: data.performanceId,
@@ -292,7 +302,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
   try {
     const sizes: SizeResult[] = [];
-    for (const [i, tickets] of opts.sizes.entries()) sizes.push(await runSize(rt, tickets, opts, i));
+    const groupVariants: SizeResult[] = [];
+    for (const [i, tickets] of opts.sizes.entries()) {
+      sizes.push(await runSize(rt, tickets, opts, i));
+      if (opts.groupOrders) groupVariants.push(await runSize(rt, tickets, opts, i, opts.groupOrders));
+    }
     let bundles: BenchResult['bundles'] = { available: false, reason: 'skipped (--no-bundles)' };
     if (opts.bundles) {
       log('bundling every Lambda entry and timing cold imports…');
@@ -307,6 +321,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       machine: { cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: `${process.platform}-${process.arch}` },
       options,
       sizes,
+      ...(opts.groupOrders ? { groupVariants } : {}),
       bundles,
       processMaxRssMb: processMaxRssMb(),
       ...(dynamodbPeak !== undefined ? { dynamodbLocalPeakRssMb: dynamodbPeak } : {}),

@@ -10,7 +10,9 @@ const Input = PageState.extend({ input: CancelPerformanceInput });
 
 /**
  * 3. One page of one shard: each order of the page is read and planned with the filters; the
- * orders' bookings are written packed several to a transaction (each order keeps its conditions). Returns the cursor and the tallies so far; the state machine loops.
+ * orders' bookings are written packed several to a transaction (each order keeps its conditions),
+ * a group order in parts. An order that cannot be booked is listed under the run's errors.
+ * Returns the cursor and the tallies so far; the state machine loops.
  */
 export const handler = stage(Input, async (state) => {
   const { input, runId } = state;

@@ -26,11 +26,13 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
   const stored = await new OrderRepository().get(parsed.orderId);
   if (!stored) throw new NotFoundError(`orderId: no order "${parsed.orderId}"`);
   const byId = new Map(stored.order.tickets.map((t) => [t.id, t]));
+  // A booking in parts still holding the order (its run stopped half-way) is finished by apply first: its tickets are not refused here.
+  const openRun = stored.header.booking?.runId;
   const issues: FieldIssue[] = [];
   parsed.ticketIds.forEach((id, i) => {
     const t = byId.get(id);
     if (!t) issues.push({ field: `ticketIds[${i}]`, reason: `ticket "${id}" is not in order "${parsed.orderId}" (its tickets: ${[...byId.keys()].join(', ')})` });
-    else if (t.state === 'cancelled') {
+    else if (t.state === 'cancelled' && (openRun === undefined || (t as { cancelledByRun?: string }).cancelledByRun !== openRun)) {
       const by = (t as { cancelledByRun?: string }).cancelledByRun;
       issues.push({ field: `ticketIds[${i}]`, reason: `ticket "${id}" is already cancelled${by ? ` (by run ${by}${t.cancelledAt ? ` at ${t.cancelledAt}` : ''})` : ''}` });
     }

@@ -2,8 +2,9 @@ import * as z from 'zod';
 import type { BookOrdersOptions, OrderBooking } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { crashPoint } from './chaos.ts';
 import { PAYMENT_METHODS } from '../../lib/core/model.ts';
-import { mergeTallies, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
+import { finishedStatus, mergeTallies, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
 
 /** What the cancellation workflows share: input pieces, tallies of bookings, paging, the run's end. */
 
@@ -32,30 +33,44 @@ export function tallyBooking(t: Tallies, b: OrderBooking): Tallies {
     if (b.refundTotal) out = tally(out, exchange ? 'orders_exchanged' : 'orders_cancelled', b.refundTotal);
     if (b.feeValue && b.feeValue.amount > 0) out = tally(out, 'fees_refunded', b.feeValue);
     for (const r of b.refunds) out = tally(out, r.status === 'pending' ? 'pending_refunds' : 'returned_to_account', r.amount);
+    if (b.transactions) out = tally(out, 'orders_booked_in_parts', undefined);
   }
   for (const s of b.skipped) {
     if (s.reason === 'already_cancelled') out = tally(out, 'tickets_skipped_already_cancelled');
   }
   if (b.outcome === 'nothing_to_do' && b.skipped.length > 0) out = tally(out, 'orders_skipped_already_cancelled');
-  if (b.outcome === 'too_large') out = tally(out, 'orders_refused_too_large');
+  if (b.outcome === 'refused') out = tally(out, 'orders_refused');
+  if (b.finishedForOtherRuns) out = tally(out, 'bookings_finished_for_other_runs', undefined, b.finishedForOtherRuns.length);
   return out;
 }
 
 /** One run-log line per order: ids and amounts only. */
 export function bookingLine(b: OrderBooking): string {
   const m = (x: { amount: number; currency: string }) => `${x.amount} ${x.currency}`;
-  if (b.outcome === 'too_large') return `${b.orderId} REFUSED: ${b.error}`;
-  if (b.outcome === 'nothing_to_do') return `${b.orderId} skipped: nothing to cancel${b.skipped.length ? ` (${b.skipped.map((s) => `${s.ticketId} ${s.reason}`).join(', ')})` : ''}`;
+  const finished = b.finishedForOtherRuns?.length ? ` (first finished ${b.finishedForOtherRuns.map((f) => `booking ${f.cancellationId} of run ${f.runId}`).join(', ')})` : '';
+  if (b.outcome === 'refused') return `${b.orderId} NOT BOOKED: ${b.error}`;
+  if (b.outcome === 'nothing_to_do') return `${b.orderId} skipped: nothing to cancel${finished}${b.skipped.length ? ` (${b.skipped.map((s) => `${s.ticketId} ${s.reason}`).join(', ')})` : ''}`;
   const tickets = b.tickets.map((t) => (t.replacementId ? `${t.id} ${m(t.price)} -> ${t.replacementId} ${m(t.newPrice!)}` : `${t.id} ${m(t.price)}`)).join(', ');
   const refunds = b.refunds.map((r) => `${r.id} ${r.method} ${m(r.amount)} ${r.status}`).join(', ');
-  return `${b.orderId} ${b.cancellationId}${b.outcome === 'replayed' ? ' (already booked by this run)' : ''}: ${b.kind === 'exchange' ? 'exchanged' : 'cancelled'} ${tickets}; refund ${b.refundTotal ? m(b.refundTotal) : '0'}${refunds ? `: ${refunds}` : ''}`;
+  const inParts = b.transactions ? ` (in ${b.transactions} transactions)` : '';
+  return `${b.orderId} ${b.cancellationId}${b.outcome === 'replayed' ? ' (already booked by this run)' : ''}${inParts}${finished}: ${b.kind === 'exchange' ? 'exchanged' : 'cancelled'} ${tickets}; refund ${b.refundTotal ? m(b.refundTotal) : '0'}${refunds ? `: ${refunds}` : ''}`;
 }
 
 export const DEFAULT_PAGE_SIZE = 200;
 
+/** The named crash points of a booking in parts (chaos and restart tests): after its claim, after each part. */
+export function bookingCrashPoints(): Pick<BookOrdersOptions, 'afterClaim' | 'afterPart'> {
+  return { afterClaim: () => crashPoint('booking.afterClaim'), afterPart: () => crashPoint('booking.afterPart') };
+}
+
 /** How a page books its orders: reads at once, packed transactions at once (see bookOrders). */
 export function bookingOptions(): BookOrdersOptions {
-  return { readsAtOnce: envInt('BOOKING_READS_AT_ONCE', 4), writesAtOnce: envInt('BOOKING_WRITES_AT_ONCE', 1), transactionItems: envInt('BOOKING_TRANSACTION_ITEMS', 100) };
+  return {
+    readsAtOnce: envInt('BOOKING_READS_AT_ONCE', 4),
+    writesAtOnce: envInt('BOOKING_WRITES_AT_ONCE', 1),
+    transactionItems: envInt('BOOKING_TRANSACTION_ITEMS', 100),
+    ...bookingCrashPoints(),
+  };
 }
 
 /** A positive integer from the environment (a stage's tuning knob), else the fallback. */
@@ -94,8 +109,8 @@ export async function runPage(
   for (const b of bookings) {
     tallies = tallyBooking(tallies, b);
     if (b.extraTallies) tallies = mergeTallies(tallies, b.extraTallies);
-    if (b.outcome === 'too_large') {
-      if (errors.length < MAX_CARRIED_ERRORS) errors.push({ code: 'OrderTooLarge', message: b.error ?? b.orderId, field: b.orderId });
+    if (b.outcome === 'refused') {
+      if (errors.length < MAX_CARRIED_ERRORS) errors.push({ code: 'OrderNotBooked', message: b.error ?? b.orderId, field: b.orderId });
       else moreErrors++;
     }
   }
@@ -121,10 +136,11 @@ export async function finishPagedRun(args: {
   const errors = args.shardResults.flatMap((s) => s.errors ?? []);
   const more = args.shardResults.reduce((n, s) => n + (s.moreErrors ?? 0), 0);
   if (more > 0) errors.push({ code: 'MoreErrors', message: `${more} more order(s) refused; see the run log (mass-refund report ${args.runId})` });
+  const status = finishedStatus(errors);
   const report: RunReport = {
     runId: args.runId,
     workflow: args.workflow,
-    status: 'succeeded',
+    status,
     startedAt: args.startedAt,
     finishedAt: new Date().toISOString(),
     requestedBy: args.requestedBy,
@@ -136,11 +152,11 @@ export async function finishPagedRun(args: {
   };
   const runs = new RunRepository();
   await runs.log(args.runId, 'zz-summary', [
-    `${args.workflow} ${args.runId} finished: ` +
+    `${args.workflow} ${args.runId} ${status === 'succeeded' ? 'finished' : `finished with ${errors.length} error(s)`}: ` +
       Object.entries(report.outcomes)
         .map(([k, v]) => `${k}=${v.count}${Object.keys(v.totals).length ? ` (${Object.entries(v.totals).map(([c, a]) => `${a} ${c}`).join(', ')})` : ''}`)
         .join('; '),
   ]);
-  await runs.finish(args.runId, 'succeeded', report);
+  await runs.finish(args.runId, status, report);
   return report;
 }

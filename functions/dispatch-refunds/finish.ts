@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
-import { mergeTallies, type RunReport } from '../../lib/core/report.ts';
+import { finishedStatus, mergeTallies, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
 import { TalliesSchema, WORKFLOW } from './shared.ts';
 
@@ -24,7 +24,7 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
   const errors: RunReport['errors'] = [];
   const failedEmails = outcomes.emails_failed?.count ?? 0;
   if (failedEmails > 0) errors.push({ code: 'EmailsNotSent', message: `${failedEmails} email(s) not sent; they stay in the outbox and the next dispatch run retries them` });
-  const status = awaitingApproval ? 'awaiting_approval' : 'succeeded';
+  const status = awaitingApproval ? 'awaiting_approval' : finishedStatus(errors);
   if (awaitingApproval) {
     const over = awaitingApproval.map((o) => `${o.currency} ${o.total}${o.limit === null ? ' (no limit configured)' : ` >= limit ${o.limit}`}`).join(', ');
     // The exact command an operator types; in Lambda (AWS_LAMBDA_FUNCTION_NAME set) that is against the deployed stack.

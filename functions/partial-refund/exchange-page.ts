@@ -23,7 +23,7 @@ function leftAlone(stored: StoredOrder, performanceId: string, runId: string): T
   return t;
 }
 
-/** 3. One page of one shard: every valid or controlled ticket of each order exchanged for one at the reduced price. */
+/** 3. One page of one shard: every valid or controlled ticket of each order exchanged for one at the reduced price (a group order in parts). */
 export const handler = stage(Input, async (state) => {
   const { input, runId, percentHundredths } = state;
   const at = new Date().toISOString();

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
-import { mergeTallies, type RunReport } from '../../lib/core/report.ts';
+import { finishedStatus, mergeTallies, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
 import { TalliesSchema } from '../dispatch-refunds/shared.ts';
 
@@ -17,19 +17,21 @@ const Input = z.object({
 export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, segmentResults, emailResults }) => {
   const differences = segmentResults.flatMap((s) => s.differences);
   const differenceCount = segmentResults.reduce((n, s) => n + s.differenceCount, 0);
+  const errors: RunReport['errors'] = differenceCount > 0 ? [{ code: 'LedgerDifference', message: `${differenceCount} transaction(s) where our refunds and the PSP's credits differ; see the run log` }] : [];
+  const status = finishedStatus(errors);
   const report: RunReport = {
     runId,
     workflow: 'ReconcileRefunds',
-    status: 'succeeded',
+    status,
     startedAt,
     finishedAt: new Date().toISOString(),
     requestedBy,
     input,
     outcomes: mergeTallies(...segmentResults.map((s) => s.tallies), ...emailResults.map((s) => s.tallies)),
-    errors: differenceCount > 0 ? [{ code: 'LedgerDifference', message: `${differenceCount} transaction(s) where our refunds and the PSP's credits differ; see the run log` }] : [],
+    errors,
     differences,
     differenceCount,
   };
-  await new RunRepository().finish(runId, 'succeeded', report);
+  await new RunRepository().finish(runId, status, report);
   return report;
 });

@@ -13,7 +13,8 @@ export class CancelTicketsWorkflow extends Construct implements WorkflowConstruc
     const service = 'cancel-tickets';
     const validateFn = new RefundFunction(this, 'ValidateFn', { entry: 'functions/cancel-tickets/validate.ts', service, timeout: Duration.seconds(30) });
     validateFn.bindTable(deps.tables.orders, 'orders', 'RO');
-    const applyFn = new RefundFunction(this, 'ApplyFn', { entry: 'functions/cancel-tickets/apply.ts', service, timeout: Duration.seconds(60) });
+    // A group order of thousands of tickets is booked in tens of transactions: minutes, not seconds, of headroom.
+    const applyFn = new RefundFunction(this, 'ApplyFn', { entry: 'functions/cancel-tickets/apply.ts', service, timeout: Duration.minutes(5) });
     applyFn
       .bindTable(deps.tables.orders, 'orders', 'RW')
       .bindTable(deps.tables.refunds, 'refunds', 'RW')
@@ -25,14 +26,14 @@ export class CancelTicketsWorkflow extends Construct implements WorkflowConstruc
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
     rejectInput(this, validate);
-    // 2. Book the cancellation (one transaction) and record the run.
+    // 2. Book the cancellation (one transaction, or in parts for a group order) and record the run.
     const apply = lambdaStep(this, 'CancelTickets', applyFn);
     apply.addCatch(failurePath(this, deps, 'CancelTickets'), { errors: ['States.ALL'], resultPath: '$.error' });
 
     this.machine = new WorkflowStateMachine(this, 'Machine', {
       workflow: 'CancelTickets',
       definition: validate.next(apply).next(new sfn.Succeed(this, 'Done')),
-      timeout: Duration.minutes(5),
+      timeout: Duration.minutes(15),
     });
   }
 }

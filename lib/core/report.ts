@@ -14,10 +14,17 @@ export interface OutcomeTally {
 
 export type Tallies = Record<string, OutcomeTally>;
 
+/**
+ * How a run ended (CONTRACT.md): `succeeded`; `completed_with_errors` when it went to its end but
+ * left something undone for a reason listed in `errors` (the CLI then exits 1); `failed`; and
+ * `awaiting_approval` for a scheduled dispatch that stopped after simulating.
+ */
+export type RunOutcomeStatus = 'succeeded' | 'completed_with_errors' | 'failed' | 'awaiting_approval';
+
 export interface RunReport {
   runId: string;
   workflow: string;
-  status: 'succeeded' | 'failed' | 'awaiting_approval';
+  status: RunOutcomeStatus;
   startedAt: string;
   finishedAt: string;
   requestedBy: string;
@@ -52,6 +59,11 @@ export function mergeTallies(...list: Tallies[]): Tallies {
     }
   }
   return out;
+}
+
+/** The status of a run that went to its end: any error listed means something was left undone. */
+export function finishedStatus(errors: readonly unknown[]): 'succeeded' | 'completed_with_errors' {
+  return errors.length > 0 ? 'completed_with_errors' : 'succeeded';
 }
 
 /** The report of a run that ended well: the contract's fields, finished now, no errors. */

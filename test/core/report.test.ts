@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeTallies, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
+import fc from 'fast-check';
+import { finishedStatus, mergeTallies, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
 import { MoneyRuleError } from '../../lib/core/errors.ts';
 
 describe('tallies', () => {
@@ -58,5 +59,15 @@ describe('succeededReport', () => {
     const report = succeededReport({ runId: 'r1', workflow: 'W', startedAt: '2026-01-01T00:00:00Z', requestedBy: 'op', input: { a: 1 } }, { done: { count: 1, totals: { CHF: 5 } } }, { orderId: 'O1' });
     expect(report).toMatchObject({ runId: 'r1', workflow: 'W', status: 'succeeded', requestedBy: 'op', input: { a: 1 }, outcomes: { done: { count: 1, totals: { CHF: 5 } } }, errors: [], orderId: 'O1' });
     expect(Date.parse(report.finishedAt)).toBeGreaterThanOrEqual(Date.parse(report.startedAt));
+  });
+});
+
+describe('finishedStatus', () => {
+  it('is succeeded with no error and completed_with_errors as soon as one error is listed', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ code: fc.string(), message: fc.string() }), { maxLength: 5 }), (errors) => {
+        expect(finishedStatus(errors)).toBe(errors.length === 0 ? 'succeeded' : 'completed_with_errors');
+      }),
+    );
   });
 });

@@ -74,7 +74,7 @@ export async function stateOf(p: string): Promise<{ tickets: unknown[]; refunds:
       const t = ticketFromItem(item);
       tickets.push({ id: strip(t.id), state: t.state, price: t.price, replacesTicketId: strip(t.replacesTicketId ?? null), replacedByTicketId: strip(t.replacedByTicketId ?? null) });
     }
-    if (item.sk === 'HEADER') headers.push({ id: strip(item.id), version: item.version, cancellationCount: item.cancellationCount, feesRefunded: item.feesRefunded });
+    if (item.sk === 'HEADER') headers.push({ id: strip(item.id), version: item.version, cancellationCount: item.cancellationCount, feesRefunded: item.feesRefunded, lease: item.booking ? 'held' : null });
   }
   const refunds: StoredRefund[] = [];
   for await (const r of new RefundRepository().scanAll()) if (r.orderId.startsWith(p)) refunds.push(r);

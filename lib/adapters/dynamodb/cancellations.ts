@@ -1,27 +1,33 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { CancellationPlan, TicketSkip } from '../../core/cancellation.ts';
+import { jsonBytes, singleTransactionActions, type BookingPlan } from '../../core/booking-parts.ts';
+import type { TicketSkip } from '../../core/cancellation.ts';
 import { forEachConcurrently } from '../../core/concurrency.ts';
-import { ConflictError } from '../../core/errors.ts';
-import type { ExchangePlan } from '../../core/exchange.ts';
+import { ConflictError, DomainError } from '../../core/errors.ts';
 import type { Money } from '../../core/money.ts';
-import type { PaymentMethod, RefundReason, Ticket } from '../../core/model.ts';
-import { returnItem } from './accounts.ts';
+import type { RefundReason } from '../../core/model.ts';
+import { claimInParts, finishBooking, isRetryableConflict, openBookingOf, partsOf, type PartsOptions, type StoredBookingPart } from './booking-in-parts.ts';
+import { allocationActions, bookedRefundOf, cancellationSk, replacementPutAction, ticketCancelAction, type Action, type BookedRefund, type BookingFacts } from './booking-writes.ts';
 import { documentClient } from './client.ts';
 import type { Item } from './items.ts';
-import { OrderRepository, orderPk, ticketItem, type StoredOrder } from './orders.ts';
-import { refundItem, shardOf } from './refunds.ts';
+import { OrderRepository, orderPk, type StoredOrder } from './orders.ts';
 import { tableName, type TableKey } from './table-names.ts';
+
+export { cancellationSk, outboxMark, type BookedRefund } from './booking-writes.ts';
 
 /**
  * Books one order's cancellation or exchange plan (lib/core planCancellation / planExchange /
- * planResale) in ONE TransactWriteItems, conditioned on the order header's `version`:
- * header (version+1, cancellationCount+1), CANCELLATION#nnnn record, tickets, replacement
- * tickets, payments' `refunded`, refunds, and the agency ledger for money returned to an
- * unsettled intermediate account. A concurrent writer makes the condition fail: the order is
- * read again and planned again (bounded), so nothing is ever cancelled or refunded twice.
- * `bookOrders` packs several orders' transactions into one, each order keeping its conditions.
+ * planResale). An order whose writes fit ONE TransactWriteItems (almost all) is booked in it,
+ * conditioned on the order header's `version`: header (version+1, cancellationCount+1),
+ * CANCELLATION#nnnn record, tickets, replacement tickets, payments' `refunded`, refunds, and the
+ * agency ledger for money returned to an unsettled intermediate account. A larger order (a group
+ * or agency order of hundreds or thousands of tickets) is booked in parts under a lease on the
+ * header (booking-in-parts.ts): the same plan, the same items, one record, never seen half-done.
+ * A concurrent writer makes a condition fail: the order is read again and planned again
+ * (bounded), so nothing is ever cancelled or refunded twice. A run that finds another booking
+ * in parts holding the order finishes it first. `bookOrders` packs several small orders'
+ * transactions into one, each order keeping its conditions.
  */
-export type OrderPlan = { kind: 'cancellation'; plan: CancellationPlan } | { kind: 'exchange'; plan: ExchangePlan };
+export type OrderPlan = BookingPlan;
 
 export interface BookingContext {
   runId: string;
@@ -33,7 +39,7 @@ export interface BookingContext {
   /** Where the booking is made; the order's own channel and point of sale when not given. */
   salesChannel?: string;
   pointOfSale?: string;
-  /** Items written in the same transaction (e.g. the imported resale record). */
+  /** Items written in the same transaction (e.g. the imported resale record); with a booking in parts, in its claim. */
   extraPuts?: { table: TableKey; item: Item }[];
 }
 
@@ -44,21 +50,20 @@ export interface BookedTicket {
   newPrice?: Money;
 }
 
-export interface BookedRefund {
-  id: string;
-  paymentId: string;
-  method: PaymentMethod;
-  amount: Money;
-  status: 'pending' | 'returned_to_account';
+/** A booking in parts another run had started and this run finished before planning its own. */
+export interface FinishedForOtherRun {
+  cancellationId: string;
+  runId: string;
 }
 
 export interface OrderBooking {
   orderId: string;
   /**
    * booked: written now; replayed: this run had already booked it (a retried page), reported again;
-   * nothing_to_do: nothing left to cancel; too_large: refused, more than one transaction can hold.
+   * nothing_to_do: nothing left to cancel; refused: not booked, for the reason in `error` (bad
+   * data, a booking in parts that cannot go on); the run lists it under its errors.
    */
-  outcome: 'booked' | 'replayed' | 'nothing_to_do' | 'too_large';
+  outcome: 'booked' | 'replayed' | 'nothing_to_do' | 'refused';
   kind?: OrderPlan['kind'];
   cancellationId?: string;
   tickets: BookedTicket[];
@@ -67,22 +72,65 @@ export interface OrderBooking {
   refundTotal?: Money;
   feeValue?: Money;
   error?: string;
+  /** Transactions of a booking in parts (claim and parts); absent for a one-transaction booking. */
+  transactions?: number;
+  finishedForOtherRuns?: FinishedForOtherRun[];
   attempts: number;
 }
 
 /** DynamoDB's limit of actions per TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;
 const MAX_ATTEMPTS = 8;
+/** Bytes of the skipped tickets a one-transaction record may list (the item limit is 400 KB). */
+const RECORD_LIST_BYTES = 64 * 1024;
+/** Other runs' bookings in parts finished in a row before giving up on an order (each one is progress). */
+const MAX_FINISHED_FOR_OTHERS = 4;
 
-export function cancellationSk(n: number): string {
-  return `CANCELLATION#${String(n).padStart(4, '0')}`;
+/** The facts every write of the booking needs. */
+function factsOf(stored: StoredOrder, op: OrderPlan, ctx: BookingContext, n: number): BookingFacts {
+  const { order } = stored;
+  return {
+    orderId: order.id,
+    cancellationId: `${order.id}-C${n}`,
+    runId: ctx.runId,
+    at: ctx.at,
+    reason: op.kind === 'cancellation' ? op.plan.reason : 'partial_refund',
+    salesChannel: ctx.salesChannel ?? order.salesChannel,
+    pointOfSale: ctx.pointOfSale ?? order.pointOfSale,
+    ownerId: (order.customerId ?? order.agencyId) as string,
+    ownerKind: order.customerId ? 'customer' : 'agency',
+    agencyId: order.agencyId ?? null,
+  };
 }
 
-export function outboxMark(orderId: string, kind: string, refundId: string): Item {
+/** The booked tickets of a plan, as the record and the report list them. */
+function bookedTicketsOf(op: OrderPlan): BookedTicket[] {
+  if (op.kind === 'cancellation') return op.plan.cancel.map((t) => ({ id: t.id, price: t.price }));
+  return op.plan.exchanges.map((e) => ({ id: e.old.id, price: e.old.price, replacementId: e.replacement.id, newPrice: e.replacement.price }));
+}
+
+/** The CANCELLATION#nnnn record; a booking in parts keeps its ticket list in its parts instead. */
+function recordItem(f: BookingFacts, op: OrderPlan, ctx: BookingContext, n: number, withTickets: boolean): Item {
+  const reason: RefundReason = f.reason;
+  const feeValue = op.kind === 'cancellation' ? op.plan.feeValue : undefined;
   return {
-    outboxShard: `OUTBOX#${String(shardOf(orderId, 16)).padStart(2, '0')}`,
-    outboxKey: `${orderId}#${kind}#${refundId}`,
-    notification: { kind, status: 'unsent' },
+    pk: orderPk(f.orderId),
+    sk: cancellationSk(n),
+    id: f.cancellationId,
+    kind: op.kind,
+    runId: ctx.runId,
+    reason,
+    note: ctx.note ?? null,
+    requestedBy: ctx.requestedBy,
+    at: ctx.at,
+    salesChannel: f.salesChannel,
+    pointOfSale: f.pointOfSale,
+    ...(withTickets ? { tickets: bookedTicketsOf(op), skipped: op.kind === 'cancellation' ? op.plan.skipped : [] } : {}),
+    refunds: op.plan.allocations.map((a) => bookedRefundOf(f, a)),
+    refundTotal: op.plan.refundTotal,
+    refundsFees: op.kind === 'cancellation' && op.plan.refundsFees,
+    ...(feeValue ? { feeValue } : {}),
+    ...(op.kind === 'exchange' ? { percentHundredths: op.plan.percentHundredths, performanceId: op.plan.performanceId } : {}),
   };
 }
 
@@ -91,245 +139,187 @@ interface Built {
   booking: Omit<OrderBooking, 'outcome' | 'attempts'>;
 }
 
+/** The whole booking in one transaction. */
 function build(stored: StoredOrder, op: OrderPlan, ctx: BookingContext): Built {
   const { header, order } = stored;
   const pk = orderPk(order.id);
   const n = (header.cancellationCount ?? 0) + 1;
-  const cancellationId = `${order.id}-C${n}`;
-  const ownerId = (order.customerId ?? order.agencyId) as string;
-  const ownerKind = order.customerId ? 'customer' : 'agency';
-  const salesChannel = ctx.salesChannel ?? order.salesChannel;
-  const pointOfSale = ctx.pointOfSale ?? order.pointOfSale;
-  const reason: RefundReason = op.kind === 'cancellation' ? op.plan.reason : 'partial_refund';
+  const f = factsOf(stored, op, ctx, n);
   const refundsFees = op.kind === 'cancellation' && op.plan.refundsFees;
-  const actions: Record<string, unknown>[] = [];
-
-  actions.push({
-    Update: {
-      TableName: tableName('orders'),
-      Key: { pk, sk: 'HEADER' },
-      UpdateExpression: `SET #v = #v + :one, cancellationCount = :n${refundsFees ? ', feesRefunded = :true' : ''}`,
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':one': 1, ':n': n, ':v': header.version, ...(refundsFees ? { ':true': true } : {}) },
-    },
-  });
-
-  const cancelState = (t: Ticket, replacementId?: string) => ({
-    Update: {
-      TableName: tableName('orders'),
-      Key: { pk, sk: `TICKET#${t.id}` },
-      UpdateExpression: `SET #s = :cancelled, cancelledAt = :at, cancelledByRun = :run${replacementId ? ', replacedByTicketId = :rep' : ''}`,
-      ConditionExpression: '#s IN (:valid, :controlled)',
-      ExpressionAttributeNames: { '#s': 'state' },
-      ExpressionAttributeValues: {
-        ':cancelled': 'cancelled',
-        ':at': ctx.at,
-        ':run': ctx.runId,
-        ':valid': 'valid',
-        ':controlled': 'controlled',
-        ...(replacementId ? { ':rep': replacementId } : {}),
-      },
-    },
-  });
-
-  const tickets: BookedTicket[] = [];
-  if (op.kind === 'cancellation') {
-    for (const t of op.plan.cancel) {
-      actions.push(cancelState(t));
-      tickets.push({ id: t.id, price: t.price });
-    }
-  } else {
-    for (const e of op.plan.exchanges) {
-      actions.push(cancelState(e.old, e.replacement.id));
-      const { cancelledAt: _c, replacedByTicketId: _r, ...replacement } = e.replacement as Ticket & Item;
-      delete replacement.cancelledByRun;
-      actions.push({
-        Put: {
-          TableName: tableName('orders'),
-          Item: ticketItem(replacement as Ticket, { issuedByRun: ctx.runId, issuedAt: ctx.at, salesChannel, pointOfSale }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      });
-      tickets.push({ id: e.old.id, price: e.old.price, replacementId: e.replacement.id, newPrice: e.replacement.price });
-    }
-  }
-
-  const allocations = op.plan.allocations;
-  for (const p of order.payments) {
-    const drawn = allocations.filter((a) => a.paymentId === p.id).reduce((s, a) => s + a.amount.amount, 0);
-    if (drawn === 0) continue;
-    actions.push({
+  const actions: Action[] = [
+    {
       Update: {
         TableName: tableName('orders'),
-        Key: { pk, sk: `PAYMENT#${p.id}` },
-        UpdateExpression: 'SET refunded = :new',
-        ConditionExpression: 'refunded = :old AND amount >= :new',
-        ExpressionAttributeValues: { ':new': p.refunded.amount + drawn, ':old': p.refunded.amount },
+        Key: { pk, sk: 'HEADER' },
+        UpdateExpression: `SET #v = #v + :one, cancellationCount = :n${refundsFees ? ', feesRefunded = :true' : ''}`,
+        ConditionExpression: '#v = :v',
+        ExpressionAttributeNames: { '#v': 'version' },
+        ExpressionAttributeValues: { ':one': 1, ':n': n, ':v': header.version, ...(refundsFees ? { ':true': true } : {}) },
       },
-    });
-  }
-
-  const refunds: BookedRefund[] = [];
-  for (const a of allocations) {
-    const payment = order.payments.find((p) => p.id === a.paymentId);
-    const id = `${cancellationId}-${a.paymentId}`;
-    const returned = a.destination === 'intermediate_account';
-    const status = returned ? 'returned_to_account' : 'pending';
-    refunds.push({ id, paymentId: a.paymentId, method: a.method, amount: a.amount, status });
-    actions.push({
-      Put: {
-        TableName: tableName('refunds'),
-        Item: {
-          ...refundItem({
-            id,
-            orderId: order.id,
-            paymentId: a.paymentId,
-            method: a.method,
-            amount: a.amount,
-            status,
-            reason,
-            createdAt: ctx.at,
-            ownerId,
-            ownerKind,
-            pspTransactionId: payment?.pspTransactionId ?? null,
-            createdByRun: ctx.runId,
-            cancellationId,
-          }),
-          // Money back on the agency's account is settled at once; the agency is told, not the ticket holder.
-          ...(returned ? { settledAt: ctx.at, settledByRun: ctx.runId, ...outboxMark(order.id, 'returned_to_account', id) } : {}),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    });
-    if (returned) {
-      actions.push({
-        Put: {
-          TableName: tableName('intermediateAccounts'),
-          Item: returnItem({ agencyId: order.agencyId as string, refundId: id, orderId: order.id, amount: a.amount, at: ctx.at, runId: ctx.runId }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      });
-    }
-  }
-
-  const skipped = op.kind === 'cancellation' ? op.plan.skipped : [];
-  const feeValue = op.kind === 'cancellation' ? op.plan.feeValue : undefined;
-  actions.splice(1, 0, {
-    Put: {
-      TableName: tableName('orders'),
-      Item: {
-        pk,
-        sk: cancellationSk(n),
-        id: cancellationId,
-        kind: op.kind,
-        runId: ctx.runId,
-        reason,
-        note: ctx.note ?? null,
-        requestedBy: ctx.requestedBy,
-        at: ctx.at,
-        salesChannel,
-        pointOfSale,
-        tickets,
-        skipped,
-        refunds,
-        refundTotal: op.plan.refundTotal,
-        ...(feeValue ? { feeValue } : {}),
-        ...(op.kind === 'exchange' ? { percentHundredths: op.plan.percentHundredths, performanceId: op.plan.performanceId } : {}),
-      },
-      ConditionExpression: 'attribute_not_exists(pk)',
     },
-  });
-  for (const extra of ctx.extraPuts ?? []) {
-    actions.push({ Put: { TableName: tableName(extra.table), Item: extra.item, ConditionExpression: 'attribute_not_exists(pk)' } });
+    { Put: { TableName: tableName('orders'), Item: recordItem(f, op, ctx, n, true), ConditionExpression: 'attribute_not_exists(pk)' } },
+  ];
+  if (op.kind === 'cancellation') for (const t of op.plan.cancel) actions.push(ticketCancelAction(f, t.id));
+  else for (const e of op.plan.exchanges) actions.push(ticketCancelAction(f, e.old.id, e.replacement.id), replacementPutAction(f, e.replacement));
+  const payments = new Map(order.payments.map((p) => [p.id, p]));
+  for (const a of op.plan.allocations) {
+    const p = payments.get(a.paymentId);
+    actions.push(...allocationActions(f, { ...a, refundedBefore: p?.refunded.amount ?? 0, pspTransactionId: p?.pspTransactionId ?? null }));
   }
+  for (const extra of ctx.extraPuts ?? []) actions.push(extraPut(extra));
+  const feeValue = op.kind === 'cancellation' ? op.plan.feeValue : undefined;
   return {
     actions,
-    booking: { orderId: order.id, kind: op.kind, cancellationId, tickets, skipped, refunds, refundTotal: op.plan.refundTotal, ...(feeValue ? { feeValue } : {}) },
+    booking: {
+      orderId: order.id,
+      kind: op.kind,
+      cancellationId: f.cancellationId,
+      tickets: bookedTicketsOf(op),
+      skipped: op.kind === 'cancellation' ? op.plan.skipped : [],
+      refunds: op.plan.allocations.map((a) => bookedRefundOf(f, a)),
+      refundTotal: op.plan.refundTotal,
+      ...(feeValue ? { feeValue } : {}),
+    },
   };
+}
+
+function extraPut(extra: { table: TableKey; item: Item }): Action {
+  return { Put: { TableName: tableName(extra.table), Item: extra.item, ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
 function isEmpty(op: OrderPlan): boolean {
   return op.kind === 'cancellation' ? op.plan.nothingToDo : op.plan.exchanges.length === 0;
 }
 
-/** What this run booked on the order earlier, rebuilt from its CANCELLATION record (a retried page reports the same). */
-function replayOf(stored: StoredOrder, runId: string): Omit<OrderBooking, 'attempts'> | undefined {
-  const record = stored.cancellations.find((c) => c.runId === runId);
-  if (!record) return undefined;
+/** What a booking recorded: from the record, or, for a booking in parts, from its parts. */
+function bookingOfRecord(stored: StoredOrder, record: Item, outcome: 'booked' | 'replayed', parts?: StoredBookingPart[]): Omit<OrderBooking, 'attempts'> {
+  let tickets = record.tickets as BookedTicket[] | undefined;
+  let skipped = (record.skipped as TicketSkip[] | undefined) ?? [];
+  let transactions: number | undefined;
+  if (record.intentId) {
+    const all = parts ?? partsOf(stored, record.intentId as string);
+    tickets = [];
+    skipped = [];
+    for (const { part } of all) {
+      if (part.kind !== 'tickets') continue;
+      for (const t of part.cancel) tickets.push({ id: t.id, price: t.price });
+      for (const e of part.exchanges) tickets.push({ id: e.old.id, price: e.old.price, replacementId: e.replacement.id, newPrice: e.replacement.price });
+      skipped.push(...part.skipped);
+    }
+    transactions = all.length + 1;
+  }
   return {
     orderId: stored.order.id,
-    outcome: 'replayed',
+    outcome,
     kind: record.kind as OrderPlan['kind'],
     cancellationId: record.id as string,
-    tickets: record.tickets as BookedTicket[],
-    skipped: (record.skipped as TicketSkip[] | undefined) ?? [],
+    tickets: tickets ?? [],
+    skipped,
     refunds: record.refunds as BookedRefund[],
     refundTotal: record.refundTotal as Money,
     ...(record.feeValue ? { feeValue: record.feeValue as Money } : {}),
+    ...(transactions ? { transactions } : {}),
   };
 }
 
-export class OrderNotFoundError extends ConflictError {}
+/** What this run booked on the order earlier (a retried page reports the same). */
+function replayOf(stored: StoredOrder, runId: string): Omit<OrderBooking, 'attempts'> | undefined {
+  const record = stored.cancellations.find((c) => c.runId === runId);
+  return record ? bookingOfRecord(stored, record, 'replayed') : undefined;
+}
+
+export class OrderNotFoundError extends ConflictError {
+  override readonly name = 'OrderNotFoundError';
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A booking decided without a write (nothing to do, replay, too large), or the writes to make. */
-type Prepared = { done: OrderBooking } | { built: Built };
+/** A booking decided without a write (nothing to do, replay), the writes of one transaction, or a plan to book in parts. */
+type Prepared = { done: Omit<OrderBooking, 'attempts'> } | { built: Built } | { inParts: OrderPlan };
 
-function prepare(orderId: string, stored: StoredOrder, planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext, attempt: number): Prepared {
+function prepare(orderId: string, stored: StoredOrder, planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext): Prepared {
   const op = planFor(stored);
   if (!op || isEmpty(op)) {
     const replay = replayOf(stored, ctx.runId);
-    if (replay) return { done: { ...replay, attempts: attempt } };
-    return { done: { orderId, outcome: 'nothing_to_do', tickets: [], skipped: op?.kind === 'cancellation' ? op.plan.skipped : [], refunds: [], attempts: attempt } };
+    if (replay) return { done: replay };
+    return { done: { orderId, outcome: 'nothing_to_do', tickets: [], skipped: op?.kind === 'cancellation' ? op.plan.skipped : [], refunds: [] } };
   }
+  // The model of the writes decides first: no need to build thousands of actions to count them.
+  if (singleTransactionActions(op) + (ctx.extraPuts?.length ?? 0) > MAX_TRANSACTION_ITEMS) return { inParts: op };
+  // A record listing thousands of skipped tickets would near DynamoDB's 400 KB item limit: its parts list them instead.
+  if (op.kind === 'cancellation' && jsonBytes(op.plan.skipped) > RECORD_LIST_BYTES) return { inParts: op };
   const built = build(stored, op, ctx);
-  if (built.actions.length > MAX_TRANSACTION_ITEMS) {
-    const { booking, actions } = built;
-    return {
-      done: {
-        ...booking,
-        outcome: 'too_large',
-        cancellationId: undefined,
-        refunds: [],
-        error: `order ${orderId}: booking ${booking.tickets.length} ticket(s) needs ${actions.length} writes, one transaction holds ${MAX_TRANSACTION_ITEMS}; nothing was changed on this order`,
-        attempts: attempt,
-      },
-    };
-  }
+  if (built.actions.length > MAX_TRANSACTION_ITEMS) return { inParts: op };
   return { built };
 }
 
-/** True for the failures a fresh read and plan can cure: a condition failed or a transaction conflicted. */
-function isRetryableConflict(error: unknown): boolean {
-  const name = (error as Error).name;
-  if (name === 'TransactionConflictException') return true;
-  if (name !== 'TransactionCanceledException') return false;
-  const reasons = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code);
-  return reasons.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict');
+export interface BookOrderOptions extends PartsOptions {
+  /** The order as just read (consistent), to save the first read. */
+  stored?: StoredOrder;
 }
 
 /**
- * Reads the order (consistent), plans with `planFor`, writes the plan in one transaction.
- * `planFor` returns undefined when the order has nothing for this request. On a failed
- * condition or a transaction conflict the order is read and planned again, up to 8 times.
+ * Reads the order (consistent), plans with `planFor`, writes the plan in one transaction or in
+ * parts. `planFor` returns undefined when the order has nothing for this request. A booking in
+ * parts of another run holding the order is finished first. On a failed condition or a
+ * transaction conflict the order is read and planned again, up to 8 times.
  */
-export async function bookOrder(orderId: string, planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext): Promise<OrderBooking> {
+export async function bookOrder(orderId: string, planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext, opts: BookOrderOptions = {}): Promise<OrderBooking> {
   const repo = new OrderRepository();
+  const finishedForOtherRuns: FinishedForOtherRun[] = [];
+  const withFinished = (b: OrderBooking): OrderBooking => (finishedForOtherRuns.length ? { ...b, finishedForOtherRuns } : b);
+  let first = opts.stored;
   for (let attempt = 1; ; attempt++) {
-    const stored = await repo.get(orderId);
-    if (!stored) throw new OrderNotFoundError(`order ${orderId} does not exist`);
-    const prepared = prepare(orderId, stored, planFor, ctx, attempt);
-    if ('done' in prepared) return prepared.done;
-    try {
-      await documentClient().send(new TransactWriteCommand({ TransactItems: prepared.built.actions as never }));
-      return { ...prepared.built.booking, outcome: 'booked', attempts: attempt };
-    } catch (error) {
-      if (!isRetryableConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
-      // Another run changed the order: read it again and plan again.
-      await sleep(Math.floor(Math.random() * 20 * attempt));
+    const stored = first ?? (await repo.get(orderId));
+    first = undefined;
+    if (!stored) throw new OrderNotFoundError(`order ${orderId} does not exist (or its import did not finish: import it again)`);
+    const open = openBookingOf(stored);
+    if (open) {
+      const own = open.lease.runId === ctx.runId;
+      await finishBooking(open, ctx.runId, !own, opts);
+      if (own) return withFinished({ ...bookingOfRecord(stored, open.record, 'booked', open.parts), attempts: attempt });
+      finishedForOtherRuns.push({ cancellationId: open.lease.cancellationId, runId: open.lease.runId });
+      if (finishedForOtherRuns.length > MAX_FINISHED_FOR_OTHERS) throw new ConflictError(`order ${orderId}: other runs kept starting bookings on it; run again`);
+      attempt--; // finishing another run's booking is progress, not a failed attempt
+      continue;
     }
+    const prepared = prepare(orderId, stored, planFor, ctx);
+    if ('done' in prepared) return withFinished({ ...prepared.done, attempts: attempt });
+    if ('inParts' in prepared) {
+      const op = prepared.inParts;
+      const n = (stored.header.cancellationCount ?? 0) + 1;
+      const f = factsOf(stored, op, ctx, n);
+      const claimed = await claimInParts(stored, op, f, recordItem(f, op, ctx, n, false), (ctx.extraPuts ?? []).map(extraPut), opts);
+      if (claimed) {
+        await finishBooking(claimed, ctx.runId, false, opts);
+        return withFinished({ ...bookingOfRecord(stored, claimed.record, 'booked', claimed.parts), attempts: attempt });
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new ConflictError(`order ${orderId}: changed by other runs ${attempt} times while this run tried to book it; run again`);
+    } else {
+      try {
+        await documentClient().send(new TransactWriteCommand({ TransactItems: prepared.built.actions as never }));
+        return withFinished({ ...prepared.built.booking, outcome: 'booked', attempts: attempt });
+      } catch (error) {
+        if (!isRetryableConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+    // Another run changed the order: read it again and plan again.
+    await sleep(Math.floor(Math.random() * 20 * attempt));
+  }
+}
+
+/** An order this run did not book, for a reason it lists under its errors (a booking in parts cut short stays under its lease: the next run finishes it). */
+function refused(orderId: string, error: DomainError): OrderBooking {
+  return { orderId, outcome: 'refused', error: error.message, tickets: [], skipped: [], refunds: [], attempts: 1 };
+}
+
+/** Runs a booking of the page; a domain refusal (bad data, a booking that cannot go on) refuses this order only. */
+async function orRefused(orderId: string, book: () => Promise<OrderBooking>): Promise<OrderBooking> {
+  try {
+    return await book();
+  } catch (error) {
+    if (error instanceof DomainError) return refused(orderId, error);
+    throw error;
   }
 }
 
@@ -354,7 +344,7 @@ export function packBookings<T extends { actions: readonly unknown[] }>(built: r
   return groups;
 }
 
-export interface BookOrdersOptions {
+export interface BookOrdersOptions extends PartsOptions {
   /** Orders read at once (consistent reads). */
   readsAtOnce?: number;
   /** Packed transactions in flight at once. */
@@ -366,23 +356,37 @@ export interface BookOrdersOptions {
 /**
  * Books a page of orders: each order read and planned as `bookOrder` does, then the orders'
  * writes packed several to a transaction (DynamoDB Local pays per transaction far more than per
- * item; on AWS the cost per item is the same and the requests are fewer). Every order keeps its own conditions, so a packed transaction commits
- * all its orders or none; if one of them changed meanwhile, each order of that transaction is
- * booked alone again through `bookOrder` (fresh read, fresh plan). Results keep the ids' order.
+ * item; on AWS the cost per item is the same and the requests are fewer). Every order keeps its
+ * own conditions, so a packed transaction commits all its orders or none; if one of them changed
+ * meanwhile, each order of that transaction is booked alone again through `bookOrder` (fresh
+ * read, fresh plan). Orders booked in parts (or held by another run's booking in parts) go
+ * through `bookOrder` one at a time after the packed ones. An order that cannot be booked for a
+ * domain reason is refused alone; the page goes on. Results keep the ids' order.
  */
 export async function bookOrders(orderIds: readonly string[], planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext, opts: BookOrdersOptions = {}): Promise<OrderBooking[]> {
   const repo = new OrderRepository();
   const results: OrderBooking[] = new Array(orderIds.length);
   const toWrite: { index: number; actions: Record<string, unknown>[]; booking: Built['booking'] }[] = [];
+  const oneByOne: { index: number; stored: StoredOrder }[] = [];
   await forEachConcurrently(
     orderIds.map((id, index) => ({ id, index })),
     opts.readsAtOnce ?? 4,
     async ({ id, index }) => {
       const stored = await repo.get(id);
-      if (!stored) throw new OrderNotFoundError(`order ${id} does not exist`);
-      const prepared = prepare(id, stored, planFor, ctx, 1);
-      if ('done' in prepared) results[index] = prepared.done;
-      else toWrite.push({ index, ...prepared.built });
+      if (!stored) {
+        results[index] = refused(id, new OrderNotFoundError(`order ${id} has tickets but no header: its import did not finish; import it again`));
+        return;
+      }
+      try {
+        if (openBookingOf(stored)) return void oneByOne.push({ index, stored });
+        const prepared = prepare(id, stored, planFor, ctx);
+        if ('done' in prepared) results[index] = { ...prepared.done, attempts: 1 };
+        else if ('inParts' in prepared) oneByOne.push({ index, stored });
+        else toWrite.push({ index, ...prepared.built });
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        results[index] = refused(id, error);
+      }
     },
   );
   toWrite.sort((a, b) => a.index - b.index);
@@ -395,10 +399,16 @@ export async function bookOrders(orderIds: readonly string[], planFor: (stored: 
       if (!isRetryableConflict(error)) throw error;
       // Some order of the group changed meanwhile: book each one alone, from a fresh read.
       for (const g of group) {
-        const alone = await bookOrder(orderIds[g.index] as string, planFor, ctx);
+        const id = orderIds[g.index] as string;
+        const alone = await orRefused(id, () => bookOrder(id, planFor, ctx, opts));
         results[g.index] = { ...alone, attempts: alone.attempts + 1 };
       }
     }
   });
+  oneByOne.sort((a, b) => a.index - b.index);
+  for (const { index, stored } of oneByOne) {
+    const id = orderIds[index] as string;
+    results[index] = await orRefused(id, () => bookOrder(id, planFor, ctx, { ...opts, stored }));
+  }
   return results;
 }

@@ -25,6 +25,19 @@ export async function batchPut(table: string, items: Item[], concurrency = 8): P
   await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
 }
 
+/** Deletes items by key with BatchWrite, 25 at a time, retrying what DynamoDB leaves unprocessed. */
+export async function batchDelete(table: string, keys: { pk: string; sk: string }[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 10) throw new Error(`BatchWrite to ${table}: ${requests.length} deletes still unprocessed after 10 retries`);
+      const out = await documentClient().send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
+      if (requests.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    }
+  }
+}
+
 export async function* queryAll(input: QueryCommandInput): AsyncGenerator<Item> {
   let startKey: Item | undefined;
   do {

@@ -6,7 +6,8 @@ import { shardOf } from './refunds.ts';
 import { INDEX, PERFORMANCE_SHARDS, tableName } from './table-names.ts';
 
 /**
- * One order is one partition: HEADER, TICKET#, FEE#, PAYMENT#, CANCELLATION# items.
+ * One order is one partition: HEADER, TICKET#, FEE#, PAYMENT#, CANCELLATION# items, and the
+ * INTENT#<intent>#<part> items of bookings written in parts (group orders, see booking-in-parts.ts).
  * Tickets carry the sharded performance index key; the shard is derived from the ORDER id,
  * so all tickets of one order for one performance sit in the same shard (one worker per order).
  */
@@ -38,6 +39,18 @@ export interface OrderHeader {
   cancellationCount: number;
   feesRefunded: boolean;
   fingerprint?: string;
+  /** Set while a booking in parts holds the order: no other booking may plan on it until it is finished. */
+  booking?: OpenBookingLease | null;
+}
+
+/** The header's lease of a booking in parts: which booking, which run started it, how many parts. */
+export interface OpenBookingLease {
+  intentId: string;
+  cancellationId: string;
+  recordSk: string;
+  runId: string;
+  parts: number;
+  at: string;
 }
 
 export function ticketItem(t: Ticket, extra: Item = {}): Item {
@@ -119,6 +132,8 @@ export interface StoredOrder {
   header: OrderHeader;
   order: Order;
   cancellations: Item[];
+  /** The parts of bookings written in parts (INTENT# items): the plan, part by part. */
+  parts: Item[];
 }
 
 /** Rebuilds an order from its partition's items. */
@@ -140,7 +155,12 @@ export function orderFromItems(items: Item[]): StoredOrder | undefined {
       .map((i) => ({ id: i.id as string, kind: i.kind as string, amount: { amount: i.amount as number, currency: i.currency as string } })),
     payments: items.filter((i) => String(i.sk).startsWith('PAYMENT#')).map(paymentFromItem),
   };
-  return { header, order, cancellations: items.filter((i) => String(i.sk).startsWith('CANCELLATION#')) };
+  return {
+    header,
+    order,
+    cancellations: items.filter((i) => String(i.sk).startsWith('CANCELLATION#')),
+    parts: items.filter((i) => String(i.sk).startsWith('INTENT#')),
+  };
 }
 
 export class OrderRepository {

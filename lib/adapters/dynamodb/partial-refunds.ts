@@ -7,8 +7,9 @@ import { tableName } from './table-names.ts';
 /**
  * A performance is partially refunded once (seed 003). The run that does it writes
  * `PERFORMANCE#id / PARTIAL_REFUND` with a condition; a later run is refused, naming it, unless
- * that run failed and the new one asks for the same percentage: then it takes over and finishes
- * the job (exchanges are idempotent, so nothing is exchanged twice).
+ * that run failed or completed with errors (left orders undone) and the new one asks for the same
+ * percentage: then it takes over and finishes the job (exchanges are idempotent, so nothing is
+ * exchanged twice).
  */
 export interface PartialRefundMark {
   performanceId: string;
@@ -32,8 +33,12 @@ export async function partialRefundRefusal(mark: PartialRefundMark | undefined, 
   if (!mark || mark.runId === runId) return undefined;
   const earlier = await new RunRepository().get(mark.runId);
   const what = `performance "${mark.performanceId}" was already partially refunded (${percentText(mark.percentHundredths)}) by run ${mark.runId}`;
-  if (earlier?.status === 'failed' && mark.percentHundredths === percentHundredths) return undefined;
-  if (earlier?.status === 'failed') return `${what}, which failed: run it again with the same percent (${percentText(mark.percentHundredths)}) to finish it`;
+  const unfinished = earlier?.status === 'failed' || earlier?.status === 'completed_with_errors';
+  if (unfinished && mark.percentHundredths === percentHundredths) return undefined;
+  if (unfinished) {
+    const how = earlier.status === 'failed' ? 'which failed' : 'which left orders undone';
+    return `${what}, ${how}: run it again with the same percent (${percentText(mark.percentHundredths)}) to finish it`;
+  }
   if (earlier?.status === 'running') return `${what.replace('was already', 'is being')}; it is still running`;
   return `${what}; a performance is partially refunded once`;
 }

@@ -3,7 +3,7 @@ import type { RunReport } from '../../core/report.ts';
 import { documentClient } from './client.ts';
 import { INDEX, tableName } from './table-names.ts';
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'awaiting_approval';
+export type RunStatus = 'running' | 'succeeded' | 'completed_with_errors' | 'failed' | 'awaiting_approval';
 
 export interface RunRecord {
   runId: string;

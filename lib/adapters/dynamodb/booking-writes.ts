@@ -1,0 +1,152 @@
+import type { Allocation } from '../../core/allocation.ts';
+import type { Money } from '../../core/money.ts';
+import type { PaymentMethod, RefundReason, Ticket } from '../../core/model.ts';
+import { returnItem } from './accounts.ts';
+import type { Item } from './items.ts';
+import { orderPk, ticketItem } from './orders.ts';
+import { refundItem, shardOf } from './refunds.ts';
+import { tableName } from './table-names.ts';
+
+/**
+ * The writes of a booking (cancellation, exchange, resale payout), one builder per item kind.
+ * The one-transaction booking and the booking in parts use the same builders, so a group order
+ * ends with exactly the items a small order gets.
+ */
+export type Action = Record<string, unknown>;
+
+/** What every write of one booking needs; stored on the cancellation record so any run can finish a booking in parts. */
+export interface BookingFacts {
+  orderId: string;
+  cancellationId: string;
+  runId: string;
+  at: string;
+  reason: RefundReason;
+  salesChannel: string;
+  pointOfSale: string;
+  ownerId: string;
+  ownerKind: 'customer' | 'agency';
+  agencyId: string | null;
+}
+
+export interface BookedRefund {
+  id: string;
+  paymentId: string;
+  method: PaymentMethod;
+  amount: Money;
+  status: 'pending' | 'returned_to_account';
+}
+
+/** An allocation with what its writes need from the payment as it was planned. */
+export interface DrawnAllocation extends Allocation {
+  refundedBefore: number;
+  pspTransactionId: string | null;
+}
+
+export function cancellationSk(n: number): string {
+  return `CANCELLATION#${String(n).padStart(4, '0')}`;
+}
+
+export function outboxMark(orderId: string, kind: string, refundId: string): Item {
+  return {
+    outboxShard: `OUTBOX#${String(shardOf(orderId, 16)).padStart(2, '0')}`,
+    outboxKey: `${orderId}#${kind}#${refundId}`,
+    notification: { kind, status: 'unsent' },
+  };
+}
+
+/** A valid or controlled ticket cancelled (an exchange also links it to its replacement). */
+export function ticketCancelAction(f: BookingFacts, ticketId: string, replacementId?: string): Action {
+  return {
+    Update: {
+      TableName: tableName('orders'),
+      Key: { pk: orderPk(f.orderId), sk: `TICKET#${ticketId}` },
+      UpdateExpression: `SET #s = :cancelled, cancelledAt = :at, cancelledByRun = :run${replacementId ? ', replacedByTicketId = :rep' : ''}`,
+      ConditionExpression: '#s IN (:valid, :controlled)',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: {
+        ':cancelled': 'cancelled',
+        ':at': f.at,
+        ':run': f.runId,
+        ':valid': 'valid',
+        ':controlled': 'controlled',
+        ...(replacementId ? { ':rep': replacementId } : {}),
+      },
+    },
+  };
+}
+
+/** The new ticket of an exchange, issued on the booking's channel and point of sale. */
+export function replacementPutAction(f: BookingFacts, replacement: Ticket): Action {
+  const { cancelledAt: _c, replacedByTicketId: _r, ...rest } = replacement as Ticket & Item;
+  delete rest.cancelledByRun;
+  return {
+    Put: {
+      TableName: tableName('orders'),
+      Item: ticketItem(rest as unknown as Ticket, { issuedByRun: f.runId, issuedAt: f.at, salesChannel: f.salesChannel, pointOfSale: f.pointOfSale }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+export function refundIdOf(f: BookingFacts, paymentId: string): string {
+  return `${f.cancellationId}-${paymentId}`;
+}
+
+export function bookedRefundOf(f: BookingFacts, a: Allocation): BookedRefund {
+  return { id: refundIdOf(f, a.paymentId), paymentId: a.paymentId, method: a.method, amount: a.amount, status: a.destination === 'intermediate_account' ? 'returned_to_account' : 'pending' };
+}
+
+/**
+ * An allocation's writes: the payment's `refunded` raised (conditioned on the planned value and
+ * on the capture), the refund, and for money back on an unsettled intermediate account the
+ * agency's ledger item (settled at once; the agency is told, not the ticket holder).
+ */
+export function allocationActions(f: BookingFacts, a: DrawnAllocation): Action[] {
+  const refund = bookedRefundOf(f, a);
+  const returned = refund.status === 'returned_to_account';
+  const actions: Action[] = [
+    {
+      Update: {
+        TableName: tableName('orders'),
+        Key: { pk: orderPk(f.orderId), sk: `PAYMENT#${a.paymentId}` },
+        UpdateExpression: 'SET refunded = :new',
+        ConditionExpression: 'refunded = :old AND amount >= :new',
+        ExpressionAttributeValues: { ':new': a.refundedBefore + a.amount.amount, ':old': a.refundedBefore },
+      },
+    },
+    {
+      Put: {
+        TableName: tableName('refunds'),
+        Item: {
+          ...refundItem({
+            id: refund.id,
+            orderId: f.orderId,
+            paymentId: a.paymentId,
+            method: a.method,
+            amount: a.amount,
+            status: refund.status,
+            reason: f.reason,
+            createdAt: f.at,
+            ownerId: f.ownerId,
+            ownerKind: f.ownerKind,
+            pspTransactionId: a.pspTransactionId,
+            createdByRun: f.runId,
+            cancellationId: f.cancellationId,
+          }),
+          ...(returned ? { settledAt: f.at, settledByRun: f.runId, ...outboxMark(f.orderId, 'returned_to_account', refund.id) } : {}),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ];
+  if (returned) {
+    actions.push({
+      Put: {
+        TableName: tableName('intermediateAccounts'),
+        Item: returnItem({ agencyId: f.agencyId as string, refundId: refund.id, orderId: f.orderId, amount: a.amount, at: f.at, runId: f.runId }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    });
+  }
+  return actions;
+}
