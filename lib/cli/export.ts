@@ -47,7 +47,7 @@ export async function exportRecords(kind: ExportKind, opts: { runId?: string; se
       for await (const item of scanAll(tableName('orders'), { filter: 'begins_with(sk, :t)', values: { ':t': 'TICKET#' }, segments: 4 })) {
         const t = ticketFromItem(item);
         if (runId && t.cancelledByRun !== runId && t.issuedByRun !== runId) continue;
-        rows.push({ replacesTicketId: null, ...t });
+        rows.push({ replacesTicketId: null, tariff: null, ...t });
       }
       return rows.sort(byId('id'));
     }
@@ -121,8 +121,8 @@ function csvCell(value: unknown): string {
 /** The contract's fields of each kind, in the contract's order; other fields follow, sorted. */
 export const CONTRACT_FIELDS: Partial<Record<ExportKind, string[]>> = {
   orders: ['id', 'customerId', 'agencyId', 'salesChannel', 'pointOfSale', 'createdAt', 'tickets', 'fees', 'payments'],
-  tickets: ['id', 'orderId', 'performanceId', 'quota', 'seatCategory', 'productFamily', 'price', 'state', 'replacesTicketId'],
-  refunds: ['id', 'orderId', 'paymentId', 'method', 'amount', 'status', 'reason', 'createdAt', 'pspCode'],
+  tickets: ['id', 'orderId', 'performanceId', 'quota', 'seatCategory', 'productFamily', 'tariff', 'price', 'state', 'replacesTicketId'],
+  refunds: ['id', 'orderId', 'paymentId', 'method', 'amount', 'status', 'reason', 'createdAt', 'pspCode', 'performanceId'],
   'credit-accounts': ['ownerId', 'balance'],
   'intermediate-accounts': ['agencyId', 'openItems'],
   vouchers: ['code', 'kind', 'remaining', 'writtenOff'],

@@ -50,6 +50,33 @@ describe('CancelPerformance through the synthesized state machine', () => {
     expect(cancelled.sort()).toEqual(['T3', 'T8']); // T8 was cancelled before
   });
 
+  it('filters by tariff, sales channel and payment method, and names unknown values with the existing ones', async () => {
+    // prepare
+    await importDataset(cancellationDataset('g-'));
+    await importDataset(cancellationDataset('h-'));
+    // act
+    const unknown = await rt.start('CancelPerformance', { performanceId: 'g-P1', tariffs: ['senior'], salesChannels: ['agency'], paymentMethods: ['card', 'paypal'], reason: 'x', requestedBy: 'op' }, 'cp-filters-bad');
+    const children = await rt.start('CancelPerformance', { performanceId: 'g-P1', tariffs: ['child'], salesChannels: ['web'], reason: 'children block closed', requestedBy: 'op' }, 'cp-tariff');
+    const byMethod = await rt.start('CancelPerformance', { performanceId: 'h-P1', paymentMethods: ['klarna', 'bank_transfer'], reason: 'payments to review', requestedBy: 'op' }, 'cp-methods');
+    // assess
+    expect(unknown).toMatchObject({ status: 'FAILED', error: 'ValidationError' });
+    const message = errorMessage(unknown.cause);
+    expect(message).toContain('tariffs: unknown "senior"; existing: adult, child');
+    expect(message).toContain('salesChannels: unknown "agency"; existing: box_office, web');
+    expect(message).toContain('paymentMethods: unknown "paypal"; existing: bank_transfer, card, intermediate_account, klarna, voucher');
+    expect(await new RunRepository().get('cp-filters-bad')).toBeUndefined();
+    // T2 is the only child ticket sold on the web (T9 is a child's, sold at the box office)
+    expect(children.status, children.cause).toBe('SUCCEEDED');
+    expect((children.output as RunReport).outcomes.tickets_cancelled).toEqual({ count: 1, totals: { CHF: 8000 } });
+    const g = (await stateOf('g-')).tickets as { id: string; state: string }[];
+    expect(g.filter((t) => t.state === 'cancelled').map((t) => t.id).sort()).toEqual(['T2', 'T8']); // T8 was cancelled before
+    // O5 paid with Klarna (T9; T8 cancelled before), O6 partly by bank transfer (T10): AND with the performance, OR within the list
+    expect(byMethod.status, byMethod.cause).toBe('SUCCEEDED');
+    expect((byMethod.output as RunReport).outcomes.tickets_cancelled).toEqual({ count: 2, totals: { CHF: 7000 + 10000 } });
+    const h = (await stateOf('h-')).tickets as { id: string; state: string }[];
+    expect(h.filter((t) => t.state === 'cancelled').map((t) => t.id).sort()).toEqual(['T10', 'T8', 'T9']);
+  });
+
   it('cancels a whole performance: pending refunds per payment, unsettled agency money back on its account, other performance untouched', async () => {
     // prepare
     await importDataset(cancellationDataset('a-'));
