@@ -9,7 +9,8 @@ import { returnItem } from './accounts.ts';
 import { documentClient } from './client.ts';
 import type { Item } from './items.ts';
 import { OrderRepository, orderPk, ticketItem, type StoredOrder } from './orders.ts';
-import { refundItem, shardOf } from './refunds.ts';
+import { cancellationNoticeItem, outboxMark } from './outbox.ts';
+import { refundItem } from './refunds.ts';
 import { tableName, type TableKey } from './table-names.ts';
 
 /**
@@ -35,6 +36,8 @@ export interface BookingContext {
   pointOfSale?: string;
   /** Items written in the same transaction (e.g. the imported resale record). */
   extraPuts?: { table: TableKey; item: Item }[];
+  /** Tell the customer now that the tickets are cancelled and the refund follows (CancelPerformance notifyCustomers). */
+  notifyCustomers?: boolean;
 }
 
 export interface BookedTicket {
@@ -76,14 +79,6 @@ const MAX_ATTEMPTS = 8;
 
 export function cancellationSk(n: number): string {
   return `CANCELLATION#${String(n).padStart(4, '0')}`;
-}
-
-export function outboxMark(orderId: string, kind: string, refundId: string): Item {
-  return {
-    outboxShard: `OUTBOX#${String(shardOf(orderId, 16)).padStart(2, '0')}`,
-    outboxKey: `${orderId}#${kind}#${refundId}`,
-    notification: { kind, status: 'unsent' },
-  };
 }
 
 interface Built {
@@ -170,6 +165,9 @@ function build(stored: StoredOrder, op: OrderPlan, ctx: BookingContext): Built {
     });
   }
 
+  // The refunds carry their performance (a dispatch can take one performance's refunds alone); none when the tickets span several.
+  const performances = new Set(op.kind === 'cancellation' ? op.plan.cancel.map((t) => t.performanceId) : [op.plan.performanceId]);
+  const performanceId = performances.size === 1 ? [...performances][0] : undefined;
   const refunds: BookedRefund[] = [];
   for (const a of allocations) {
     const payment = order.payments.find((p) => p.id === a.paymentId);
@@ -195,9 +193,11 @@ function build(stored: StoredOrder, op: OrderPlan, ctx: BookingContext): Built {
             pspTransactionId: payment?.pspTransactionId ?? null,
             createdByRun: ctx.runId,
             cancellationId,
+            ...(performanceId ? { performanceId } : {}),
+            ...(op.kind === 'exchange' ? { percentHundredths: op.plan.percentHundredths } : {}),
           }),
           // Money back on the agency's account is settled at once; the agency is told, not the ticket holder.
-          ...(returned ? { settledAt: ctx.at, settledByRun: ctx.runId, ...outboxMark(order.id, 'returned_to_account', id) } : {}),
+          ...(returned ? { settledAt: ctx.at, settledByRun: ctx.runId, ...outboxMark({ orderId: order.id, ownerId, ownerKind }, 'returned_to_account', id) } : {}),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -240,6 +240,27 @@ function build(stored: StoredOrder, op: OrderPlan, ctx: BookingContext): Built {
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   });
+  // The cancellation notice, one per order, in the same transaction: a re-run finds it booked or books both.
+  // An agency whose money all went back to its account has that email already.
+  if (ctx.notifyCustomers && op.kind === 'cancellation' && (refunds.length === 0 || refunds.some((r) => r.status === 'pending'))) {
+    actions.push({
+      Put: {
+        TableName: tableName('refunds'),
+        Item: cancellationNoticeItem({
+          cancellationId,
+          orderId: order.id,
+          ownerId,
+          ownerKind,
+          performanceId: performanceId ?? (tickets.length ? (op.plan.cancel[0] as Ticket).performanceId : ''),
+          tickets: tickets.length,
+          refund: refunds.filter((r) => r.status === 'pending').map((r) => r.amount),
+          createdAt: ctx.at,
+          createdByRun: ctx.runId,
+        }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    });
+  }
   for (const extra of ctx.extraPuts ?? []) {
     actions.push({ Put: { TableName: tableName(extra.table), Item: extra.item, ConditionExpression: 'attribute_not_exists(pk)' } });
   }
