@@ -3,6 +3,7 @@ import { scheduledDispatchInput, SCHEDULES, type ScheduleName } from '../core/di
 import { lambdaErrorMessage } from '../core/errors.ts';
 import { localEnvironment } from '../local/env.ts';
 import { PROJECT_ROOT } from '../local/paths.ts';
+import { startWithEmails } from '../local/follow-ups.ts';
 import { LocalRunner, type ExecutionResult, type LocalExecutionEvent } from '../local/runner.ts';
 import { endpointsOf, readState } from '../local/runtime.ts';
 import { synthesizeTemplate } from '../local/synth.ts';
@@ -69,7 +70,8 @@ export async function runWorkflowLocally(
   const onEvent = (e: LocalExecutionEvent) => {
     if (e.type === 'StateExited') progress.update(++stages, undefined, 'states');
   };
-  const result = await runner.start(workflow, input, { name, onEvent: opts.quiet ? undefined : onEvent });
+  // Locally, SendEmails follows each workflow that owes emails (on AWS its schedule does).
+  const { result } = await startWithEmails(runner, workflow, input, { name, onEvent: opts.quiet ? undefined : onEvent });
   progress.done();
   if (result.status === 'SUCCEEDED') return { result, printed: result.output, exitCode: EXIT.ok };
   const printed = {

@@ -126,6 +126,36 @@ describe('CancelPerformance through the synthesized state machine', () => {
     expect((await stateOf('a-')).refunds).toHaveLength(7);
   });
 
+  it('with notifyCustomers tells each customer once per order that the tickets are cancelled and the refund follows; by default it tells no one', async () => {
+    // prepare
+    await importDataset(cancellationDataset('n-'));
+    await importDataset(cancellationDataset('q-'));
+    const mailsOf = async (p: string) => (await rt.emails()).filter((m) => m.text.includes(`${p}O`));
+    // act
+    const told = await rt.start('CancelPerformance', { performanceId: 'n-P1', notifyCustomers: true, reason: 'storm', requestedBy: 'op' }, 'cp-notify');
+    const again = await rt.start('CancelPerformance', { performanceId: 'n-P1', notifyCustomers: true, reason: 'storm', requestedBy: 'op' }, 'cp-notify-again');
+    const quiet = await rt.start('CancelPerformance', { performanceId: 'q-P1', reason: 'storm', requestedBy: 'op' }, 'cp-quiet');
+    // assess: one notice per order with something cancelled (O3's agency got its money back on account: it gets that email instead)
+    expect([told.status, again.status, quiet.status]).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const mails = await mailsOf('n-');
+    const notices = mails.filter((m) => /storniert|annulés|annulé/.test(m.subject));
+    expect(notices.map((m) => m.to).sort()).toEqual(['c1@example.org', 'c1@example.org', 'c2@example.org', 'c2@example.org', 'office@ag2.example.com']);
+    expect(mails).toHaveLength(6);
+    const o1 = notices.find((m) => m.text.includes('n-O1'))!;
+    expect(o1.subject).toBe('Ihre Tickets für «Match» wurden storniert');
+    expect(o1.text).toContain('Ihre 2 Tickets für «Match» am Sonntag, 12. Juli 2026, 18:00 Uhr storniert wurden');
+    expect(o1.text).toMatch(/Sie erhalten CHF\s180\.00 zurück\./);
+    const o2 = notices.find((m) => m.text.includes('n-O2'))!;
+    expect(o2.subject).toBe('Vos billets pour «\u00a0Match\u00a0» ont été annulés');
+    expect(o2.text).toContain('votre billet pour «\u00a0Match\u00a0» du dimanche');
+    const agency = mails.find((m) => m.to === 'office@ag1.example.com')!;
+    expect(agency.subject).toBe('Annulation «\u00a0Match\u00a0»\u00a0: montants crédités sur votre compte d’attente');
+    expect(agency.text).toMatch(/n-O3\s+120\.00\sCHF/);
+    // the second run cancelled nothing more and told no one again; without notifyCustomers only the agency's return is mailed
+    expect((again.output as RunReport).outcomes.tickets_cancelled).toBeUndefined();
+    expect(await mailsOf('q-')).toHaveLength(1);
+  });
+
   it('a run crashed between pages, run again, ends exactly as an uninterrupted run', async () => {
     // prepare: two identical copies
     await importDataset(cancellationDataset('x-', 20));
