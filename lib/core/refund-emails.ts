@@ -79,8 +79,9 @@ export interface RenderedEmail {
 
 // ---- filling messages --------------------------------------------------------------------
 
-type Value = string | { text: string; href: string };
-type Segment = { text: string; href?: string };
+/** A placeholder's value: text, a link, or text that must not wrap (an order number, an amount). */
+type Value = string | { text: string; href?: string; nowrap?: boolean };
+type Segment = { text: string; href?: string; nowrap?: boolean };
 
 /** A message with its `{placeholders}` filled; an unknown placeholder stays visible (a test fails on it). */
 function fill(template: string, params: Record<string, Value>): Segment[] {
@@ -100,7 +101,12 @@ function fill(template: string, params: Record<string, Value>): Segment[] {
 const plain = (segments: Segment[]) => segments.map((s) => s.text).join('');
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const html = (segments: Segment[]) =>
-  segments.map((s) => (s.href ? `<a href="${escapeHtml(s.href)}" style="color:#1f4e8c">${escapeHtml(s.text)}</a>` : escapeHtml(s.text))).join('');
+  segments
+    .map((s) => {
+      if (s.href) return `<a href="${escapeHtml(s.href)}" style="color:#1f4e8c">${escapeHtml(s.text)}</a>`;
+      return s.nowrap ? `<span style="white-space:nowrap">${escapeHtml(s.text)}</span>` : escapeHtml(s.text);
+    })
+    .join('');
 
 /** The parts of one email, before they become text and HTML. */
 interface Document {
@@ -127,7 +133,7 @@ class Writer {
     this.base = {
       name: input.recipientName,
       brand: s.brand,
-      order: input.orderId,
+      order: { text: input.orderId, nowrap: true },
       supportEmail: { text: s.supportEmail, href: `mailto:${s.supportEmail}` },
       supportPhone: s.supportPhone ?? '',
       shopUrl: { text: s.shopUrl.replace(/^https?:\/\//, '').replace(/\/$/, ''), href: s.shopUrl },
@@ -135,7 +141,8 @@ class Writer {
   }
 
   msg(key: MessageKey, params: Record<string, Value> = {}): Segment[] {
-    return fill(this.c[key], { ...this.base, ...params });
+    const keep = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' && (k === 'amount' || k === 'count') ? { text: v, nowrap: true } : v]));
+    return fill(this.c[key], { ...this.base, ...keep });
   }
   text(key: MessageKey, params: Record<string, Value> = {}): string {
     return plain(this.msg(key, params));
