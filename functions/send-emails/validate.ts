@@ -8,7 +8,7 @@ import type { SenderState } from './shared.ts';
 export const SendEmailsInput = z.strictObject({
   requestedBy: RequestedBy.default('schedule:emails'),
   /** Emails per second, at most the configured SES quota (e.g. to leave room for other mail of the account). */
-  sendRate: z.number().positive('must be a positive number of emails per second').max(10_000).optional(),
+  sendRate: z.number().int('must be a whole number of emails per second').min(1, 'must be a positive number of emails per second').max(10_000).optional(),
 });
 
 /** 1. Validates the input and fixes the run's sending rate. Writes nothing. */

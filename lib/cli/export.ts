@@ -122,7 +122,7 @@ function csvCell(value: unknown): string {
 export const CONTRACT_FIELDS: Partial<Record<ExportKind, string[]>> = {
   orders: ['id', 'customerId', 'agencyId', 'salesChannel', 'pointOfSale', 'createdAt', 'tickets', 'fees', 'payments'],
   tickets: ['id', 'orderId', 'performanceId', 'quota', 'seatCategory', 'productFamily', 'tariff', 'price', 'state', 'replacesTicketId'],
-  refunds: ['id', 'orderId', 'paymentId', 'method', 'amount', 'status', 'reason', 'createdAt', 'pspCode', 'performanceId'],
+  refunds: ['id', 'orderId', 'paymentId', 'method', 'amount', 'status', 'reason', 'createdAt', 'pspCode'],
   'credit-accounts': ['ownerId', 'balance'],
   'intermediate-accounts': ['agencyId', 'openItems'],
   vouchers: ['code', 'kind', 'remaining', 'writtenOff'],
