@@ -114,7 +114,8 @@ class Batch {
       if (this.stopped) return;
       const unsent = chunk.flatMap((email) => email.filter((e) => e.notification.status === 'unsent'));
       const pendingElsewhere = chunk.flat().length - unsent.length;
-      if (pendingElsewhere > 0) this.count('emails_unconfirmed', pendingElsewhere);
+      // Marks left `sending` (by a run that stopped, or no answer from SES) are counted once a run, on its first sweep.
+      if (pendingElsewhere > 0 && this.state.sweep === 1) this.count('emails_unconfirmed', pendingElsewhere);
       if (unsent.length === 0) return;
       const facts = await this.factsOf(chunk);
       const marked = await this.outbox.markSending(unsent, this.state.runId);
