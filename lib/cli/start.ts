@@ -8,7 +8,7 @@ import { LocalRunner, type ExecutionResult, type LocalExecutionEvent } from '../
 import { endpointsOf, readState } from '../local/runtime.ts';
 import { synthesizeTemplate } from '../local/synth.ts';
 import { tableNamesByLogicalId } from '../local/tables.ts';
-import { EXIT, Progress, UsageError } from './io.ts';
+import { EXIT, info, Progress, UsageError } from './io.ts';
 
 /** Errors raised before anything is written: the CLI answers them with exit code 2. */
 export const BAD_INPUT_ERRORS = new Set(['ValidationError', 'NotFoundError', 'ConflictError', 'SimulationMismatchError']);
@@ -71,7 +71,14 @@ export async function runWorkflowLocally(
     if (e.type === 'StateExited') progress.update(++stages, undefined, 'states');
   };
   // Locally, SendEmails follows each workflow that owes emails (on AWS its schedule does).
-  const { result } = await startWithEmails(runner, workflow, input, { name, onEvent: opts.quiet ? undefined : onEvent });
+  const { result } = await startWithEmails(runner, workflow, input, {
+    name,
+    onEvent: opts.quiet ? undefined : onEvent,
+    beforeEmails: () => {
+      progress.done();
+      if (!opts.quiet) info('SendEmails: sending the emails the run owes…');
+    },
+  });
   progress.done();
   if (result.status === 'SUCCEEDED') return { result, printed: result.output, exitCode: EXIT.ok };
   const printed = {

@@ -15,11 +15,13 @@ export interface FollowedExecution {
 }
 
 /** Runs a workflow, then SendEmails when the workflow can owe emails (whatever its outcome: a failed run may have moved money). */
-export async function startWithEmails(runner: LocalRunner, workflow: string, input: unknown, opts: StartOptions = {}): Promise<FollowedExecution> {
-  const result = await runner.start(workflow, input, opts);
+export async function startWithEmails(runner: LocalRunner, workflow: string, input: unknown, opts: StartOptions & { beforeEmails?: () => void } = {}): Promise<FollowedExecution> {
+  const { beforeEmails, ...options } = opts;
+  const result = await runner.start(workflow, input, options);
   // A simulation changes nothing, so nothing new is owed (and nothing is sent after it).
   const simulation = workflow === 'DispatchRefunds' && (input as { mode?: unknown } | null)?.mode === 'simulate';
   if (!OWE_EMAILS.has(workflow) || simulation || !runner.workflows().includes(SENDER_WORKFLOW)) return { result };
+  beforeEmails?.();
   const emails = await runner.start(SENDER_WORKFLOW, { requestedBy: `local:after ${result.name}` }, { name: `send-emails-after-${result.name}`.slice(0, 80) });
   return { result, emails };
 }
