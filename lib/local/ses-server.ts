@@ -17,6 +17,8 @@ export interface LocalSesServer {
   throttled(): number;
   /** Emulates an account's SES quota from now on (as AWS answers: 400 Throttling). */
   setQuota(quota: SesQuota): void;
+  /** The next `n` sends are taken (stored) but their answer is lost: the connection drops. */
+  loseAnswers(n: number): void;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function startSesServer(quota: SesQuota = {}): Promise<LocalSesServ
   let refilledAt = performance.now();
   let throttled = 0;
   let sentUnderQuota = 0;
+  let answersToLose = 0;
   const accepted: number[] = [];
 
   // The library's own request handler, called for every request the quota lets through.
@@ -60,6 +63,15 @@ export async function startSesServer(quota: SesQuota = {}): Promise<LocalSesServ
         if (tokens < 1) return refuse(res, 'Maximum sending rate exceeded.');
         tokens -= 1;
       }
+      if (answersToLose > 0) {
+        answersToLose--;
+        // The library stores the email, then answers: drop the connection instead of the answer.
+        res.end = (() => {
+          accepted.push(now);
+          req.socket.destroy();
+          return res;
+        }) as typeof res.end;
+      }
       res.on('finish', () => {
         if (res.statusCode !== 200) return;
         accepted.push(now);
@@ -74,6 +86,9 @@ export async function startSesServer(quota: SesQuota = {}): Promise<LocalSesServ
     server,
     accepted,
     throttled: () => throttled,
+    loseAnswers(n) {
+      answersToLose = n;
+    },
     setQuota(next) {
       limits = next;
       sentUnderQuota = 0;

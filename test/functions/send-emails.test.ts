@@ -112,6 +112,28 @@ describe('SendEmails through the synthesized state machine', () => {
     await assertConsistent(rt);
   });
 
+  it('never resends an email whose answer was lost: it stays unconfirmed, the others go out', async () => {
+    // prepare: 6 emails owed; SES takes the second one but its answer never arrives
+    const { ids } = await owedCardEmails('lost', 6);
+    const before = rt.ses.accepted.length;
+    // act: a slow rate so the sends go one at a time, then a second run
+    const send1 = send({ sendRate: 1 }, 'send-lost-1');
+    await new Promise((r) => setTimeout(r, 1200));
+    rt.ses.loseAnswers(1);
+    const first = await send1;
+    const second = await send({}, 'send-lost-2');
+    // assess: 6 taken by SES, one of them unconfirmed and never sent again
+    expect(rt.ses.accepted.length - before).toBe(6);
+    expect(first.outcomes.emails_sent?.count).toBe(5);
+    expect(first.outcomes.emails_unconfirmed?.count).toBe(1);
+    expect(first.errors.map((e) => e.code)).toContain('EmailUnconfirmed');
+    expect(second.outcomes.emails_sent).toBeUndefined();
+    expect(second.outcomes.emails_unconfirmed?.count).toBe(1);
+    const refunds = await allRefunds();
+    expect(ids.filter((id) => refunds.get(id)?.notification?.status === 'sending')).toHaveLength(1);
+    expect(ids.filter((id) => refunds.get(id)?.notification?.status === 'sent')).toHaveLength(5);
+  });
+
   it('lets one run send at a time: two started together send each email once', async () => {
     // prepare
     const { ids } = await owedCardEmails('twice', 12);
