@@ -134,6 +134,27 @@ describe('SendEmails through the synthesized state machine', () => {
     expect(ids.filter((id) => refunds.get(id)?.notification?.status === 'sent')).toHaveLength(5);
   });
 
+  it('tells a late failure what the credit policy of the run that refunded it will do: under never, no new refund is promised', async () => {
+    // prepare: one card refund per policy, each refunded by a psp run of that policy, then failed late at the PSP
+    day += 1;
+    const from = `2026-04-${String(day).padStart(2, '0')}`;
+    const to = `2026-04-${String(day + 1).padStart(2, '0')}`;
+    const [never] = await pendingRefunds('late-never', `${from}T09:00:00Z`, [{ method: 'card', language: 'de' }]);
+    rt.sandbox.configureFaults({ rules: [{ transactionId: never!.transactionId!, fault: { kind: 'late_failure' } }] });
+    const sim = await rt.start('DispatchRefunds', { mode: 'simulate', from, to, creditPolicy: 'never', requestedBy: 'op' });
+    const psp = await rt.start('DispatchRefunds', { mode: 'psp', from, to, creditPolicy: 'never', simulationRunId: (sim.output as Report).runId, requestedBy: 'op' });
+    expect((psp.output as Report).outcomes.refunded?.count).toBe(1);
+    // act: reconciliation finds the late failure; SendEmails follows it
+    const reconcile = await rt.start('ReconcileRefunds', { requestedBy: 'op' });
+    rt.sandbox.configureFaults({ rules: [] });
+    // assess
+    expect((reconcile.output as Report).outcomes.late_failure?.count).toBe(1);
+    const late = (await sesEmails(rt)).filter((m) => m.body.text?.includes(never!.orderId) && m.subject.includes('nicht ausgeführt'));
+    expect(late).toHaveLength(1);
+    expect(late[0]!.body.text).toContain('damit wir mit Ihnen vereinbaren können, wie Sie den Betrag erhalten');
+    expect(late[0]!.body.text).not.toContain('Guthabenkonto');
+  });
+
   it('lets one run send at a time: two started together send each email once', async () => {
     // prepare
     const { ids } = await owedCardEmails('twice', 12);
