@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--tickets N] [--psp-rate R] [--scaling [10000,50000,100000]] [--no-bundles] [--init-runs K]
+ * npm run bench -- [--tickets N] [--psp-rate R] [--ses-rate S] [--scaling [10000,50000,100000]] [--no-bundles] [--init-runs K]
  *                  [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]]
  * Prints the tables and writes bench/results/<date>.json (git-ignored).
  */
@@ -36,6 +36,9 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--psp-rate':
         opts.pspRate = positiveInt('--psp-rate', value());
         break;
+      case '--ses-rate':
+        opts.sesRate = positiveInt('--ses-rate', value());
+        break;
       case '--scaling': {
         const next = inline ?? (argv[i + 1] && !argv[i + 1]?.startsWith('--') ? argv[++i] : undefined);
         opts.sizes = next ? next.split(',').map((s) => positiveInt('--scaling', s)) : [10_000, 50_000, 100_000];
@@ -65,7 +68,7 @@ export function parseArgs(argv: string[]): BenchOptions {
         opts.sweepOrders = positiveInt('--sweep-orders', value());
         break;
       default:
-        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]]`);
+        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--ses-rate S] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]]`);
     }
   }
   return opts;

@@ -98,7 +98,8 @@ export function sharesOf(intervals: readonly { start: number; end: number }[]): 
   intervals.forEach((iv, index) => {
     points.push({ at: iv.start, index, opens: true }, { at: iv.end, index, opens: false });
   });
-  points.sort((a, b) => a.at - b.at || Number(a.opens) - Number(b.opens));
+  // At the same instant opens come first, so a zero-length call opens and closes (it used to stay open and take a share forever).
+  points.sort((a, b) => a.at - b.at || Number(b.opens) - Number(a.opens));
   const shares = intervals.map(() => 0);
   const active = new Set<number>();
   let last = points[0]?.at ?? 0;

@@ -1,7 +1,7 @@
 /** The bench's figures as readable tables. */
 import { formatUsd } from '../lib/core/cost.ts';
 import type { ExecutionFigures } from './executions.ts';
-import { CANCEL_RATIO_TARGET, isAvailable, ORCHESTRATION_TARGET_PICO_PER_100K, PSP_RATIO_TARGET, type BenchResult, type SizeResult, type Unavailable } from './run.ts';
+import { CANCEL_RATIO_TARGET, isAvailable, ORCHESTRATION_TARGET_PICO_PER_100K, PSP_FLOOR_TARGET, PSP_RATIO_TARGET, DEFAULT_SES_RATE, type BenchResult, type SizeResult, type Unavailable } from './run.ts';
 
 function table(headers: string[], rows: (string | number)[][], right = new Set<number>()): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -21,6 +21,7 @@ function executionRows(size: SizeResult): (string | number)[][] {
     ['Dispatch simulate', size.dispatch.simulate],
     ['Dispatch psp', size.dispatch.psp],
     ['Dispatch credit', size.dispatch.credit],
+    ...(size.emails ?? []).map((e): [string, ExecutionFigures] => [`SendEmails (${e.label.replace('emails ', '')})`, e]),
   ];
   return list.map(([label, e]) =>
     isAvailable(e)
@@ -82,11 +83,21 @@ export function formatSize(size: SizeResult): string {
       `PSP: ${n(p.served)} credits served in ${s(p.windowMs)} = ${p.sustainedPerSecond}/s of R = ${p.rateLimitPerSecond}/s: ${pct(p.ratio)} (target >= ${pct(PSP_RATIO_TARGET)}): ${mark(p.ratio >= PSP_RATIO_TARGET)}; ` +
         `${n(p.rateLimited)} answered 429; duplicate credits in the sandbox ledger: ${p.duplicateCredits} (${p.duplicateCredits === 0 ? 'ok' : 'MISSED'}); booked ${n(p.creditsBooked)}`,
     );
+    if (p.passOverFloor !== undefined) {
+      out.push(`PSP pass: ${s(isAvailable(size.dispatch.psp) ? size.dispatch.psp.wallMs : 0)} = ${p.passOverFloor.toFixed(2)}x its PSP floor (${n(p.served)} credits / R = ${s(p.floorMs)}; target <= ${PSP_FLOOR_TARGET}x): ${mark(p.passOverFloor <= PSP_FLOOR_TARGET)}`);
+    }
   } else {
     out.push('', 'PSP: not available (DispatchRefunds psp did not run)');
   }
+  if (size.sender) {
+    const m = size.sender;
+    out.push(
+      `Emails: SendEmails sent ${n(m.emailsSent)} at ${m.sentPerSecond}/s against an SES quota of ${m.quotaPerSecond}/s (${pct(m.ratio)} of it, never above: ${mark(m.ratio <= 1.02)}); ` +
+        `SES throttled ${n(m.throttledBySes)}; ${s(m.wallMs)} in all, off the passes' path`,
+    );
+  }
   const fnRows: (string | number)[][] = [];
-  for (const e of [size.cancel, size.dispatch.simulate, size.dispatch.psp, size.dispatch.credit].filter(isAvailable)) {
+  for (const e of [size.cancel, size.dispatch.simulate, size.dispatch.psp, size.dispatch.credit, ...(size.emails ?? [])].filter(isAvailable)) {
     for (const f of e.functions) {
       fnRows.push([`${e.label}: ${f.function}`, `${f.memoryMb} MB`, n(f.invocations), `${f.p50Ms} ms`, `${f.p95Ms} ms`, `${f.maxMs} ms`, s(f.sharedMs), (f.mbMs / 1024 / 1000).toFixed(1), (f.mbMsWall / 1024 / 1000).toFixed(1)]);
     }
@@ -162,7 +173,7 @@ export function formatComparison(normal: SizeResult, group: SizeResult): string 
 export function formatResult(result: BenchResult): string {
   const out: string[] = [];
   const m = result.machine;
-  out.push(`mass-refund bench ${result.startedAt} on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, ${m.platform}; PSP sandbox R = ${result.options.pspRate}/s`);
+  out.push(`mass-refund bench ${result.startedAt} on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, ${m.platform}; PSP sandbox R = ${result.options.pspRate}/s; SES quota ${result.options.sesRate ?? DEFAULT_SES_RATE}/s`);
   out.push('');
   for (const size of result.sizes) out.push(formatSize(size), '');
   for (const size of result.groupVariants ?? []) out.push(formatSize(size), '');

@@ -21,6 +21,8 @@ export interface BenchOptions {
   sizes: number[];
   /** The PSP sandbox's rate limit R (requests per second). */
   pspRate: number;
+  /** The emulated SES account's sending rate (emails per second): SendEmails' quota and the SES server's. */
+  sesRate?: number;
   bundles: boolean;
   /** Cold-start imports per bundle (median reported). */
   initRuns?: number;
@@ -52,6 +54,22 @@ export interface PspFigures {
   /** Booked credits beyond the first for one refno (one refund) or one Idempotency-Key: must be 0. */
   duplicateCredits: number;
   creditsBooked: number;
+  /** The pass can be no faster than its credits at R: served / R. */
+  floorMs: number;
+  /** The psp pass' wall time over that floor (target <= 1.2: the pass ends when the money has moved). */
+  passOverFloor?: number;
+}
+
+/** SendEmails after a pass: how fast it drained the outbox against the SES quota. */
+export interface SenderFigures {
+  quotaPerSecond: number;
+  emailsSent: number;
+  /** Sent / time inside the sender's batches. */
+  sentPerSecond: number;
+  /** sentPerSecond / quota (at most 1: the sender never exceeds it). */
+  ratio: number;
+  throttledBySes: number;
+  wallMs: number;
 }
 
 export interface CostRow {
@@ -78,6 +96,9 @@ export interface SizeResult {
   cancelRatio?: number;
   dispatch: Record<'simulate' | 'psp' | 'credit', ExecutionFigures | Unavailable>;
   psp?: PspFigures;
+  /** SendEmails after the psp and after the credit pass. */
+  emails: ExecutionFigures[];
+  sender?: SenderFigures;
   costs: CostRow[];
   costPer100k: CostRow[];
   msPerTicket: Record<string, number>;
@@ -98,6 +119,9 @@ export interface BenchResult {
 
 export const CANCEL_RATIO_TARGET = 0.5;
 export const PSP_RATIO_TARGET = 0.9;
+export const PSP_FLOOR_TARGET = 1.2;
+/** An SES production account starts at 14 emails a second; the bench's emulated account allows more to keep runs short. */
+export const DEFAULT_SES_RATE = 50;
 export const ORCHESTRATION_TARGET_PICO_PER_100K = 500_000_000_000n; // USD 0.50
 
 export function isAvailable<T extends object>(x: T | Unavailable): x is T {
@@ -158,6 +182,23 @@ function pspFigures(rt: BenchRuntime, from: number, rate: number): PspFigures {
     ratio: Math.round((sustained / rate) * 1000) / 1000,
     duplicateCredits: Math.max(extra(byRefno), extra(byKey)),
     creditsBooked: ledger.length,
+    floorMs: Math.round((served.length / rate) * 1000),
+  };
+}
+
+function senderFigures(runs: readonly ExecutionFigures[], quota: number, throttled: number): SenderFigures {
+  const reports = runs.map((r) => (r.output ?? {}) as { outcomes?: Record<string, { count: number }>; sentPerSecond?: number });
+  const sent = reports.reduce((n, r) => n + (r.outcomes?.emails_sent?.count ?? 0), 0);
+  // Time-weighted: each run's emails at its own measured rate.
+  const activeSeconds = reports.reduce((t, r) => t + ((r.outcomes?.emails_sent?.count ?? 0) > 0 && r.sentPerSecond ? (r.outcomes?.emails_sent?.count ?? 0) / r.sentPerSecond : 0), 0);
+  const perSecond = activeSeconds > 0 ? sent / activeSeconds : 0;
+  return {
+    quotaPerSecond: quota,
+    emailsSent: sent,
+    sentPerSecond: Math.round(perSecond * 10) / 10,
+    ratio: Math.round((perSecond / quota) * 1000) / 1000,
+    throttledBySes: throttled,
+    wallMs: runs.reduce((t, r) => t + r.wallMs, 0),
   };
 }
 
@@ -227,6 +268,9 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
     // d. DispatchRefunds: simulate, psp (rate-limited sandbox), credit.
     const dispatch: SizeResult['dispatch'] = { simulate: missing('DispatchRefunds'), psp: missing('DispatchRefunds'), credit: missing('DispatchRefunds') };
     let psp: PspFigures | undefined;
+    const emails: ExecutionFigures[] = [];
+    const sesRate = opts.sesRate ?? DEFAULT_SES_RATE;
+    const throttledBefore = rt.sesThrottled();
     if (workflows.has('DispatchRefunds') && isAvailable(cancel) && cancel.status === 'SUCCEEDED') {
       const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
       const range = { from: day(-1), to: day(2), requestedBy: 'bench' };
@@ -235,7 +279,15 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
         log(`[${tickets}] DispatchRefunds ${mode}…`);
         const emailsBefore = rt.emailsSent();
         const figures = await measureExecution(main.runner, dispatchTasks, meter, 'DispatchRefunds', mode, { mode, ...range, ...extra }, `bench-${mode}-${stamp}`);
-        figures.usage.emails = rt.emailsSent() - emailsBefore;
+        figures.usage.emails = rt.emailsSent() - emailsBefore; // 0: a pass sends none itself
+        if (mode !== 'simulate' && workflows.has('SendEmails')) {
+          // Then the sender drains what the pass owes, as its schedule (or the local runtime) would.
+          log(`[${tickets}] SendEmails after ${mode} (quota ${sesRate}/s)…`);
+          const before = rt.emailsSent();
+          const sent = await measureExecution(main.runner, tasks.get('SendEmails') ?? new Map(), meter, 'SendEmails', `emails after ${mode}`, { requestedBy: 'bench' }, `bench-emails-${mode}-${stamp}`);
+          sent.usage.emails = rt.emailsSent() - before;
+          emails.push(sent);
+        }
         await rt.clearEmails(); // the local SES server keeps every email in memory
         return figures;
       };
@@ -247,6 +299,7 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
         dispatch.psp = await pass('psp', { simulationRunId });
         dispatch.psp.output = briefOutput(dispatch.psp.output);
         psp = pspFigures(rt, firstExchange, opts.pspRate);
+        if (isAvailable(dispatch.psp) && psp.floorMs > 0) psp.passOverFloor = Math.round((dispatch.psp.wallMs / psp.floorMs) * 1000) / 1000;
         dispatch.credit = await pass('credit', { simulationRunId });
         dispatch.credit.output = briefOutput(dispatch.credit.output);
       }
@@ -256,9 +309,10 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
     }
 
     // f. Costs per workflow, and per 100,000 tickets for cancellation + dispatch.
-    const executions = [cancel, dispatch.simulate, dispatch.psp, dispatch.credit].filter(isAvailable);
+    const sender = emails.length ? senderFigures(emails, sesRate, rt.sesThrottled() - throttledBefore) : undefined;
+    const executions = [cancel, dispatch.simulate, dispatch.psp, dispatch.credit, ...emails].filter(isAvailable);
     const costs = [costRow('Import (DynamoDB only)', importUsage)];
-    for (const e of executions) costs.push(costRow(e.workflow === 'CancelPerformance' ? 'CancelPerformance' : `DispatchRefunds ${e.label}`, e.usage));
+    for (const e of executions) costs.push(costRow(e.workflow === 'DispatchRefunds' ? `DispatchRefunds ${e.label}` : e.workflow === 'SendEmails' ? `SendEmails ${e.label.replace('emails ', '')}` : e.workflow, e.usage));
     const runUsage = addUsage(...executions.map((e) => e.usage));
     costs.push(costRow('Cancel + dispatch', runUsage));
     const wallUsage: Usage = { ...runUsage, lambdaMbMs: executions.reduce((s, e) => s + e.lambdaMbMsWall, 0) };
@@ -268,7 +322,7 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
     ];
 
     const msPerTicket: Record<string, number> = { import: importMs / tickets, raw: raw.full.wallMs / tickets };
-    for (const e of executions) msPerTicket[e.label] = e.wallMs / tickets;
+    for (const e of executions) msPerTicket[e.label] = (msPerTicket[e.label] ?? 0) + e.wallMs / tickets;
     for (const k of Object.keys(msPerTicket)) msPerTicket[k] = Math.round((msPerTicket[k] as number) * 10_000) / 10_000;
 
     return {
@@ -285,6 +339,8 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
       ...(cancelRatio !== undefined ? { cancelRatio } : {}),
       dispatch,
       ...(psp ? { psp } : {}),
+      emails,
+      ...(sender ? { sender } : {}),
       costs,
       costPer100k,
       msPerTicket,
@@ -299,7 +355,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   log('starting DynamoDB Local, the PSP sandbox and SES…');
-  const rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
+  const rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, sesRatePerSecond: opts.sesRate ?? DEFAULT_SES_RATE, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
   try {
     const sizes: SizeResult[] = [];
     const groupVariants: SizeResult[] = [];

@@ -19,6 +19,8 @@ export interface BenchRuntimeOptions {
   /** Use this synthesized template instead of synthesizing. */
   templatePath?: string;
   pspRatePerSecond: number;
+  /** The emulated SES account's sending rate: SendEmails' configured quota and the SES server's limit. */
+  sesRatePerSecond: number;
 }
 
 export interface CreditExchange {
@@ -37,6 +39,8 @@ export interface BenchRuntime {
   creditExchanges: CreditExchange[];
   /** SendEmail requests the SES server received. */
   emailsSent(): number;
+  /** SendEmail requests it refused as over the quota. */
+  sesThrottled(): number;
   clearEmails(): Promise<void>;
   /** Tables (prefix) + runner for one bench size; drop() empties DynamoDB Local again. */
   tables(prefix: string): Promise<{ runner: LocalRunner; env: Record<string, string>; drop(): Promise<void> }>;
@@ -64,7 +68,7 @@ export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<Benc
       },
     });
     started.push(sandbox);
-    const ses = await startSesServer();
+    const ses = await startSesServer({ maxSendRate: opts.sesRatePerSecond });
     started.push({ stop: () => new Promise<void>((r) => ses.server.close(() => r())) });
     let emails = 0;
     ses.server.on('request', (req) => {
@@ -80,11 +84,12 @@ export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<Benc
       sandbox,
       creditExchanges,
       emailsSent: () => emails,
+      sesThrottled: () => ses.throttled(),
       clearEmails: async () => {
         await fetch(`${ses.url}/clear-store`, { method: 'POST' });
       },
       async tables(prefix) {
-        const env = localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix);
+        const env = { ...localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix), SES_MAX_SEND_RATE: String(opts.sesRatePerSecond) };
         applyEnvironment(env);
         await ensureTables(client, template, prefix);
         const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });

@@ -33,7 +33,15 @@ export const handler = stage(Input, async (state) => {
           }),
         };
       },
-      { runId, at, requestedBy: input.requestedBy, note: input.reason, ...(input.salesChannel ? { salesChannel: input.salesChannel } : {}), ...(input.pointOfSale ? { pointOfSale: input.pointOfSale } : {}) },
+      {
+        runId,
+        at,
+        requestedBy: input.requestedBy,
+        note: input.reason,
+        ...(input.salesChannel ? { salesChannel: input.salesChannel } : {}),
+        ...(input.pointOfSale ? { pointOfSale: input.pointOfSale } : {}),
+        notifyCustomers: input.notifyCustomers,
+      },
       bookingOptions(),
     );
     crashPoint('cancel.afterBookings');

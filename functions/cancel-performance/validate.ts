@@ -17,6 +17,11 @@ export const CancelPerformanceInput = z.strictObject({
   quotas: FilterValues,
   seatCategories: FilterValues,
   productFamilies: FilterValues,
+  tariffs: FilterValues,
+  salesChannels: FilterValues,
+  paymentMethods: FilterValues,
+  /** Tell each customer now that the tickets are cancelled and the refund follows (one email per order). */
+  notifyCustomers: z.boolean().default(false),
   reason: z.string().trim().min(1, 'must say why the performance is cancelled').max(500),
   requestedBy: RequestedBy,
   refundFees: z.boolean().optional(),

@@ -11,19 +11,16 @@ const Input = z.object({
   input: z.record(z.string(), z.unknown()),
   simulationRunId: z.string(),
   shardResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
-  emailResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
   /** Set when a scheduled run stops after simulating: the totals over the auto-approval limits. */
   awaitingApproval: z.array(z.object({ currency: z.string(), total: z.number(), limit: z.number().nullable() })).optional(),
 });
 
-/** 5. Finishes the run with its report: counts and totals per currency per outcome. */
-export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, simulationRunId, shardResults, emailResults, awaitingApproval }) => {
+/** 4. Finishes the run with its report: counts and totals per currency per outcome (the emails it owes are SendEmails' to send). */
+export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, simulationRunId, shardResults, awaitingApproval }) => {
   const runs = new RunRepository();
   await runs.open({ runId, workflow: WORKFLOW, startedAt, requestedBy, input });
-  const outcomes = mergeTallies(...shardResults.map((s) => s.tallies), ...emailResults.map((s) => s.tallies));
+  const outcomes = mergeTallies(...shardResults.map((s) => s.tallies));
   const errors: RunReport['errors'] = [];
-  const failedEmails = outcomes.emails_failed?.count ?? 0;
-  if (failedEmails > 0) errors.push({ code: 'EmailsNotSent', message: `${failedEmails} email(s) not sent; they stay in the outbox and the next dispatch run retries them` });
   const status = awaitingApproval ? 'awaiting_approval' : finishedStatus(errors);
   if (awaitingApproval) {
     const over = awaitingApproval.map((o) => `${o.currency} ${o.total}${o.limit === null ? ' (no limit configured)' : ` >= limit ${o.limit}`}`).join(', ');

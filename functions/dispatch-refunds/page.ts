@@ -19,7 +19,7 @@ import { envInt, forEachConcurrently, PageState, pageKey, psp } from './shared.t
 export const handler = stage(PageState, async (state, ctx) => {
   const store = new DispatchStore();
   const limit = state.mode === 'psp' ? envInt('DISPATCH_PSP_PAGE_SIZE', 100) : envInt('DISPATCH_PAGE_SIZE', 250);
-  const page = await store.openRefundsPage(state.shard, state.from, state.to, state.cursor, limit);
+  const page = await store.openRefundsPage(state.shard, state.from, state.to, state.cursor, limit, state.performanceId);
   const lines: string[] = [];
   let tallies = state.tallies;
   const count = (outcome: string, r?: DispatchRefund) => (tallies = tally(tallies, outcome, r?.amount));
@@ -43,7 +43,7 @@ export const handler = stage(PageState, async (state, ctx) => {
       return s !== undefined && s.amount === r.amount.amount && s.currency === r.amount.currency;
     };
     if (state.mode === 'psp') {
-      const pass = new PspPass(store, await psp(), state.runId, state.creditPolicy, ctx, count, lines, inSimulation);
+      const pass = new PspPass(store, await psp(), state.runId, state.creditPolicy, ctx, count, lines, inSimulation, state.notifyCustomers);
       await pass.run(candidates);
     } else {
       const at = new Date().toISOString();
@@ -61,7 +61,7 @@ export const handler = stage(PageState, async (state, ctx) => {
         } else eligible.push(r);
       }
       // Packed several refunds to a transaction: DynamoDB (Local most of all) pays per transaction.
-      const credited = await store.creditMany(eligible, state.runId, at, envInt('DISPATCH_CREDITS_PER_TRANSACTION', 50));
+      const credited = await store.creditMany(eligible, state.runId, at, envInt('DISPATCH_CREDITS_PER_TRANSACTION', 50), 1, state.notifyCustomers);
       for (const r of eligible) {
         if (credited.has(r.id)) {
           count('credited', r);
@@ -97,6 +97,8 @@ class PspPass {
     private readonly count: (outcome: string, r?: DispatchRefund) => void,
     private readonly lines: string[],
     private readonly inSimulation: (r: DispatchRefund) => boolean,
+    /** false: a refund refunded by this run owes no email. */
+    private readonly notify = true,
   ) {}
 
   async run(candidates: DispatchRefund[]): Promise<void> {
@@ -144,7 +146,7 @@ class PspPass {
     let written: boolean;
     switch (outcome.kind) {
       case 'succeeded':
-        written = await this.store.settleClaim(r, claimed, { to: 'refunded', creditTransactionId: outcome.creditTransactionId, ...base });
+        written = await this.store.settleClaim(r, claimed, { to: 'refunded', creditTransactionId: outcome.creditTransactionId, notify: this.notify, ...base });
         if (written) this.note(r, 'refunded', `refunded at the PSP (credit ${outcome.creditTransactionId})`);
         break;
       case 'declined':
@@ -207,7 +209,7 @@ class PspPass {
     const base = { runId: this.runId, at };
     switch (outcome.kind) {
       case 'credited':
-        if (await this.store.settleClaim(r, r.version, { to: 'refunded', creditTransactionId: outcome.creditTransactionId, ...base })) {
+        if (await this.store.settleClaim(r, r.version, { to: 'refunded', creditTransactionId: outcome.creditTransactionId, notify: this.notify, ...base })) {
           this.note(r, 'refunded', 'abandoned claim: the PSP booked it, recorded as refunded (not resent)');
         }
         return null;

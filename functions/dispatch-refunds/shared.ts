@@ -17,6 +17,10 @@ export const PageState = z.object({
   to: z.string(),
   creditPolicy: z.enum(CREDIT_POLICIES),
   simulationRunId: z.string().min(1),
+  /** Only this performance's refunds (null: every performance). */
+  performanceId: z.string().nullish().transform((p) => p ?? null),
+  /** false: the run owes no card or credit emails. */
+  notifyCustomers: z.boolean().default(true),
   shard: z.number().int().min(0),
   cursor: z.string().nullish().transform((c) => c ?? null),
   page: z.number().int().min(0).default(0),

@@ -1,10 +1,10 @@
 import * as z from 'zod';
 import { previousPeriod, SCHEDULES } from '../../lib/core/dispatch.ts';
-import { ValidationError } from '../../lib/core/errors.ts';
+import { NotFoundError, ValidationError } from '../../lib/core/errors.ts';
+import { performanceExists } from '../cancel-performance/validate.ts';
 import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
 import { scheduledSimulationRunId } from '../../lib/core/run-end.ts';
 import { OPEN_REFUND_SHARDS } from '../../lib/adapters/dynamodb/table-names.ts';
-import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
@@ -34,6 +34,10 @@ export const DispatchInput = z
     creditPolicy: z.enum(CREDIT_POLICIES).default('fallback'),
     requestedBy: RequestedBy.optional(),
     schedule: z.enum(SCHEDULES).optional(),
+    /** Only this performance's refunds. */
+    performanceId: LookupId.optional(),
+    /** false: no card or credit emails for this run (the refunds are not put in the outbox). */
+    notifyCustomers: z.boolean().default(true),
   })
   .superRefine((input, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -67,6 +71,8 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
   const simulateFirst = parsed.schedule !== undefined && parsed.mode !== 'simulate';
   const simulationRunId = parsed.mode === 'simulate' ? runId : (parsed.simulationRunId ?? scheduledSimulationRunId(runId));
   const normalized = { ...parsed, from, to, requestedBy };
+  if (parsed.performanceId && !(await performanceExists(parsed.performanceId))) throw new NotFoundError(`performanceId: no performance "${parsed.performanceId}"`);
+  const performanceId = parsed.performanceId ?? null;
   return {
     runId,
     startedAt: execution.startedAt,
@@ -76,10 +82,21 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
     from,
     to,
     creditPolicy: parsed.creditPolicy,
+    // The choices the real run is bound to: a simulation made with other ones does not approve it.
+    performanceId,
+    notifyCustomers: parsed.notifyCustomers,
     simulationRunId,
     simulateFirst,
-    simulationInput: { mode: 'simulate', from, to, creditPolicy: parsed.creditPolicy, requestedBy, ...(parsed.schedule ? { schedule: parsed.schedule, forRun: runId } : {}) },
+    simulationInput: {
+      mode: 'simulate',
+      from,
+      to,
+      creditPolicy: parsed.creditPolicy,
+      ...(performanceId ? { performanceId } : {}),
+      notifyCustomers: parsed.notifyCustomers,
+      requestedBy,
+      ...(parsed.schedule ? { schedule: parsed.schedule, forRun: runId } : {}),
+    },
     shards: Array.from({ length: OPEN_REFUND_SHARDS }, (_, i) => i),
-    outboxShards: Array.from({ length: OUTBOX_SHARDS }, (_, i) => i),
   };
 });

@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 const WORKFLOW = 'DispatchRefunds';
 const ENTRY = 'functions/dispatch-refunds';
@@ -24,7 +24,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const fn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
       new RefundFunction(this, name, { entry: `${ENTRY}/${entry}`, service: 'dispatch-refunds', timeout, environment });
 
-    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30));
+    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
     const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
     const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
     const pspUrl = (this.node.tryGetContext('mass-refund:pspUrl') as string | undefined) ?? 'https://api.sandbox.datatrans.com';
@@ -36,12 +36,6 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     deps.pspSecret.grantRead(pageFn);
     const limits = JSON.stringify(this.node.tryGetContext('mass-refund:autoApprovalLimits') ?? { CHF: 2_000_000, EUR: 2_000_000 });
     const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { AUTO_APPROVAL_LIMITS: limits }).bindTable(t.runs, 'runs', 'RW');
-    const mailSender = mailSenderOf(this);
-    const emailsFn = fn('SendEmailsFn', 'send-emails.ts', Duration.minutes(5), { MAIL_SENDER: mailSender })
-      .bindTable(t.refunds, 'refunds', 'RW')
-      .bindTable(t.runs, 'runs', 'RW')
-      .bindTable(t.catalog, 'catalog', 'RO');
-    grantSendAs(emailsFn, mailSender);
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
 
     const failed = failurePath(this, deps, WORKFLOW);
@@ -70,6 +64,8 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
       'to.$': '$.to',
       'creditPolicy.$': '$.creditPolicy',
       'simulationRunId.$': '$.simulationRunId',
+      'performanceId.$': '$.performanceId',
+      'notifyCustomers.$': '$.notifyCustomers',
     });
 
     // 2a. Simulate (the simulate mode, or a scheduled run's own simulation): select and log, write nothing else.
@@ -86,7 +82,15 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
 
     // 2b. Bind the real run to its approved simulation: refuse (nothing written) if the selection changed.
     const check = lambdaStep(this, 'CheckAgainstSimulation', checkFn, {
-      payload: { 'mode.$': '$.mode', 'from.$': '$.from', 'to.$': '$.to', 'creditPolicy.$': '$.creditPolicy', 'simulationRunId.$': '$.simulationRunId' },
+      payload: {
+        'mode.$': '$.mode',
+        'from.$': '$.from',
+        'to.$': '$.to',
+        'creditPolicy.$': '$.creditPolicy',
+        'simulationRunId.$': '$.simulationRunId',
+        'performanceId.$': '$.performanceId',
+        'notifyCustomers.$': '$.notifyCustomers',
+      },
       resultPath: '$.check',
     });
     rejectInput(this, validate, check);
@@ -96,17 +100,16 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     });
 
     // 3. The pass itself over the 16 open-refund shards: PSP refunds or credit-account fallback.
+    // The emails it owes go to the outbox with the money's moves; SendEmails sends them, off this path.
     const dispatch = shardMap('Dispatch', pageFn, '$.shards', passSelector('$.runId', null), '$.passShards');
-    // 4. Emails owed by the outbox: one per order and kind, never two for one refund.
-    const emails = shardMap('Emails', emailsFn, '$.outboxShards', { 'runId.$': '$.runId' }, '$.emailShards');
-    // 5. The run report.
+    // 4. The run report.
     const finishPayload = { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input', 'simulationRunId.$': '$.simulationRunId' };
-    const finish = lambdaStep(this, 'FinishRun', finishFn, { payload: { ...finishPayload, 'shardResults.$': '$.passShards', 'emailResults.$': '$.emailShards' } });
+    const finish = lambdaStep(this, 'FinishRun', finishFn, { payload: { ...finishPayload, 'shardResults.$': '$.passShards' } });
     const awaitApproval = lambdaStep(this, 'AwaitApproval', finishFn, { payload: { ...finishPayload, 'awaitingApproval.$': '$.simulation.value.over' } });
-    for (const step of [openRun, dispatch, emails, finish, awaitApproval]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    for (const step of [openRun, dispatch, finish, awaitApproval]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const done = new sfn.Succeed(this, 'Done');
-    const realRun = check.next(openRun).next(dispatch).next(emails).next(finish).next(done);
+    const realRun = check.next(openRun).next(dispatch).next(finish).next(done);
     const simulationReport = new sfn.Pass(this, 'SimulationReport', { outputPath: '$.simulation.value.report' });
     const afterSimulation = new sfn.Choice(this, 'AfterSimulation')
       .when(sfn.Condition.stringEquals('$.mode', 'simulate'), simulationReport.next(new sfn.Succeed(this, 'Simulated')))

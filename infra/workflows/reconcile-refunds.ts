@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 const WORKFLOW = 'ReconcileRefunds';
 
@@ -23,12 +23,6 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
       .bindTable(t.runs, 'runs', 'RW');
     deps.pspSecret.grantRead(pageFn);
     const finishFn = fn('FinishFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const mailSender = mailSenderOf(this);
-    const emailsFn = new RefundFunction(this, 'SendEmailsFn', { entry: 'functions/dispatch-refunds/send-emails.ts', service: 'reconcile-refunds', timeout: Duration.minutes(5), environment: { MAIL_SENDER: mailSender } })
-      .bindTable(t.refunds, 'refunds', 'RW')
-      .bindTable(t.runs, 'runs', 'RW')
-      .bindTable(t.catalog, 'catalog', 'RO');
-    grantSendAs(emailsFn, mailSender);
     const failed = failurePath(this, deps, WORKFLOW);
 
     // 1. Validate; bad input fails here, nothing written.
@@ -50,25 +44,16 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
       itemSelector: { 'runId.$': '$.runId', 'scope.$': '$.scope', 'segment.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {}, 'differences': [], 'differenceCount': 0 },
       resultPath: '$.segmentResults',
     }).itemProcessor(page.next(more));
-    // 3. Tell the customers (late failures, refunds found booked): the same outbox mailer as the dispatch.
-    const emailPage = lambdaStep(this, 'ReconcileEmailsPage', emailsFn);
-    const emailsDone = new sfn.Pass(this, 'ReconcileEmailsShardDone', { parameters: { 'tallies.$': '$.tallies' } });
-    const moreEmails = new sfn.Choice(this, 'ReconcileMoreEmails').when(sfn.Condition.booleanEquals('$.done', true), emailsDone).otherwise(emailPage);
-    const emails = new sfn.Map(this, 'ReconcileEmailsShards', {
-      itemsPath: '$.outboxShards',
-      maxConcurrency: 16,
-      itemSelector: { 'runId.$': '$.runId', 'shard.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {} },
-      resultPath: '$.emailShards',
-    }).itemProcessor(emailPage.next(moreEmails));
-    // 4. The reconciliation report.
+    // The customers told of late failures: their emails are in the outbox; SendEmails sends them.
+    // 3. The reconciliation report.
     const finish = lambdaStep(this, 'FinishReconcile', finishFn, {
-      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input', 'segmentResults.$': '$.segmentResults', 'emailResults.$': '$.emailShards' },
+      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input', 'segmentResults.$': '$.segmentResults' },
     });
-    for (const step of [open, segments, emails, finish]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    for (const step of [open, segments, finish]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     this.machine = new WorkflowStateMachine(this, 'Machine', {
       workflow: WORKFLOW,
-      definition: validate.next(open).next(segments).next(emails).next(finish).next(new sfn.Succeed(this, 'Done')),
+      definition: validate.next(open).next(segments).next(finish).next(new sfn.Succeed(this, 'Done')),
       timeout: Duration.hours(6),
     });
   }

@@ -2,7 +2,7 @@ import { creditAccounts, intermediateAccounts } from '../adapters/dynamodb/accou
 import { scanAll } from '../adapters/dynamodb/items.ts';
 import { OrderRepository, ticketFromItem } from '../adapters/dynamodb/orders.ts';
 import { RefundRepository } from '../adapters/dynamodb/refunds.ts';
-import { recipientsOf } from '../adapters/dynamodb/dispatch-store.ts';
+import { recipientsOf } from '../adapters/dynamodb/outbox.ts';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { tableName } from '../adapters/dynamodb/table-names.ts';
 import { VoucherRepository, type StoredVoucher } from '../adapters/dynamodb/vouchers.ts';
@@ -49,7 +49,7 @@ export async function exportRecords(kind: ExportKind, opts: { runId?: string; se
       for await (const item of scanAll(tableName('orders'), { filter: 'begins_with(sk, :t)', values: { ':t': 'TICKET#' }, segments: 4 })) {
         const t = ticketFromItem(item);
         if (runId && t.cancelledByRun !== runId && t.issuedByRun !== runId) continue;
-        rows.push({ replacesTicketId: null, ...t });
+        rows.push({ replacesTicketId: null, tariff: null, ...t });
       }
       return rows.sort(byId('id'));
     }
@@ -116,7 +116,7 @@ export async function exportRecords(kind: ExportKind, opts: { runId?: string; se
 /** The contract's fields of each kind, in the contract's order; other fields follow, sorted. */
 export const CONTRACT_FIELDS: Partial<Record<ExportKind, string[]>> = {
   orders: ['id', 'customerId', 'agencyId', 'salesChannel', 'pointOfSale', 'createdAt', 'tickets', 'fees', 'payments'],
-  tickets: ['id', 'orderId', 'performanceId', 'quota', 'seatCategory', 'productFamily', 'price', 'state', 'replacesTicketId'],
+  tickets: ['id', 'orderId', 'performanceId', 'quota', 'seatCategory', 'productFamily', 'tariff', 'price', 'state', 'replacesTicketId'],
   refunds: ['id', 'orderId', 'paymentId', 'method', 'amount', 'status', 'reason', 'createdAt', 'pspCode'],
   'credit-accounts': ['ownerId', 'balance'],
   'intermediate-accounts': ['agencyId', 'openItems'],

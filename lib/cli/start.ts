@@ -9,6 +9,7 @@ import { EXIT, info, printJson, UsageError, wantsText, type Io } from './io.ts';
 import { isWorkflow, WORKFLOW_NAMES } from './inputs.ts';
 import { ProgressDisplay, progressPlan, progressText } from './progress.ts';
 import type { StackConnection } from './target.ts';
+import { followedByEmails, followUpName, SENDER_WORKFLOW } from '../local/follow-ups.ts';
 
 export { BAD_INPUT_ERRORS, newExecutionName, scheduleInput } from './executions.ts';
 
@@ -71,9 +72,26 @@ export async function runWorkflow(io: Io, stack: StackConnection, workflow: stri
   const display = new ProgressDisplay(io.stderr, workflow);
   const d = await follow(stack, started.executionArn, { plan, onProgress: (s, status) => display.update(s, status) });
   display.done();
+  if (stack.target === 'local') await followLocalEmails(io, stack, workflow, input, started.runId);
   const outcome = outcomeOf(workflow, started.runId, d);
   printOutcome(io, stack, outcome, text);
   return outcome;
+}
+
+/**
+ * Locally SendEmails follows a run that owes emails at once (on AWS its schedule does, within
+ * minutes): wait for it, so that what the command printed is also in `export emails`.
+ */
+async function followLocalEmails(io: Io, stack: StackConnection, workflow: string, input: unknown, runId: string): Promise<void> {
+  const sender = stack.stateMachines[SENDER_WORKFLOW];
+  if (!sender || !followedByEmails(workflow, input)) return;
+  const executionArn = `${sender.replace(':stateMachine:', ':execution:')}:${followUpName(runId)}`;
+  try {
+    const d = await follow(stack, executionArn);
+    if (d.status !== 'SUCCEEDED') info(io, `SendEmails after ${runId} ended ${String(d.status)}: the emails it owes stay in the outbox for the next run`);
+  } catch (error) {
+    if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
+  }
 }
 
 export function printOutcome(io: Io, stack: StackConnection, outcome: RunOutcome, text: boolean): void {

@@ -123,19 +123,30 @@ export interface TicketFilter {
   quotas?: readonly string[];
   seatCategories?: readonly string[];
   productFamilies?: readonly string[];
+  /** Ticket field `tariff`; a ticket without one matches no tariff filter. */
+  tariffs?: readonly string[];
+  /** The order's sales channel. */
+  salesChannels?: readonly string[];
+  /** The order's payment methods: an order matches when any of its payments used a listed method. */
+  paymentMethods?: readonly string[];
 }
 
-export interface ExistingFilterValues {
-  quotas: ReadonlySet<string>;
-  seatCategories: ReadonlySet<string>;
-  productFamilies: ReadonlySet<string>;
-}
+export type FilterField = 'quotas' | 'seatCategories' | 'productFamilies' | 'tariffs' | 'salesChannels' | 'paymentMethods';
+export const FILTER_FIELDS: readonly FilterField[] = ['quotas', 'seatCategories', 'productFamilies', 'tariffs', 'salesChannels', 'paymentMethods'];
 
-const FILTER_FIELDS = [
-  ['quotas', 'quota'],
-  ['seatCategories', 'seatCategory'],
-  ['productFamilies', 'productFamily'],
-] as const;
+export type ExistingFilterValues = Record<FilterField, ReadonlySet<string>>;
+
+/** The values a ticket (in its order) has for each filter. */
+function valuesOf(order: Order, t: Ticket): Record<FilterField, readonly string[]> {
+  return {
+    quotas: [t.quota],
+    seatCategories: [t.seatCategory],
+    productFamilies: [t.productFamily],
+    tariffs: t.tariff ? [t.tariff] : [],
+    salesChannels: [order.salesChannel],
+    paymentMethods: order.payments.map((p) => p.method),
+  };
+}
 
 /**
  * Tickets of the order that match the filter, whatever their state (planCancellation skips
@@ -143,15 +154,20 @@ const FILTER_FIELDS = [
  * an empty list matches nothing (validateFilterValues refuses it before).
  */
 export function selectTickets(order: Order, filter: TicketFilter): Ticket[] {
-  return order.tickets.filter(
-    (t) => t.performanceId === filter.performanceId && FILTER_FIELDS.every(([f, key]) => filter[f] === undefined || filter[f].includes(t[key])),
-  );
+  return order.tickets.filter((t) => {
+    if (t.performanceId !== filter.performanceId) return false;
+    const values = valuesOf(order, t);
+    return FILTER_FIELDS.every((f) => {
+      const wanted = filter[f];
+      return wanted === undefined || values[f].some((v) => wanted.includes(v));
+    });
+  });
 }
 
 /** One issue per filter naming values the performance does not have, and those it has. */
 export function validateFilterValues(filter: TicketFilter, existing: ExistingFilterValues): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  for (const [field] of FILTER_FIELDS) {
+  for (const field of FILTER_FIELDS) {
     const values = filter[field];
     if (values === undefined) continue;
     const known = [...existing[field]].sort();

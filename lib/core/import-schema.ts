@@ -146,6 +146,7 @@ export const ticketSchema = z.object(
     quota: textSchema,
     seatCategory: textSchema,
     productFamily: textSchema,
+    tariff: textSchema.nullish(),
     price: moneySchema,
     state: oneOf(TICKET_STATES),
     replacesTicketId: idSchema.nullish(),

@@ -313,6 +313,7 @@ function toOrder(o: z.infer<typeof orderSchema>, report: Report): OrderRecord | 
     state: t.state,
     ...(t.replacesTicketId != null ? { replacesTicketId: t.replacesTicketId } : {}),
     ...(t.seat != null ? { seat: t.seat } : {}),
+    ...(t.tariff != null ? { tariff: t.tariff } : {}),
   }));
   const payments: Payment[] = o.payments.map((p) => ({
     id: p.id,

@@ -31,6 +31,7 @@ export type RefundReason = (typeof REFUND_REASONS)[number];
 export interface Performance {
   id: string;
   name: string;
+  /** With the offset of the venue: emails show the date and time as written here. */
   startsAt: string;
   currency: string;
 }
@@ -56,6 +57,8 @@ export interface Ticket {
   quota: string;
   seatCategory: string;
   productFamily: string;
+  /** Optional price type (adult, child, …); CancelPerformance can filter on it. */
+  tariff?: string | null;
   price: Money;
   state: TicketState;
   /** Set on a ticket issued by an exchange (partial refund). */
@@ -110,6 +113,8 @@ export interface Refund {
   /** Who gets the money or the email: the customer, or the agency for agency orders. */
   ownerId: string;
   ownerKind: 'customer' | 'agency';
+  /** The performance of the refunded tickets (absent when they belong to several). */
+  performanceId?: string | null;
   pspTransactionId?: string | null;
   pspCode?: string | null;
 }

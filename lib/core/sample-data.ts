@@ -99,7 +99,7 @@ const SCENARIO_WEIGHTS: readonly [Scenario, number][] = [
 
 const FIRST_NAMES = ['Anna', 'Luca', 'Zoë', 'François', 'Léa', 'José', 'Lucía', 'Jürg', 'Sophie', 'Noah', 'Chloé', 'Mateo', 'Emma', 'Jonas', 'Inès', 'Oliver'];
 const LAST_NAMES = ['Muster', 'Beispiel', 'Exemple', 'Müller', 'Dupont', 'García', 'Rossi', 'Schneider', 'Martin', 'Fernández', 'Smith', 'Keller', 'Lefèvre', 'Näf'];
-const LANGUAGES: readonly [string, number][] = [['de', 45], ['fr', 25], ['en', 15], ['es', 15]];
+const LANGUAGES: readonly [string, number][] = [['de', 40], ['fr', 22], ['it', 10], ['en', 14], ['es', 14]];
 const AGENCY_NAMES = ['Tickets Ltd', 'Billetterie Romande SA', 'Entradas Ibérica SL', 'Kartenhaus GmbH', 'Events & More AG'];
 const VOUCHER_WEIGHTS: readonly [VoucherKind, number][] = [['value', 40], ['gift_card', 20], ['package', 10], ['service', 10], ['imported', 10], ['ticket', 10]];
 const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford: no I, L, O, U
@@ -141,7 +141,7 @@ export function* generateSampleLines(opts: SampleOptions = {}): Generator<string
       id: `AG${a}`,
       name: AGENCY_NAMES[(a - 1) % AGENCY_NAMES.length] + (a > AGENCY_NAMES.length ? ` ${a}` : ''),
       email: `office@agency${a}.example.com`,
-      language: ['fr', 'de', 'es', 'en'][(a - 1) % 4] as string,
+      language: ['fr', 'de', 'it', 'es', 'en'][(a - 1) % 5] as string,
     });
   }
 
@@ -189,7 +189,9 @@ export function* generateSampleLines(opts: SampleOptions = {}): Generator<string
         const listPrice = p.template.prices[seatCategory];
         const amount = quota === 'season' ? listPrice - percentOf(listPrice, 3000) : productFamily === 'hospitality' ? listPrice * 3 : listPrice;
         const state = weighted([['valid', 88], ['controlled', 10], ['cancelled', 2]] as [string, number][]);
-        tickets.push({ id: `T${ticketCount}`, performanceId: p.id, quota, seatCategory, productFamily, price: { amount, currency: p.currency }, state });
+        // Tariffs without drawing from the generator (the rest of the sample stays as it was): 1 in 8 a child's, 1 in 8 none.
+        const tariff = ticketCount % 8 === 3 ? 'child' : ticketCount % 8 === 6 ? undefined : 'adult';
+        tickets.push({ id: `T${ticketCount}`, performanceId: p.id, quota, seatCategory, productFamily, ...(tariff ? { tariff } : {}), price: { amount, currency: p.currency }, state });
       }
       const currency = performance.currency;
       const fees = [];

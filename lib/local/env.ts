@@ -29,6 +29,8 @@ export function localEnvironment(endpoints: LocalEndpoints, tablePrefix = DEFAUL
     MASS_REFUND_PSP_PASSWORD: userPsp ? (process.env.MASS_REFUND_PSP_PASSWORD ?? '') : SANDBOX_PASSWORD,
     MASS_REFUND_SANDBOX_URL: endpoints.psp,
     MAIL_SENDER: process.env.MAIL_SENDER ?? LOCAL_SENDER,
+    // The sender's quota is the stack's (context mass-refund:sesMaxSendRate) unless set here for local runs.
+    ...(process.env.MASS_REFUND_SES_MAX_SEND_RATE ? { SES_MAX_SEND_RATE: process.env.MASS_REFUND_SES_MAX_SEND_RATE } : {}),
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'true',
     ...tableEnv(tablePrefix),

@@ -18,6 +18,8 @@ describe('handler time shares', () => {
 
   it('gives zero-length calls no share and handles none', () => {
     expect(sharesOf([{ start: 5, end: 5 }])).toEqual([0]);
+    // A zero-length call among others takes nothing from them (it used to stay open and take a share of all that followed).
+    expect(sharesOf([{ start: 5, end: 5 }, { start: 5, end: 25 }])).toEqual([0, 20]);
     expect(sharesOf([])).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 describe('bench smoke run', () => {
   it('imports, measures the raw baseline, cancels and dispatches 2,000 tickets with sane figures', async () => {
     // prepare
-    const options = { sizes: [2000], pspRate: 200, bundles: false, sweepOrders: 60, dynamodbUrl: inject('dynamodbUrl'), templatePath: inject('templatePath') };
+    const options = { sizes: [2000], pspRate: 200, sesRate: 400, bundles: false, sweepOrders: 60, dynamodbUrl: inject('dynamodbUrl'), templatePath: inject('templatePath') };
     // act
     const result = await runBench(options);
     // assess
@@ -40,7 +40,14 @@ describe('bench smoke run', () => {
     }
     expect(size.psp?.ratio).toBeGreaterThan(0);
     expect(size.psp?.duplicateCredits).toBe(0);
-    for (const e of [size.cancel, size.dispatch.simulate, size.dispatch.psp, size.dispatch.credit].filter(isAvailable)) {
+    expect(size.psp?.passOverFloor).toBeGreaterThan(0);
+    // The passes send nothing; SendEmails after each sends what it owes, never above its quota.
+    expect(isAvailable(size.dispatch.psp) && size.dispatch.psp.usage.emails).toBe(0);
+    expect(size.emails.map((e) => e.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(size.sender?.emailsSent).toBeGreaterThan(500);
+    expect(size.sender?.throttledBySes).toBe(0);
+    expect(size.sender!.sentPerSecond).toBeLessThanOrEqual(400 * 1.02);
+    for (const e of [size.cancel, size.dispatch.simulate, size.dispatch.psp, size.dispatch.credit, ...size.emails].filter(isAvailable)) {
       expect(e.stats.largestPayloadBytes).toBeLessThan(PAYLOAD_LIMIT_BYTES);
       expect(e.stats.historyEvents).toBeLessThan(HISTORY_LIMIT);
       expect(e.flags).toEqual([]);

@@ -172,13 +172,68 @@ describe('selectTickets and validateFilterValues', () => {
     expect(ids(selectTickets(o, { performanceId: 'P1', quotas: [] }))).toEqual([]);
   });
 
+  it('filters on tariff (ticket), sales channel and payment methods (order), with the same AND/OR rules', () => {
+    const withTariffs = order({
+      tickets: [ticket('A', 1, { tariff: 'adult' }), ticket('C', 1, { tariff: 'child' }), ticket('N', 1)],
+      payments: [
+        { id: 'PAY1', method: 'card', amount: chf(2), refunded: chf(0), pspTransactionId: 'tx' },
+        { id: 'PAY2', method: 'voucher', amount: chf(1), refunded: chf(0) },
+      ],
+    });
+    expect(ids(selectTickets(withTariffs, { performanceId: 'P1', tariffs: ['child', 'senior'] }))).toEqual(['C']);
+    expect(ids(selectTickets(withTariffs, { performanceId: 'P1', tariffs: ['adult', 'child'] }))).toEqual(['A', 'C']); // no tariff: never matches a tariff filter
+    expect(ids(selectTickets(withTariffs, { performanceId: 'P1', salesChannels: ['box_office'] }))).toEqual([]);
+    expect(ids(selectTickets(withTariffs, { performanceId: 'P1', salesChannels: ['box_office', 'web'], tariffs: ['adult'] }))).toEqual(['A']);
+    // any payment of the order counts: OR within the list, AND with the other filters
+    expect(ids(selectTickets(withTariffs, { performanceId: 'P1', paymentMethods: ['voucher'] }))).toEqual(['A', 'C', 'N']);
+    expect(ids(selectTickets(withTariffs, { performanceId: 'P1', paymentMethods: ['klarna'] }))).toEqual([]);
+    expect(ids(selectTickets(withTariffs, { performanceId: 'P1', paymentMethods: ['klarna', 'card'], tariffs: ['child'] }))).toEqual(['C']);
+  });
+
   it('names unknown values and lists those that exist', () => {
-    const existing = { quotas: new Set(['sponsor', 'public']), seatCategories: new Set(['A']), productFamilies: new Set<string>() };
-    expect(validateFilterValues({ performanceId: 'P1', quotas: ['public'] }, existing)).toEqual([]);
+    const none = new Set<string>();
+    const existing = { quotas: new Set(['sponsor', 'public']), seatCategories: new Set(['A']), productFamilies: none, tariffs: new Set(['adult', 'child']), salesChannels: new Set(['web']), paymentMethods: new Set(['card']) };
+    expect(validateFilterValues({ performanceId: 'P1', quotas: ['public'], tariffs: ['child'], salesChannels: ['web'], paymentMethods: ['card'] }, existing)).toEqual([]);
     expect(validateFilterValues({ performanceId: 'P1', quotas: ['vip', 'public', 'vip'], seatCategories: [], productFamilies: ['x'] }, existing)).toEqual([
       { field: 'quotas', reason: 'unknown "vip"; existing: public, sponsor' },
       { field: 'seatCategories', reason: 'must list at least one value or be omitted; existing: A' },
       { field: 'productFamilies', reason: 'unknown "x"; existing: (none)' },
     ]);
+    expect(validateFilterValues({ performanceId: 'P1', tariffs: ['senior'], salesChannels: [], paymentMethods: ['klarna', 'card'] }, existing)).toEqual([
+      { field: 'tariffs', reason: 'unknown "senior"; existing: adult, child' },
+      { field: 'salesChannels', reason: 'must list at least one value or be omitted; existing: web' },
+      { field: 'paymentMethods', reason: 'unknown "klarna"; existing: card' },
+    ]);
+  });
+
+  it('selects exactly the tickets whose every given filter lists one of their values (property)', () => {
+    const pick: fc.Arbitrary<string> = fc.constantFrom('a', 'b', 'c');
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ quota: pick, tariff: fc.option(pick, { nil: undefined }), performanceId: fc.constantFrom('P1', 'P2') }), { minLength: 1, maxLength: 8 }),
+        pick,
+        fc.array(fc.constantFrom('card', 'klarna', 'voucher') as fc.Arbitrary<'card' | 'klarna' | 'voucher'>, { minLength: 1, maxLength: 3 }),
+        fc.record({ quotas: fc.option(fc.array(pick, { maxLength: 3 }), { nil: undefined }), tariffs: fc.option(fc.array(pick, { maxLength: 3 }), { nil: undefined }), salesChannels: fc.option(fc.array(pick, { maxLength: 3 }), { nil: undefined }), paymentMethods: fc.option(fc.array(fc.constantFrom('card', 'klarna', 'voucher'), { maxLength: 3 }), { nil: undefined }) }),
+        (specs, channel, methods, f) => {
+          const o = order({
+            salesChannel: channel,
+            tickets: specs.map((x, i) => ticket(`T${i}`, 1, { quota: x.quota, performanceId: x.performanceId, ...(x.tariff ? { tariff: x.tariff } : {}) })),
+            payments: methods.map((m, i) => ({ id: `PAY${i}`, method: m, amount: chf(1), refunded: chf(0) })),
+          });
+          const filter = Object.fromEntries(Object.entries({ performanceId: 'P1', ...f }).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof selectTickets>[1];
+          const selected = new Set(ids(selectTickets(o, filter)));
+          for (const t of o.tickets) {
+            const expected =
+              t.performanceId === 'P1' &&
+              (f.quotas === undefined || f.quotas.includes(t.quota)) &&
+              (f.tariffs === undefined || (t.tariff !== undefined && f.tariffs.includes(t.tariff as string))) &&
+              (f.salesChannels === undefined || f.salesChannels.includes(channel)) &&
+              (f.paymentMethods === undefined || methods.some((m) => f.paymentMethods!.includes(m)));
+            expect(selected.has(t.id)).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

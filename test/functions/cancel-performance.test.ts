@@ -51,6 +51,33 @@ describe('CancelPerformance through the synthesized state machine', () => {
     expect(cancelled.sort()).toEqual(['T3', 'T8']); // T8 was cancelled before
   });
 
+  it('filters by tariff, sales channel and payment method, and names unknown values with the existing ones', async () => {
+    // prepare
+    await importDataset(cancellationDataset('g-'));
+    await importDataset(cancellationDataset('h-'));
+    // act
+    const unknown = await rt.start('CancelPerformance', { performanceId: 'g-P1', tariffs: ['senior'], salesChannels: ['agency'], paymentMethods: ['card', 'paypal'], reason: 'x', requestedBy: 'op' }, 'cp-filters-bad');
+    const children = await rt.start('CancelPerformance', { performanceId: 'g-P1', tariffs: ['child'], salesChannels: ['web'], reason: 'children block closed', requestedBy: 'op' }, 'cp-tariff');
+    const byMethod = await rt.start('CancelPerformance', { performanceId: 'h-P1', paymentMethods: ['klarna', 'bank_transfer'], reason: 'payments to review', requestedBy: 'op' }, 'cp-methods');
+    // assess
+    expect(unknown).toMatchObject({ status: 'FAILED', error: 'ValidationError' });
+    const message = errorMessage(unknown.cause);
+    expect(message).toContain('tariffs: unknown "senior"; existing: adult, child');
+    expect(message).toContain('salesChannels: unknown "agency"; existing: box_office, web');
+    expect(message).toContain('paymentMethods: unknown "paypal"; existing: bank_transfer, card, intermediate_account, klarna, voucher');
+    expect(await new RunRepository().get('cp-filters-bad')).toBeUndefined();
+    // T2 is the only child ticket sold on the web (T9 is a child's, sold at the box office)
+    expect(children.status, children.cause).toBe('SUCCEEDED');
+    expect((children.output as RunReport).outcomes.tickets_cancelled).toEqual({ count: 1, totals: { CHF: 8000 } });
+    const g = (await stateOf('g-')).tickets as { id: string; state: string }[];
+    expect(g.filter((t) => t.state === 'cancelled').map((t) => t.id).sort()).toEqual(['T2', 'T8']); // T8 was cancelled before
+    // O5 paid with Klarna (T9; T8 cancelled before), O6 partly by bank transfer (T10): AND with the performance, OR within the list
+    expect(byMethod.status, byMethod.cause).toBe('SUCCEEDED');
+    expect((byMethod.output as RunReport).outcomes.tickets_cancelled).toEqual({ count: 2, totals: { CHF: 7000 + 10000 } });
+    const h = (await stateOf('h-')).tickets as { id: string; state: string }[];
+    expect(h.filter((t) => t.state === 'cancelled').map((t) => t.id).sort()).toEqual(['T10', 'T8', 'T9']);
+  });
+
   it('cancels a whole performance: pending refunds per payment, unsettled agency money back on its account, other performance untouched', async () => {
     // prepare
     await importDataset(cancellationDataset('a-'));
@@ -77,7 +104,8 @@ describe('CancelPerformance through the synthesized state machine', () => {
     expect((await refundsOf('a-O6')).map((r) => [r.paymentId, r.method, r.amount.amount])).toEqual([['PAY1', 'bank_transfer', 5000], ['PAY2', 'card', 5000]]);
     // O3: money goes back on the unsettled agency account, the agency is owed the email.
     const [o3Refund] = await refundsOf('a-O3');
-    expect(o3Refund).toMatchObject({ status: 'returned_to_account', ownerId: 'a-AG1', ownerKind: 'agency', notification: { kind: 'returned_to_account', status: 'unsent' } });
+    // The agency is owed its email with the return; SendEmails, run after the cancellation locally, has sent it.
+    expect(o3Refund).toMatchObject({ status: 'returned_to_account', ownerId: 'a-AG1', ownerKind: 'agency', notification: { kind: 'returned_to_account', status: 'sent' } });
     expect(o3Refund).not.toHaveProperty('openShard');
     expect(openBefore?.openItems).toEqual([{ amount: 12000, currency: 'CHF' }]);
     expect((await intermediateAccounts()).find((a) => a.agencyId === 'a-AG1')?.openItems).toEqual([{ amount: 0, currency: 'CHF' }]);
@@ -98,6 +126,36 @@ describe('CancelPerformance through the synthesized state machine', () => {
     expect(againReport.outcomes.tickets_cancelled).toBeUndefined();
     expect(againReport.outcomes.tickets_skipped_already_cancelled?.count).toBe(9);
     expect((await stateOf('a-')).refunds).toHaveLength(7);
+  });
+
+  it('with notifyCustomers tells each customer once per order that the tickets are cancelled and the refund follows; by default it tells no one', async () => {
+    // prepare
+    await importDataset(cancellationDataset('n-'));
+    await importDataset(cancellationDataset('q-'));
+    const mailsOf = async (p: string) => (await rt.emails()).filter((m) => m.text.includes(`${p}O`));
+    // act
+    const told = await rt.start('CancelPerformance', { performanceId: 'n-P1', notifyCustomers: true, reason: 'storm', requestedBy: 'op' }, 'cp-notify');
+    const again = await rt.start('CancelPerformance', { performanceId: 'n-P1', notifyCustomers: true, reason: 'storm', requestedBy: 'op' }, 'cp-notify-again');
+    const quiet = await rt.start('CancelPerformance', { performanceId: 'q-P1', reason: 'storm', requestedBy: 'op' }, 'cp-quiet');
+    // assess: one notice per order with something cancelled (O3's agency got its money back on account: it gets that email instead)
+    expect([told.status, again.status, quiet.status]).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const mails = await mailsOf('n-');
+    const notices = mails.filter((m) => /storniert|annulés|annulé/.test(m.subject));
+    expect(notices.map((m) => m.to).sort()).toEqual(['c1@example.org', 'c1@example.org', 'c2@example.org', 'c2@example.org', 'office@ag2.example.com']);
+    expect(mails).toHaveLength(6);
+    const o1 = notices.find((m) => m.text.includes('n-O1'))!;
+    expect(o1.subject).toBe('Ihre Tickets für «Match» wurden storniert');
+    expect(o1.text).toContain('Ihre 2 Tickets für «Match» am Sonntag, 12. Juli 2026, 18:00 Uhr storniert wurden');
+    expect(o1.text).toMatch(/Sie erhalten CHF\s180\.00 zurück\./);
+    const o2 = notices.find((m) => m.text.includes('n-O2'))!;
+    expect(o2.subject).toBe('Vos billets pour «\u00a0Match\u00a0» ont été annulés');
+    expect(o2.text).toContain('votre billet pour «\u00a0Match\u00a0» du dimanche');
+    const agency = mails.find((m) => m.to === 'office@ag1.example.com')!;
+    expect(agency.subject).toBe('Annulation «\u00a0Match\u00a0»\u00a0: montants crédités sur votre compte d’attente');
+    expect(agency.text).toMatch(/n-O3\s+120\.00\sCHF/);
+    // the second run cancelled nothing more and told no one again; without notifyCustomers only the agency's return is mailed
+    expect((again.output as RunReport).outcomes.tickets_cancelled).toBeUndefined();
+    expect(await mailsOf('q-')).toHaveLength(1);
   });
 
   it('a run crashed between pages, run again, ends exactly as an uninterrupted run', async () => {

@@ -65,7 +65,9 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
     // assess 2
     expect(psp.outcomes.refunded?.count).toBe(3);
-    expect(psp.outcomes.emails_sent?.count).toBe(4); // 3 to cards + the agency's return
+    // The pass sends no email itself; SendEmails, run after it, sends what it owes.
+    expect(psp.outcomes.emails_sent).toBeUndefined();
+    expect((rt.lastEmails()?.output as Report).outcomes.emails_sent?.count).toBe(4); // 3 to cards + the agency's return (a simulation sends nothing)
     let refunds = await allRefunds();
     for (const f of [...byMethod('card'), ...byMethod('amazon_pay')]) expect(refunds.get(f.id)?.status).toBe('refunded');
     expect(refunds.get(byMethod('klarna')[0]!.id)?.status).toBe('pending');
@@ -82,9 +84,13 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const agencyIa = fixtures.find((f) => f.method === 'intermediate_account' && f.ownerKind === 'agency')!;
     expect(entries.get(agencyIa.id)?.ownerId).toBe(agencyIa.ownerId);
     const mails = await sesEmails(rt);
-    expect(mails.filter((m) => m.subject.includes('O-all-'))).toHaveLength(fixtures.length);
-    const cardMail = mails.find((m) => m.subject.includes(byMethod('card')[0]!.orderId))!;
-    expect(cardMail.body.text).toContain('Ihre Karte');
+    expect(mails.filter((m) => m.body.text?.includes('O-all-'))).toHaveLength(fixtures.length);
+    // The card refund's customer reads German (fixture languages go de, fr, es, en): event, amount, where the money goes.
+    const card = byMethod('card')[0]!;
+    const cardMail = mails.find((m) => m.body.text?.includes(`${card.orderId} `) || m.body.text?.endsWith(card.orderId))!;
+    expect(cardMail.subject).toBe('Rückerstattung für «Match all»');
+    expect(cardMail.body.text).toContain('Der Betrag wird der Karte gutgeschrieben, mit der Sie bezahlt haben.');
+    expect(cardMail.body.text).toMatch(/Für Ihre Bestellung O-all-0 haben wir Ihnen CHF\s10\.00 zurückerstattet\./);
     await assertConsistent(rt);
 
     // act 4: running the passes again changes nothing and sends no email
@@ -329,6 +335,65 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const credit2 = await ok({ mode: 'credit', from: r2.from, to: r2.to, simulationRunId: sim2.runId, creditPolicy: 'never' });
     expect(credit2.outcomes.credited).toBeUndefined();
     expect((await allRefunds()).get(declined!.id)?.status).toBe('failed');
+    await assertConsistent(rt);
+  });
+
+  it('dispatches the refunds of one performance alone: the simulation binds the performance, the refunds of another stay untouched', async () => {
+    // prepare: two performances' refunds in the same range
+    const { from, to, createdAt } = range();
+    const a = await pendingRefunds('perf-a', createdAt, [{ method: 'card' }, { method: 'klarna' }]);
+    const b = await pendingRefunds('perf-b', createdAt, [{ method: 'card' }, { method: 'sofort' }]);
+    // act
+    const sim = await ok({ mode: 'simulate', from, to, performanceId: 'P-perf-a' });
+    const otherPerformance = await run({ mode: 'psp', from, to, simulationRunId: sim.runId, performanceId: 'P-perf-b' }, 'psp-perf-mismatch');
+    const everyPerformance = await run({ mode: 'psp', from, to, simulationRunId: sim.runId }, 'psp-perf-all');
+    const unknown = await run({ mode: 'simulate', from, to, performanceId: 'P-nope' }, 'sim-perf-unknown');
+    const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId, performanceId: 'P-perf-a' });
+    const credit = await ok({ mode: 'credit', from, to, simulationRunId: sim.runId, performanceId: 'P-perf-a' });
+    // assess
+    expect(sim.outcomes.to_psp?.count).toBe(1);
+    expect(sim.outcomes.to_credit?.count).toBe(1);
+    expect(otherPerformance.error).toBe('SimulationMismatchError');
+    expect(JSON.parse(otherPerformance.cause ?? '{}').errorMessage).toContain('was made for performance "P-perf-a", not performance "P-perf-b"');
+    expect(everyPerformance.error).toBe('SimulationMismatchError');
+    expect(JSON.parse(everyPerformance.cause ?? '{}').errorMessage).toContain('not every performance');
+    expect(unknown.error).toBe('NotFoundError');
+    expect(JSON.parse(unknown.cause ?? '{}').errorMessage).toContain('performanceId: no performance "P-nope"');
+    expect(psp.outcomes.refunded?.count).toBe(1);
+    expect(credit.outcomes.credited?.count).toBe(1);
+    const refunds = await allRefunds();
+    expect(a.map((x) => refunds.get(x.id)?.status)).toEqual(['refunded', 'credited']);
+    expect(b.map((x) => refunds.get(x.id)?.status)).toEqual(['pending', 'pending']);
+    expect(rt.sandbox.ledger().some((c) => c.transactionId === b[0]!.transactionId)).toBe(false);
+    await assertConsistent(rt);
+  });
+
+  it('with notifyCustomers false moves the money and owes no card or credit email; the choice is bound to the simulation', async () => {
+    // prepare
+    const { from, to, createdAt } = range();
+    const f = await pendingRefunds('quiet', createdAt, [{ method: 'card' }, { method: 'amazon_pay' }, { method: 'klarna' }]);
+    const loudSim = await ok({ mode: 'simulate', from, to });
+    // act
+    const mismatch = await run({ mode: 'psp', from, to, simulationRunId: loudSim.runId, notifyCustomers: false }, 'psp-quiet-mismatch');
+    const sim = await ok({ mode: 'simulate', from, to, notifyCustomers: false });
+    const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId, notifyCustomers: false });
+    const pspEmails = rt.lastEmails()?.output as Report;
+    const credit = await ok({ mode: 'credit', from, to, simulationRunId: sim.runId, notifyCustomers: false });
+    const creditEmails = rt.lastEmails()?.output as Report;
+    // assess
+    expect(mismatch.error).toBe('SimulationMismatchError');
+    expect(JSON.parse(mismatch.cause ?? '{}').errorMessage).toContain('was made with notifyCustomers true, not false');
+    expect(psp.outcomes.refunded?.count).toBe(2);
+    expect(credit.outcomes.credited?.count).toBe(1);
+    expect(pspEmails.outcomes.emails_sent).toBeUndefined();
+    expect(creditEmails.outcomes.emails_sent).toBeUndefined();
+    const refunds = await allRefunds();
+    for (const x of f) {
+      expect(refunds.get(x.id)?.notification ?? null, x.method).toBeNull();
+      expect(refunds.get(x.id)?.sentEmails ?? [], x.method).toEqual([]);
+    }
+    expect((await sesEmails(rt)).filter((m) => m.body.text?.includes('O-quiet-'))).toEqual([]);
+    expect((psp.input as { notifyCustomers: boolean }).notifyCustomers).toBe(false);
     await assertConsistent(rt);
   });
 

@@ -42,8 +42,11 @@ describe('ReconcileRefunds through the synthesized state machine', () => {
     expect(credit.outcomes.credited?.count).toBe(1);
     refunds = await allRefunds();
     expect(refunds.get(late!.id)?.status).toBe('credited');
-    const subjects = (await sesEmails(rt)).filter((m) => m.subject.includes(late!.orderId)).map((m) => m.subject);
-    expect(subjects).toEqual([`Votre remboursement pour la commande ${late!.orderId}`, `Remboursement de la commande ${late!.orderId} non abouti`, `Avoir pour la commande ${late!.orderId}`]);
+    // In French: refunded to the card, then the late failure (the psp run's policy, fallback: the money goes to the credit account), then the credit.
+    const mails = (await sesEmails(rt)).filter((m) => m.body.text?.includes(late!.orderId));
+    expect(mails.map((m) => m.subject)).toEqual(['Votre remboursement pour «\u00a0Match late\u00a0»', 'Votre remboursement pour «\u00a0Match late\u00a0» n’a pas abouti', 'Votre avoir pour «\u00a0Match late\u00a0»']);
+    expect(mails[1]!.body.text).toContain('Nous allons créditer ce montant sur votre compte d’avoir');
+    expect(mails[2]!.body.text).toContain('Le remboursement sur votre carte n’a malheureusement pas été possible');
     await assertConsistent(rt);
   });
 

@@ -61,6 +61,10 @@ export const WORKFLOW_INPUTS: Record<string, WorkflowInputSpec> = {
       { name: 'quotas', type: { kind: 'list', nonEmpty: false, unique: false }, required: false },
       { name: 'seatCategories', type: { kind: 'list', nonEmpty: false, unique: false }, required: false },
       { name: 'productFamilies', type: { kind: 'list', nonEmpty: false, unique: false }, required: false },
+      { name: 'tariffs', type: { kind: 'list', nonEmpty: false, unique: false }, required: false },
+      { name: 'salesChannels', type: { kind: 'list', nonEmpty: false, unique: false }, required: false },
+      { name: 'paymentMethods', type: { kind: 'list', nonEmpty: false, unique: false }, required: false },
+      { name: 'notifyCustomers', type: { kind: 'bool' }, required: false },
       reason(500),
       REQUESTED_BY,
       { name: 'refundFees', type: { kind: 'bool' }, required: false },
@@ -104,9 +108,18 @@ export const WORKFLOW_INPUTS: Record<string, WorkflowInputSpec> = {
       { name: 'simulationRunId', type: { kind: 'forbidden' }, required: false },
       { name: 'creditPolicy', type: { kind: 'enum', values: ['fallback', 'always', 'never'] }, required: false },
       { name: 'schedule', type: { kind: 'forbidden' }, required: false },
+      { name: 'performanceId', type: { kind: 'lookup' }, required: false },
+      { name: 'notifyCustomers', type: { kind: 'bool' }, required: false },
       REQUESTED_BY,
     ],
     base: () => ({ mode: 'simulate', from: '2026-01-01', to: '2026-02-01', creditPolicy: 'fallback', requestedBy: 'fuzz' }),
+  },
+  SendEmails: {
+    fields: [
+      { ...REQUESTED_BY, required: false },
+      { name: 'sendRate', type: { kind: 'int', min: 1, max: 10_000 }, required: false },
+    ],
+    base: () => ({ requestedBy: 'fuzz', sendRate: 5 }),
   },
   ReconcileRefunds: {
     fields: [

@@ -13,28 +13,33 @@ import { importText } from '../../lib/cli/import.ts';
  *  O1 card, two P1 tickets + fee        O2 card + voucher, one P1 ticket (sponsor, controlled) + one P2 ticket
  *  O3 agency unsettled on account       O4 agency settled on account
  *  O5 klarna, one P1 ticket already cancelled + one valid   O6 card + bank transfer
+ *  (O5 and O6 sold at the box office, the rest on the web; tariffs: T2 and T9 child, T7 none, others adult)
  *  then `extra` one-ticket card orders (E1...) for volume.
  */
 export function cancellationDataset(p: string, extra = 0): string {
   const chf = (amount: number) => ({ amount, currency: 'CHF' });
+  // Tariffs: children on T2 and T9, none on T7, adult otherwise.
+  const tariffOf = (id: string) => (id === 'T2' || id === 'T9' ? 'child' : id === 'T7' ? undefined : 'adult');
   const t = (id: string, perf: string, quota: string, seatCategory: string, price: number, state = 'valid', productFamily = 'single_entry') => ({
     id: `${p}${id}`,
     performanceId: `${p}${perf}`,
     quota,
     seatCategory,
     productFamily,
+    ...(tariffOf(id) ? { tariff: tariffOf(id) } : {}),
     price: chf(price),
     state,
   });
   let tx = 0;
   const digits = [...p].map((c) => c.charCodeAt(0)).join('');
   const card = (id: string, amount: number, method = 'card') => ({ id, method, amount: chf(amount), pspTransactionId: `${digits.slice(0, 10).padEnd(10, '0')}${String(++tx).padStart(8, '0')}` });
+  const boxOffice = new Set(['O5', 'O6']);
   const order = (id: string, owner: object, tickets: object[], payments: object[], fees: object[] = []) => ({
     type: 'order',
     id: `${p}${id}`,
     ...owner,
-    salesChannel: 'web',
-    pointOfSale: 'webshop',
+    salesChannel: boxOffice.has(id) ? 'box_office' : 'web',
+    pointOfSale: boxOffice.has(id) ? 'Kasse Stadion' : 'webshop',
     createdAt: '2026-05-01T10:00:00Z',
     tickets,
     fees,

@@ -4,7 +4,8 @@ import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
 import { scanAll } from '../../lib/adapters/dynamodb/items.ts';
 import { refundItem, refundKey } from '../../lib/adapters/dynamodb/refunds.ts';
 import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
-import { dispatchRefundFromItem, outboxShardOf, type DispatchRefund } from '../../lib/adapters/dynamodb/dispatch-store.ts';
+import { dispatchRefundFromItem, type DispatchRefund } from '../../lib/adapters/dynamodb/dispatch-store.ts';
+import { outboxMark } from '../../lib/adapters/dynamodb/outbox.ts';
 import { idempotencyKeyFor, refnoFor } from '../../lib/adapters/psp/port.ts';
 import { importText } from '../../lib/cli/import.ts';
 import type { PaymentMethod } from '../../lib/core/model.ts';
@@ -77,9 +78,10 @@ export async function pendingRefunds(
       ownerId: r.ownerId,
       ownerKind: r.ownerKind,
       pspTransactionId: r.transactionId,
+      performanceId: perf,
     });
     // A return to an intermediate account is written by the cancellation with its agency email owed.
-    if (status === 'returned_to_account') Object.assign(item, { outboxShard: outboxShardOf(r.orderId), outboxKey: `${r.orderId}#returned_to_account#${r.id}`, notification: { kind: 'returned_to_account', status: 'unsent' } });
+    if (status === 'returned_to_account') Object.assign(item, outboxMark(r, 'returned_to_account', r.id));
     await documentClient().send(new PutCommand({ TableName: tableName('refunds'), Item: item }));
   }
   return refunds;
@@ -157,7 +159,7 @@ export async function assertConsistent(rt: TestRuntime): Promise<void> {
     const mail = byMessage.get(n.messageId);
     expect(mail, `email of refund ${r.id} received`).toBeDefined();
     expect(mail?.destination.to).toEqual([`${r.ownerId.toLowerCase()}@example.org`]);
-    expect(mail?.subject).toContain(r.orderId);
+    expect(mail?.body.text).toContain(r.orderId);
     const key = `${r.orderId}#${n.kind}`;
     groups.set(key, (groups.get(key) ?? new Set()).add(n.messageId));
     }

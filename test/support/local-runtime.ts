@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { applyEnvironment, localEnvironment } from '../../lib/local/env.ts';
 import { PROJECT_ROOT } from '../../lib/local/paths.ts';
-import { startSesServer } from '../../lib/local/ses-server.ts';
+import { startSesServer, type LocalSesServer } from '../../lib/local/ses-server.ts';
+import { startWithEmails } from '../../lib/local/follow-ups.ts';
 import { startPspSandbox, type PspSandbox } from '../../lib/local/psp-sandbox/index.ts';
 import { LocalRunner, type ExecutionResult } from '../../lib/local/runner.ts';
 import { dropTables, ensureTables, tableNamesByLogicalId } from '../../lib/local/tables.ts';
@@ -15,10 +16,17 @@ export interface TestRuntime {
   runner: LocalRunner;
   sandbox: PspSandbox;
   sesUrl: string;
+  /** The SES server: when sends were accepted, and an emulated account quota. */
+  ses: LocalSesServer;
   env: Record<string, string>;
   dynamodb: DynamoDBClient;
-  /** Runs a workflow through the synthesized state machine. */
-  start(workflow: string, input: unknown, name?: string): Promise<ExecutionResult>;
+  /**
+   * Runs a workflow through the synthesized state machine, then (as the local runtime does)
+   * SendEmails when the workflow can owe emails; `{ emails: false }` leaves the outbox as it is.
+   */
+  start(workflow: string, input: unknown, name?: string, opts?: { emails?: boolean }): Promise<ExecutionResult>;
+  /** The SendEmails run that followed the last `start`, if any. */
+  lastEmails(): ExecutionResult | undefined;
   emails(): Promise<{ to: string; subject: string; text: string; html?: string }[]>;
   stop(): Promise<void>;
 }
@@ -35,22 +43,32 @@ export async function startTestRuntime(): Promise<TestRuntime> {
   const prefix = `t${randomBytes(3).toString('hex')}${counter++}-`;
   const sandbox = await startPspSandbox({ port: 0 });
   const ses = await startSesServer();
-  const env = localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix);
+  // A fast quota for tests; the ones about the rate give SendEmails a `sendRate` of their own.
+  const env = { ...localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix), SES_MAX_SEND_RATE: '500' };
   applyEnvironment(env);
   process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN';
   const dynamodb = new DynamoDBClient({ endpoint: dynamodbUrl });
   await ensureTables(dynamodb, template, prefix);
   const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
   let n = 0;
+  let lastEmails: ExecutionResult | undefined;
   return {
     prefix,
     template,
     runner,
     sandbox,
     sesUrl: ses.url,
+    ses,
     env,
     dynamodb,
-    start: (workflow, input, name) => runner.start(workflow, input, { name: name ?? `${workflow}-${prefix}${n++}` }),
+    async start(workflow, input, name, opts = {}) {
+      const options = { name: name ?? `${workflow}-${prefix}${n++}` };
+      if (opts.emails === false) return runner.start(workflow, input, options);
+      const followed = await startWithEmails(runner, workflow, input, options);
+      lastEmails = followed.emails;
+      return followed.result;
+    },
+    lastEmails: () => lastEmails,
     async emails() {
       const res = await fetch(`${ses.url}/store`);
       const body = (await res.json()) as { emails: { destination: { to: string[] }; subject: string; body: { text?: string; html?: string } }[] };

@@ -103,7 +103,9 @@ export async function claimInParts(
   extraPuts: Action[],
   opts: PartsOptions = {},
 ): Promise<OpenBooking | undefined> {
-  const limits = opts.limits ?? BOOKING_LIMITS;
+  const given = opts.limits ?? BOOKING_LIMITS;
+  // A cancellation notice goes into the final part: one action kept free for it.
+  const limits = record.noticeItem ? { ...given, maxActions: given.maxActions - 1 } : given;
   const pk = orderPk(facts.orderId);
   const n = Number(String(record.sk).slice('CANCELLATION#'.length));
   const intentId = `${String(n).padStart(4, '0')}-${randomBytes(4).toString('hex')}`;
@@ -215,6 +217,7 @@ function partActions(open: OpenBooking, p: StoredBookingPart, runId: string): Ac
     },
     markDone,
     ...money,
+    ...(open.record.noticeItem ? [{ Put: { TableName: tableName('refunds'), Item: open.record.noticeItem as Item, ConditionExpression: 'attribute_not_exists(pk)' } }] : []),
   ];
 }
 

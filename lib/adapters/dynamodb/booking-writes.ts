@@ -4,7 +4,8 @@ import type { PaymentMethod, RefundReason, Ticket } from '../../core/model.ts';
 import { returnItem } from './accounts.ts';
 import type { Item } from './items.ts';
 import { orderPk, ticketItem } from './orders.ts';
-import { refundItem, shardOf } from './refunds.ts';
+import { cancellationNoticeItem, outboxMark } from './outbox.ts';
+import { refundItem } from './refunds.ts';
 import { tableName } from './table-names.ts';
 
 /**
@@ -26,6 +27,10 @@ export interface BookingFacts {
   ownerId: string;
   ownerKind: 'customer' | 'agency';
   agencyId: string | null;
+  /** The performance the refunds belong to (a dispatch may take one performance alone); null when the tickets span several. */
+  performanceId?: string | null;
+  /** A partial refund's percentage in hundredths (what the refund email states). */
+  percentHundredths?: number | null;
 }
 
 export interface BookedRefund {
@@ -46,13 +51,6 @@ export function cancellationSk(n: number): string {
   return `CANCELLATION#${String(n).padStart(4, '0')}`;
 }
 
-export function outboxMark(orderId: string, kind: string, refundId: string): Item {
-  return {
-    outboxShard: `OUTBOX#${String(shardOf(orderId, 16)).padStart(2, '0')}`,
-    outboxKey: `${orderId}#${kind}#${refundId}`,
-    notification: { kind, status: 'unsent' },
-  };
-}
 
 /** A valid or controlled ticket cancelled (an exchange also links it to its replacement). */
 export function ticketCancelAction(f: BookingFacts, ticketId: string, replacementId?: string): Action {
@@ -132,8 +130,11 @@ export function allocationActions(f: BookingFacts, a: DrawnAllocation): Action[]
             pspTransactionId: a.pspTransactionId,
             createdByRun: f.runId,
             cancellationId: f.cancellationId,
+            ...(f.performanceId ? { performanceId: f.performanceId } : {}),
+            ...(f.percentHundredths != null ? { percentHundredths: f.percentHundredths } : {}),
           }),
-          ...(returned ? { settledAt: f.at, settledByRun: f.runId, ...outboxMark(f.orderId, 'returned_to_account', refund.id) } : {}),
+          // Money back on the agency's account is settled at once; the agency is told, not the ticket holder.
+          ...(returned ? { settledAt: f.at, settledByRun: f.runId, ...outboxMark({ orderId: f.orderId, ownerId: f.ownerId, ownerKind: f.ownerKind }, 'returned_to_account', refund.id) } : {}),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -149,4 +150,31 @@ export function allocationActions(f: BookingFacts, a: DrawnAllocation): Action[]
     });
   }
   return actions;
+}
+
+/**
+ * The cancellation notice of CancelPerformance `notifyCustomers` (one per order, written with the
+ * booking: a re-run finds it booked or books both), or null when none is owed: an agency whose
+ * money all went back to its account gets that email instead.
+ */
+export function cancellationNoticePut(f: BookingFacts, tickets: number, refunds: readonly BookedRefund[], fallbackPerformanceId: string): Action | null {
+  const pending = refunds.filter((r) => r.status === 'pending');
+  if (refunds.length > 0 && pending.length === 0) return null;
+  return {
+    Put: {
+      TableName: tableName('refunds'),
+      Item: cancellationNoticeItem({
+        cancellationId: f.cancellationId,
+        orderId: f.orderId,
+        ownerId: f.ownerId,
+        ownerKind: f.ownerKind,
+        performanceId: f.performanceId ?? fallbackPerformanceId,
+        tickets,
+        refund: pending.map((r) => r.amount),
+        createdAt: f.at,
+        createdByRun: f.runId,
+      }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
 }

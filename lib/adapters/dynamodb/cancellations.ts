@@ -6,13 +6,14 @@ import { ConflictError, DomainError } from '../../core/errors.ts';
 import type { Money } from '../../core/money.ts';
 import type { RefundReason } from '../../core/model.ts';
 import { claimInParts, finishBooking, isRetryableConflict, openBookingOf, partsOf, type PartsOptions, type StoredBookingPart } from './booking-in-parts.ts';
-import { allocationActions, bookedRefundOf, cancellationSk, replacementPutAction, ticketCancelAction, type Action, type BookedRefund, type BookingFacts } from './booking-writes.ts';
+import { allocationActions, bookedRefundOf, cancellationNoticePut, cancellationSk, replacementPutAction, ticketCancelAction, type Action, type BookedRefund, type BookingFacts } from './booking-writes.ts';
 import { documentClient } from './client.ts';
 import type { Item } from './items.ts';
 import { OrderRepository, orderPk, type StoredOrder } from './orders.ts';
 import { tableName, type TableKey } from './table-names.ts';
 
-export { cancellationSk, outboxMark, type BookedRefund } from './booking-writes.ts';
+export { cancellationSk, type BookedRefund } from './booking-writes.ts';
+export { outboxMark } from './outbox.ts';
 
 /**
  * Books one order's cancellation or exchange plan (lib/core planCancellation / planExchange /
@@ -41,6 +42,8 @@ export interface BookingContext {
   pointOfSale?: string;
   /** Items written in the same transaction (e.g. the imported resale record); with a booking in parts, in its claim. */
   extraPuts?: { table: TableKey; item: Item }[];
+  /** Tell the customer now that the tickets are cancelled and the refund follows (CancelPerformance notifyCustomers). */
+  notifyCustomers?: boolean;
 }
 
 export interface BookedTicket {
@@ -100,7 +103,21 @@ function factsOf(stored: StoredOrder, op: OrderPlan, ctx: BookingContext, n: num
     ownerId: (order.customerId ?? order.agencyId) as string,
     ownerKind: order.customerId ? 'customer' : 'agency',
     agencyId: order.agencyId ?? null,
+    performanceId: performanceOf(op),
+    percentHundredths: op.kind === 'exchange' ? op.plan.percentHundredths : null,
   };
+}
+
+/** The refunds carry their performance (a dispatch can take one performance's refunds alone); none when the tickets span several. */
+function performanceOf(op: OrderPlan): string | null {
+  const performances = new Set(op.kind === 'cancellation' ? op.plan.cancel.map((t) => t.performanceId) : [op.plan.performanceId]);
+  return performances.size === 1 ? ([...performances][0] as string) : null;
+}
+
+/** The cancellation notice a booking owes (CancelPerformance `notifyCustomers`), or null. */
+function noticeOf(f: BookingFacts, op: OrderPlan, ctx: BookingContext): Action | null {
+  if (!ctx.notifyCustomers || op.kind !== 'cancellation') return null;
+  return cancellationNoticePut(f, op.plan.cancel.length, op.plan.allocations.map((a) => bookedRefundOf(f, a)), op.plan.cancel[0]?.performanceId ?? '');
 }
 
 /** The booked tickets of a plan, as the record and the report list them. */
@@ -166,6 +183,8 @@ function build(stored: StoredOrder, op: OrderPlan, ctx: BookingContext): Built {
     const p = payments.get(a.paymentId);
     actions.push(...allocationActions(f, { ...a, refundedBefore: p?.refunded.amount ?? 0, pspTransactionId: p?.pspTransactionId ?? null }));
   }
+  const notice = noticeOf(f, op, ctx);
+  if (notice) actions.push(notice);
   for (const extra of ctx.extraPuts ?? []) actions.push(extraPut(extra));
   const feeValue = op.kind === 'cancellation' ? op.plan.feeValue : undefined;
   return {
@@ -245,7 +264,8 @@ function prepare(orderId: string, stored: StoredOrder, planFor: (stored: StoredO
     return { done: { orderId, outcome: 'nothing_to_do', tickets: [], skipped: op?.kind === 'cancellation' ? op.plan.skipped : [], refunds: [] } };
   }
   // The model of the writes decides first: no need to build thousands of actions to count them.
-  if (singleTransactionActions(op) + (ctx.extraPuts?.length ?? 0) > MAX_TRANSACTION_ITEMS) return { inParts: op };
+  const noticeActions = ctx.notifyCustomers && op.kind === 'cancellation' ? 1 : 0;
+  if (singleTransactionActions(op) + (ctx.extraPuts?.length ?? 0) + noticeActions > MAX_TRANSACTION_ITEMS) return { inParts: op };
   // A record listing thousands of skipped tickets would near DynamoDB's 400 KB item limit: its parts list them instead.
   if (op.kind === 'cancellation' && jsonBytes(op.plan.skipped) > RECORD_LIST_BYTES) return { inParts: op };
   const built = build(stored, op, ctx);
@@ -289,7 +309,10 @@ export async function bookOrder(orderId: string, planFor: (stored: StoredOrder) 
       const op = prepared.inParts;
       const n = (stored.header.cancellationCount ?? 0) + 1;
       const f = factsOf(stored, op, ctx, n);
-      const claimed = await claimInParts(stored, op, f, recordItem(f, op, ctx, n, false), (ctx.extraPuts ?? []).map(extraPut), opts);
+      // The cancellation notice rides in the final part, with the release: never sent for a booking half-done.
+      const notice = noticeOf(f, op, ctx) as { Put: { Item: Item } } | null;
+      const record = { ...recordItem(f, op, ctx, n, false), ...(notice ? { noticeItem: notice.Put.Item } : {}) };
+      const claimed = await claimInParts(stored, op, f, record, (ctx.extraPuts ?? []).map(extraPut), opts);
       if (claimed) {
         await finishBooking(claimed, ctx.runId, false, opts);
         return withFinished({ ...bookingOfRecord(stored, claimed.record, 'booked', claimed.parts), attempts: attempt });

@@ -7,6 +7,7 @@ import { creditEntryItem } from './accounts.ts';
 import { documentClient } from './client.ts';
 import { packTransactions } from './limits.ts';
 import { batchPut, queryAll, type Item } from './items.ts';
+import { outboxMark, type Notification } from './outbox.ts';
 import type { Refund } from '../../core/model.ts';
 import { refundFromItem, refundKey, shardOf } from './refunds.ts';
 import { INDEX, OPEN_REFUND_SHARDS, tableName } from './table-names.ts';
@@ -16,7 +17,7 @@ import { INDEX, OPEN_REFUND_SHARDS, tableName } from './table-names.ts';
  * optimistic lock), so two runs, a retried Lambda or a re-run never move a refund twice.
  */
 
-export const OUTBOX_SHARDS = 16;
+export { OUTBOX_SHARDS } from './outbox.ts';
 
 /** The in-flight claim of a PSP request (status `sending`). */
 export interface SendingClaim {
@@ -38,7 +39,7 @@ export interface DispatchRefund extends Omit<Refund, 'status'> {
   sending?: SendingClaim | null;
   /** The attempt of the last PSP request (0/absent: never sent). */
   attempt?: number | null;
-  notification?: { kind: NotificationKind; status: 'unsent' | 'sending' | 'sent'; attempts?: number; lastError?: string; sentAt?: string } | null;
+  notification?: Notification | null;
   /** Every email sent about this refund (a late failure owes a second one of another kind). */
   sentEmails?: { kind: NotificationKind; messageId: string; at: string }[];
 }
@@ -47,15 +48,10 @@ export function dispatchRefundFromItem(item: Item): DispatchRefund {
   return refundFromItem(item) as unknown as DispatchRefund;
 }
 
-export const outboxShardOf = (orderId: string) => `OUTBOX#${String(shardOf(orderId, OUTBOX_SHARDS)).padStart(2, '0')}`;
-
-/** The outbox mark written with the move that owes the email (WORKFLOWS.md). */
-function outboxValues(r: Pick<DispatchRefund, 'id' | 'orderId'>, kind: NotificationKind): Item {
-  return {
-    ':obShard': outboxShardOf(r.orderId),
-    ':obKey': `${r.orderId}#${kind}#${r.id}`,
-    ':notification': { kind, status: 'unsent' },
-  };
+/** The outbox mark written with the move that owes the email (lib/adapters/dynamodb/outbox.ts). */
+function outboxValues(r: Pick<DispatchRefund, 'id' | 'orderId' | 'ownerId' | 'ownerKind'>, kind: NotificationKind): Item {
+  const mark = outboxMark(r, kind, r.id);
+  return { ':obShard': mark.outboxShard, ':obKey': mark.outboxKey, ':notification': mark.notification };
 }
 const OUTBOX_SET = 'outboxShard = :obShard, outboxKey = :obKey, notification = :notification';
 const RUN_IDS = 'runIds = list_append(if_not_exists(runIds, :noRuns), :runList)';
@@ -70,14 +66,14 @@ export function isConditionFailure(error: unknown): boolean {
   return false;
 }
 
-/** The two writes that credit one refund: the refund -> credited (conditions), its ledger entry. */
-function creditActions(r: DispatchRefund, runId: string, at: string): Record<string, unknown>[] {
+/** The two writes that credit one refund: the refund -> credited (conditions), its ledger entry; the email owed unless `notify` is false. */
+function creditActions(r: DispatchRefund, runId: string, at: string, notify = true): Record<string, unknown>[] {
   return [
     {
       Update: {
         TableName: tableName('refunds'),
         Key: refundKey(r.id),
-        UpdateExpression: `SET #s = :credited, settledAt = :at, settledByRun = :run, ${OUTBOX_SET}, version = version + :one, ${RUN_IDS} REMOVE openShard, sending`,
+        UpdateExpression: `SET #s = :credited, settledAt = :at, settledByRun = :run, ${notify ? `${OUTBOX_SET}, ` : ''}version = version + :one, ${RUN_IDS} REMOVE openShard, sending`,
         ConditionExpression: '#s = :from AND version = :v AND #s IN (:pending, :failed)',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: {
@@ -91,7 +87,7 @@ function creditActions(r: DispatchRefund, runId: string, at: string): Record<str
           ':failed': 'failed',
           ':noRuns': [],
           ':runList': [runId],
-          ...outboxValues(r, 'credited'),
+          ...(notify ? outboxValues(r, 'credited') : {}),
         },
       },
     },
@@ -108,29 +104,6 @@ function creditActions(r: DispatchRefund, runId: string, at: string): Record<str
 /** DynamoDB's limit of actions per TransactWriteItems. */
 const MAX_ACTIONS = 100;
 
-function emailSendingUpdate(id: string, kind: NotificationKind, runId: string): Record<string, unknown> {
-  return {
-    TableName: tableName('refunds'),
-    Key: refundKey(id),
-    UpdateExpression: 'SET notification.#st = :sending, notification.runId = :run',
-    ConditionExpression: 'notification.#st = :unsent AND notification.kind = :kind',
-    ExpressionAttributeNames: { '#st': 'status' },
-    ExpressionAttributeValues: { ':sending': 'sending', ':unsent': 'unsent', ':kind': kind, ':run': runId },
-  };
-}
-
-function emailSentUpdate(id: string, kind: NotificationKind, messageId: string, at: string): Record<string, unknown> {
-  return {
-    TableName: tableName('refunds'),
-    Key: refundKey(id),
-    UpdateExpression:
-      'SET notification.#st = :sent, notification.sentAt = :at, notification.messageId = :m, sentEmails = list_append(if_not_exists(sentEmails, :none), :sentList) REMOVE outboxShard, outboxKey',
-    ConditionExpression: 'notification.#st = :sending',
-    ExpressionAttributeNames: { '#st': 'status' },
-    ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': at, ':m': messageId, ':none': [], ':sentList': [{ kind, messageId, at }] },
-  };
-}
-
 export interface OpenPage {
   refunds: DispatchRefund[];
   cursor: string | null;
@@ -138,14 +111,16 @@ export interface OpenPage {
 
 export class DispatchStore {
   /** One page of a shard of the sparse open-refunds index, refunds created in [from, to). */
-  async openRefundsPage(shard: number, from: string, to: string, cursor: string | null, limit: number): Promise<OpenPage> {
+  async openRefundsPage(shard: number, from: string, to: string, cursor: string | null, limit: number, performanceId: string | null = null): Promise<OpenPage> {
     const out = await documentClient().send(
       new QueryCommand({
         TableName: tableName('refunds'),
         IndexName: INDEX.openRefundsByCreatedAt,
         // BETWEEN is inclusive; a refund created exactly at `to` is dropped below (key attributes cannot be filtered).
         KeyConditionExpression: 'openShard = :s AND createdAt BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':s': `OPEN#${String(shard).padStart(2, '0')}`, ':from': from, ':to': to },
+        // A run scoped to one performance sees only that performance's refunds (a page may come back short).
+        ...(performanceId ? { FilterExpression: 'performanceId = :p' } : {}),
+        ExpressionAttributeValues: { ':s': `OPEN#${String(shard).padStart(2, '0')}`, ':from': from, ':to': to, ...(performanceId ? { ':p': performanceId } : {}) },
         Limit: limit,
         ExclusiveStartKey: cursor ? (JSON.parse(cursor) as Item) : undefined,
       }),
@@ -157,13 +132,13 @@ export class DispatchStore {
   }
 
   /** Every open refund in [from, to) over all shards (the check against a simulation). */
-  async allOpen(from: string, to: string): Promise<DispatchRefund[]> {
+  async allOpen(from: string, to: string, performanceId: string | null = null): Promise<DispatchRefund[]> {
     const shards = await Promise.all(
       Array.from({ length: OPEN_REFUND_SHARDS }, async (_, shard) => {
         const list: DispatchRefund[] = [];
         let cursor: string | null = null;
         do {
-          const page: OpenPage = await this.openRefundsPage(shard, from, to, cursor, 1000);
+          const page: OpenPage = await this.openRefundsPage(shard, from, to, cursor, 1000, performanceId);
           list.push(...page.refunds);
           cursor = page.cursor;
         } while (cursor);
@@ -214,10 +189,10 @@ export class DispatchStore {
    * sending, claimed version). Returns false if the claim was resolved by someone else.
    */
   async settleClaim(
-    r: Pick<DispatchRefund, 'id' | 'orderId'>,
+    r: Pick<DispatchRefund, 'id' | 'orderId' | 'ownerId' | 'ownerKind'>,
     claimedVersion: number,
     outcome:
-      | { to: 'refunded'; creditTransactionId: string | null; runId: string; at: string }
+      | { to: 'refunded'; creditTransactionId: string | null; runId: string; at: string; notify?: boolean }
       | { to: 'failed'; pspCode: string; pspMessage: string; runId: string; at: string; notify?: NotificationKind }
       | { to: 'unknown'; reason: string; runId: string; at: string }
       | { to: 'pending' | 'failed'; released: string; runId: string; at: string },
@@ -227,8 +202,10 @@ export class DispatchStore {
     const values: Item = { ':expect': expectStatus, ':v': claimedVersion, ':one': 1, ':to': outcome.to, ':at': outcome.at, ':run': outcome.runId };
     let update: string;
     if (outcome.to === 'refunded') {
-      Object.assign(values, outboxValues(r, 'refunded_to_card'), { ':credit': outcome.creditTransactionId });
-      update = `SET #s = :to, pspCreditTransactionId = :credit, settledAt = :at, settledByRun = :run, lastPspAt = :at, ${OUTBOX_SET}, version = version + :one REMOVE sending, openShard, pspCode, pspMessage, pspUnknownReason`;
+      // A run with notifyCustomers false owes no email: no outbox mark.
+      const notify = outcome.notify !== false;
+      Object.assign(values, notify ? outboxValues(r, 'refunded_to_card') : {}, { ':credit': outcome.creditTransactionId });
+      update = `SET #s = :to, pspCreditTransactionId = :credit, settledAt = :at, settledByRun = :run, lastPspAt = :at, ${notify ? `${OUTBOX_SET}, ` : ''}version = version + :one REMOVE sending, openShard, pspCode, pspMessage, pspUnknownReason`;
     } else if ('pspCode' in outcome) {
       Object.assign(values, { ':code': outcome.pspCode, ':msg': outcome.pspMessage.slice(0, 500), ':open': `OPEN#${String(shardOf(r.id, OPEN_REFUND_SHARDS)).padStart(2, '0')}` });
       if (outcome.notify) Object.assign(values, outboxValues(r, outcome.notify));
@@ -263,9 +240,9 @@ export class DispatchStore {
    * pending|failed -> credited (version checked), the ledger entry is keyed by the refund
    * (attribute_not_exists), and the email is owed. False if another run moved it first.
    */
-  async credit(r: DispatchRefund, runId: string, at: string): Promise<boolean> {
+  async credit(r: DispatchRefund, runId: string, at: string, notify = true): Promise<boolean> {
     try {
-      await documentClient().send(new TransactWriteCommand({ TransactItems: creditActions(r, runId, at) as never }));
+      await documentClient().send(new TransactWriteCommand({ TransactItems: creditActions(r, runId, at, notify) as never }));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -279,21 +256,21 @@ export class DispatchStore {
    * of them moved meanwhile, each refund of that transaction is credited alone (`credit`).
    * Returns the ids credited by this call.
    */
-  async creditMany(refunds: readonly DispatchRefund[], runId: string, at: string, perTransaction = 50, transactionsAtOnce = 1): Promise<Set<string>> {
+  async creditMany(refunds: readonly DispatchRefund[], runId: string, at: string, perTransaction = 50, transactionsAtOnce = 1, notify = true): Promise<Set<string>> {
     const credited = new Set<string>();
     // Cut to DynamoDB's limits whatever `perTransaction` asks (two actions per refund: at most 50 to a transaction).
-    const groups = packTransactions(refunds, (r) => creditActions(r, runId, at), { maxUnits: perTransaction });
-    await forEachConcurrently(groups, transactionsAtOnce, (group) => this.creditGroup(group, runId, at, credited));
+    const groups = packTransactions(refunds, (r) => creditActions(r, runId, at, notify), { maxUnits: perTransaction });
+    await forEachConcurrently(groups, transactionsAtOnce, (group) => this.creditGroup(group, runId, at, credited, notify));
     return credited;
   }
 
-  private async creditGroup(group: DispatchRefund[], runId: string, at: string, credited: Set<string>): Promise<void> {
-    if (await this.tryPacked(group.flatMap((r) => creditActions(r, runId, at)))) {
+  private async creditGroup(group: DispatchRefund[], runId: string, at: string, credited: Set<string>, notify: boolean): Promise<void> {
+    if (await this.tryPacked(group.flatMap((r) => creditActions(r, runId, at, notify)))) {
       for (const r of group) credited.add(r.id);
       return;
     }
     // One refund of the group moved (or conflicted), or it is alone: credit each one alone.
-    for (const r of group) if (await this.credit(r, runId, at)) credited.add(r.id);
+    for (const r of group) if (await this.credit(r, runId, at, notify)) credited.add(r.id);
   }
 
   /** Reconciliation: a credit the PSP reported failed after it was booked; the customer is told. */
@@ -340,76 +317,6 @@ export class DispatchStore {
     return result;
   }
 
-  // ---- notification outbox ----
-
-  /** One page of an outbox shard, sorted by `<orderId>#<kind>#<refundId>`. */
-  async outboxPage(shard: number, cursor: string | null, limit: number): Promise<{ items: DispatchRefund[]; keys: Item[]; cursor: string | null }> {
-    const out = await documentClient().send(
-      new QueryCommand({
-        TableName: tableName('refunds'),
-        IndexName: INDEX.notificationOutbox,
-        KeyConditionExpression: 'outboxShard = :s',
-        ExpressionAttributeValues: { ':s': `OUTBOX#${String(shard).padStart(2, '0')}` },
-        Limit: limit,
-        ExclusiveStartKey: cursor ? (JSON.parse(cursor) as Item) : undefined,
-      }),
-    );
-    const items = out.Items ?? [];
-    return {
-      items: items.map(dispatchRefundFromItem),
-      keys: items.map((i) => ({ pk: i.pk, sk: i.sk, outboxShard: i.outboxShard, outboxKey: i.outboxKey })),
-      cursor: out.LastEvaluatedKey ? JSON.stringify(out.LastEvaluatedKey) : null,
-    };
-  }
-
-  /** unsent -> sending before SES: a refund's email is sent at most once, even by two runs at once. */
-  async markEmailSending(id: string, kind: NotificationKind, runId: string): Promise<boolean> {
-    try {
-      await documentClient().send(new UpdateCommand(emailSendingUpdate(id, kind, runId) as never));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  /**
-   * `markEmailSending` for many refunds, packed up to 100 to a transaction (one request instead
-   * of a hundred); a pack with one refund changed meanwhile is marked refund by refund.
-   * Returns the ids marked by this call.
-   */
-  async markEmailsSending(refunds: readonly { id: string; kind: NotificationKind }[], runId: string): Promise<Set<string>> {
-    const marked = new Set<string>();
-    for (let i = 0; i < refunds.length; i += MAX_ACTIONS) {
-      const pack = refunds.slice(i, i + MAX_ACTIONS);
-      if (await this.tryPacked(pack.map((r) => ({ Update: emailSendingUpdate(r.id, r.kind, runId) })))) {
-        for (const r of pack) marked.add(r.id);
-        continue;
-      }
-      for (const r of pack) if (await this.markEmailSending(r.id, r.kind, runId)) marked.add(r.id);
-    }
-    return marked;
-  }
-
-  /** sending -> sent, and the refund leaves the outbox. */
-  async markEmailSent(id: string, kind: NotificationKind, messageId: string, at: string): Promise<void> {
-    try {
-      await documentClient().send(new UpdateCommand(emailSentUpdate(id, kind, messageId, at) as never));
-    } catch (error) {
-      // The notification changed meanwhile (a newer one was owed, or a retried write already landed): it stays as it is.
-      if (!isConditionFailure(error)) throw error;
-    }
-  }
-
-  /** `markEmailSent` for many refunds, packed like `markEmailsSending`. */
-  async markEmailsSent(sent: readonly { id: string; kind: NotificationKind; messageId: string; at: string }[]): Promise<void> {
-    for (let i = 0; i < sent.length; i += MAX_ACTIONS) {
-      const pack = sent.slice(i, i + MAX_ACTIONS);
-      if (await this.tryPacked(pack.map((r) => ({ Update: emailSentUpdate(r.id, r.kind, r.messageId, r.at) })))) continue;
-      for (const r of pack) await this.markEmailSent(r.id, r.kind, r.messageId, r.at);
-    }
-  }
-
   /** One transaction of several independent writes: false if a condition failed or it conflicted (nothing written). */
   private async tryPacked(actions: Record<string, unknown>[]): Promise<boolean> {
     if (actions.length < 2) return false;
@@ -420,25 +327,6 @@ export class DispatchStore {
       const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((c) => c.Code);
       if (isConditionFailure(error) || (error as Error).name === 'TransactionConflictException' || codes.includes('TransactionConflict')) return false;
       throw error;
-    }
-  }
-
-  /** SES refused: back to unsent (stays in the outbox for the next run), with the reason. */
-  async markEmailFailed(id: string, reason: string): Promise<void> {
-    try {
-      await documentClient().send(
-        new UpdateCommand({
-          TableName: tableName('refunds'),
-          Key: refundKey(id),
-          UpdateExpression: 'SET notification.#st = :unsent, notification.lastError = :e, notification.attempts = if_not_exists(notification.attempts, :zero) + :one',
-          ConditionExpression: 'notification.#st = :sending',
-          ExpressionAttributeNames: { '#st': 'status' },
-          ExpressionAttributeValues: { ':unsent': 'unsent', ':sending': 'sending', ':e': reason.slice(0, 300), ':zero': 0, ':one': 1 },
-        }),
-      );
-    } catch (error) {
-      // The notification changed meanwhile (a newer one was owed, or a retried write already landed): it stays as it is.
-      if (!isConditionFailure(error)) throw error;
     }
   }
 
@@ -460,26 +348,4 @@ export class DispatchStore {
     );
     return { refunds: (out.Items ?? []).map(dispatchRefundFromItem), cursor: out.LastEvaluatedKey ? JSON.stringify(out.LastEvaluatedKey) : null };
   }
-}
-
-/** A catalog record (customer or agency): who gets the email. */
-export async function recipientsOf(owners: { ownerId: string; ownerKind: 'customer' | 'agency' }[]): Promise<Map<string, { email: string; language: string; name: string }>> {
-  const unique = [...new Map(owners.map((o) => [`${o.ownerKind}:${o.ownerId}`, o])).values()];
-  const result = new Map<string, { email: string; language: string; name: string }>();
-  for (let i = 0; i < unique.length; i += 100) {
-    let keys: Item[] = unique.slice(i, i + 100).map((o) => {
-      const type = o.ownerKind === 'agency' ? 'AGENCY' : 'CUSTOMER';
-      return { pk: `${type}#${o.ownerId}`, sk: type };
-    });
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      const out = await documentClient().send(new BatchGetCommand({ RequestItems: { [tableName('catalog')]: { Keys: keys } } }));
-      for (const item of out.Responses?.[tableName('catalog')] ?? []) {
-        const kind = item.sk === 'AGENCY' ? 'agency' : 'customer';
-        result.set(`${kind}:${item.id as string}`, { email: item.email as string, language: (item.language as string) ?? 'en', name: (item.name as string) ?? '' });
-      }
-      keys = (out.UnprocessedKeys?.[tableName('catalog')]?.Keys ?? []) as Item[];
-      if (keys.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
-    }
-  }
-  return result;
 }

@@ -99,7 +99,7 @@ export async function writeImport(fresh: ImportRecord[], at = new Date().toISOSt
   const headers: Item[] = [];
   const openItems: Item[] = [];
   const pspTransactions: ImportWriteResult['pspTransactions'] = [];
-  const facets = new Map<string, { quotas: Set<string>; seatCategories: Set<string>; productFamilies: Set<string> }>();
+  const facets = new Map<string, PerformanceFacets>();
   const resales: { resale: Resale; item: Item }[] = [];
   for (const record of fresh) {
     count(record.type);
@@ -112,10 +112,13 @@ export async function writeImport(fresh: ImportRecord[], at = new Date().toISOSt
         for (const t of record.tickets) {
           catalog.push({ pk: `TICKET#${t.id}`, sk: 'TICKET', orderId: record.id });
           let f = facets.get(t.performanceId);
-          if (!f) facets.set(t.performanceId, (f = { quotas: new Set(), seatCategories: new Set(), productFamilies: new Set() }));
+          if (!f) facets.set(t.performanceId, (f = emptyFacets()));
           f.quotas.add(t.quota);
           f.seatCategories.add(t.seatCategory);
           f.productFamilies.add(t.productFamily);
+          if (t.tariff) f.tariffs.add(t.tariff);
+          f.salesChannels.add(record.salesChannel);
+          for (const p of record.payments) f.paymentMethods.add(p.method);
         }
         for (const p of record.payments) {
           if (p.method === 'intermediate_account' && p.settled !== true && record.agencyId) {
@@ -153,34 +156,42 @@ export async function writeImport(fresh: ImportRecord[], at = new Date().toISOSt
   return { written, pspTransactions, ...(resaleResults.length ? { resales: resaleResults } : {}) };
 }
 
+/** The values CancelPerformance can filter a performance's tickets by (FACET_FIELDS). */
+export interface PerformanceFacets {
+  quotas: Set<string>;
+  seatCategories: Set<string>;
+  productFamilies: Set<string>;
+  tariffs: Set<string>;
+  salesChannels: Set<string>;
+  paymentMethods: Set<string>;
+}
+const FACET_FIELDS = ['quotas', 'seatCategories', 'productFamilies', 'tariffs', 'salesChannels', 'paymentMethods'] as const;
+const emptyFacets = (): PerformanceFacets => ({ quotas: new Set(), seatCategories: new Set(), productFamilies: new Set(), tariffs: new Set(), salesChannels: new Set(), paymentMethods: new Set() });
+
 /**
- * The distinct quotas, seat categories and product families of each performance, kept as string
- * sets on `PERFORMANCE#id / FACETS` so CancelPerformance can name the values that exist. ADD
- * to a set is idempotent, so a re-import changes nothing.
+ * The distinct filter values of each performance (its tickets' quotas, seat categories, product
+ * families and tariffs; its orders' sales channels and payment methods), kept as string sets on
+ * `PERFORMANCE#id / FACETS` so CancelPerformance can name the values that exist. ADD to a set is
+ * idempotent, so a re-import changes nothing; an empty set cannot be stored, so it is left out.
  */
-async function writeFacets(facets: Map<string, { quotas: Set<string>; seatCategories: Set<string>; productFamilies: Set<string> }>): Promise<void> {
+async function writeFacets(facets: Map<string, PerformanceFacets>): Promise<void> {
   for (const [performanceId, f] of facets) {
+    const fields = FACET_FIELDS.filter((field) => f[field].size > 0);
     await documentClient().send(
       new UpdateCommand({
         TableName: tableName('catalog'),
         Key: { pk: `PERFORMANCE#${performanceId}`, sk: 'FACETS' },
-        UpdateExpression: 'ADD quotas :q, seatCategories :s, productFamilies :p',
-        ExpressionAttributeValues: { ':q': f.quotas, ':s': f.seatCategories, ':p': f.productFamilies },
+        UpdateExpression: `ADD ${fields.map((field, i) => `${field} :f${i}`).join(', ')}`,
+        ExpressionAttributeValues: Object.fromEntries(fields.map((field, i) => [`:f${i}`, f[field]])),
       }),
     );
   }
 }
 
-export interface PerformanceFacets {
-  quotas: Set<string>;
-  seatCategories: Set<string>;
-  productFamilies: Set<string>;
-}
-
 export async function performanceFacets(performanceId: string): Promise<PerformanceFacets> {
   const out = await documentClient().send(new GetCommand({ TableName: tableName('catalog'), Key: { pk: `PERFORMANCE#${performanceId}`, sk: 'FACETS' } }));
   const set = (v: unknown) => (v instanceof Set ? new Set([...v].map(String)) : new Set<string>());
-  return { quotas: set(out.Item?.quotas), seatCategories: set(out.Item?.seatCategories), productFamilies: set(out.Item?.productFamilies) };
+  return Object.fromEntries(FACET_FIELDS.map((field) => [field, set(out.Item?.[field])])) as unknown as PerformanceFacets;
 }
 
 /**

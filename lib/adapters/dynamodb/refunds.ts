@@ -82,10 +82,11 @@ export class RefundRepository {
     );
   }
 
+  /** Every refund (the table also holds cancellation notices, which are not refunds). */
   async *scanAll(): AsyncGenerator<StoredRefund> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const out = await documentClient().send(new ScanCommand({ TableName: tableName('refunds'), ExclusiveStartKey: startKey }));
+      const out = await documentClient().send(new ScanCommand({ TableName: tableName('refunds'), FilterExpression: 'sk = :r', ExpressionAttributeValues: { ':r': 'REFUND' }, ExclusiveStartKey: startKey }));
       for (const item of out.Items ?? []) yield refundFromItem(item);
       startKey = out.LastEvaluatedKey;
     } while (startKey);

@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { ExecutionResult, StartOptions } from '../runner.ts';
 import { ExecutionHistory, type HistoryEvent } from './history.ts';
 import type { LocalMachine, LocalStack } from './stack.ts';
+import { followedByEmails, followUpName, SENDER_WORKFLOW } from '../follow-ups.ts';
 
 /** What the endpoint needs of the runner: its public API only. */
 export interface WorkflowRunner {
@@ -246,6 +247,9 @@ export class StepFunctionsEndpoint {
     } catch (error) {
       result = { status: 'FAILED', error: 'States.Runtime', cause: (error as Error).message };
     }
+    // On AWS a schedule starts SendEmails every few minutes; here it follows each execution that owes
+    // emails at once, as its own execution, registered before this one is seen ended (the CLI waits for it).
+    this.#followWithEmails(e, input);
     if (e.status === 'ABORTED') {
       if (e.history.last()?.type !== 'ExecutionAborted') e.history.append({ timestamp: seconds(e.stopDate ?? Date.now()), type: 'ExecutionAborted', executionAbortedEventDetails: { error: e.error, cause: e.cause } });
       return;
@@ -262,6 +266,17 @@ export class StepFunctionsEndpoint {
           ? { executionSucceededEventDetails: { output: e.output, outputDetails: { truncated: false } } }
           : { [`${terminal[0]!.toLowerCase()}${terminal.slice(1)}EventDetails`]: { error: e.error, cause: e.cause } };
       e.history.append({ timestamp: seconds(e.stopDate), type: terminal, ...details });
+    }
+  }
+
+  #followWithEmails(e: LocalExecution, input: unknown): void {
+    const sender = this.stack.machines.find((m) => m.workflow === SENDER_WORKFLOW);
+    if (!sender || !followedByEmails(e.machine.workflow, input)) return;
+    try {
+      this.#start({ stateMachineArn: sender.arn, name: followUpName(e.name), input: JSON.stringify({ requestedBy: `local:after ${e.name}` }) });
+    } catch (error) {
+      // A follow-up of that name exists already (a name reused after a restart): the next one sends what is owed.
+      if (!(error instanceof ServiceError)) throw error;
     }
   }
 

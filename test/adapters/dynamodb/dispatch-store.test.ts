@@ -34,26 +34,4 @@ describe('DispatchStore packed writes', () => {
     expect((await store.creditMany(read, 'credit-run-2', AT, 3)).size).toBe(0);
     expect((await creditEntries()).size).toBe(entries.size);
   });
-
-  it('marks emails sending in one pack, leaves out a refund another run marked first, and marks them sent', async () => {
-    // prepare: 5 refunds credited (each owes a `credited` email); another run marks refund 2 first
-    const fixtures = await pendingRefunds('em', '2026-07-12T20:00:00Z', Array.from({ length: 5 }, () => ({ method: 'voucher' as const })));
-    const store = new DispatchStore();
-    const refunds = await allRefunds();
-    await store.creditMany(fixtures.map((f) => refunds.get(f.id)!), 'credit-em', AT);
-    expect(await store.markEmailSending(fixtures[2]!.id, 'credited', 'other-run')).toBe(true);
-    // act
-    const marked = await store.markEmailsSending(fixtures.map((f) => ({ id: f.id, kind: 'credited' as const })), 'email-run');
-    await store.markEmailsSent([...marked].map((id) => ({ id, kind: 'credited' as const, messageId: `m-${id}`, at: AT })));
-    // assess
-    expect([...marked].sort()).toEqual(fixtures.filter((_, i) => i !== 2).map((f) => f.id).sort());
-    const after = await allRefunds();
-    for (const [i, f] of fixtures.entries()) {
-      const n = after.get(f.id)?.notification as { status: string; runId?: string; messageId?: string };
-      if (i === 2) expect(n).toMatchObject({ status: 'sending', runId: 'other-run' });
-      else expect(n).toMatchObject({ status: 'sent', runId: 'email-run', messageId: `m-${f.id}` });
-    }
-    // Marked again: nothing is unsent any more, so nothing is marked (no email can go out twice).
-    expect((await store.markEmailsSending(fixtures.map((f) => ({ id: f.id, kind: 'credited' as const })), 'email-run-2')).size).toBe(0);
-  });
 });

@@ -1,0 +1,38 @@
+import * as z from 'zod';
+import { TalliesSchema } from '../dispatch-refunds/shared.ts';
+
+export const WORKFLOW = 'SendEmails';
+
+export const ReportError = z.object({ code: z.string(), message: z.string() });
+
+/** The state of a SendEmails run, carried from batch to batch by the state machine. */
+export const SenderState = z.object({
+  runId: z.string().min(1),
+  startedAt: z.string(),
+  requestedBy: z.string(),
+  input: z.record(z.string(), z.unknown()),
+  /** Emails per second this run may send: the configured SES quota, or less if the input asks. */
+  sendRate: z.number().positive(),
+  /** Where the sweep over the outbox shards stands. */
+  shard: z.number().int().min(0),
+  cursor: z.string().nullable(),
+  sweep: z.number().int().min(1),
+  sweepSent: z.number().int().min(0),
+  sweepDeferred: z.number().int().min(0),
+  batches: z.number().int().min(0),
+  /** Time spent inside batches, for the run's throughput. */
+  activeMs: z.number().min(0),
+  done: z.boolean(),
+  stopReason: z.string().nullable(),
+  tallies: TalliesSchema,
+  errors: z.array(ReportError),
+  moreErrors: z.number().int().min(0),
+});
+export type SenderState = z.infer<typeof SenderState>;
+
+/** Whether this run took the sender lease (OpenSenderRun's result, carried along). */
+export const Opened = z.object({ value: z.object({ acquired: z.boolean(), holder: z.string().optional() }) });
+export const OpenedSenderState = SenderState.extend({ opened: Opened });
+
+/** The lease of a running sender outlives a batch by this much (a crashed run frees it after). */
+export const LEASE_MARGIN_MS = 5 * 60_000;

@@ -1,0 +1,95 @@
+/**
+ * Every message an email is made of. Each language's catalogue (de.ts, fr.ts, it.ts, es.ts,
+ * en.ts) must define all of them (the type says so; test/core/refund-emails.test.ts checks the
+ * placeholders agree). `{name}` placeholders are filled by lib/core/refund-emails.ts.
+ */
+export const MESSAGE_KEYS = [
+  // frame
+  'greeting',
+  'greetingAgency',
+  'signoff',
+  'signature',
+  'support',
+  'supportWithPhone',
+  'footer.customer',
+  'footer.agency',
+  'dateTime',
+  'detailLabel',
+  // details labels
+  'label.event',
+  'label.date',
+  'label.order',
+  'label.reason',
+  'label.amount',
+  'label.paidWith',
+  'label.refundedTo',
+  'label.tickets',
+  'label.total',
+  // why the money comes back
+  'reason.cancellation',
+  'reason.partial_refund',
+  'reason.partial_refund_unknown',
+  'reason.resale',
+  // payment methods (what was paid with) and destinations (where the money goes)
+  'method.card',
+  'method.amazon_pay',
+  'method.klarna',
+  'method.sofort',
+  'method.bank_transfer',
+  'method.cash',
+  'method.voucher',
+  'method.credit_account',
+  'method.intermediate_account',
+  'destination.card',
+  'destination.amazon_pay',
+  'destination.credit',
+  'destination.agency',
+  // refunded to the card (or Amazon Pay)
+  'card.subject',
+  'card.subjectOrder',
+  'card.intro',
+  'card.introResale',
+  'card.toCard',
+  'card.toAmazonPay',
+  'card.whenCard',
+  'card.whenAmazonPay',
+  'card.noAction',
+  // credited to the credit account
+  'credit.subject',
+  'credit.subjectOrder',
+  'credit.intro',
+  'credit.introResale',
+  'credit.whyCardFailed',
+  'credit.whyMethod',
+  'credit.available',
+  'credit.howToUse',
+  'credit.payout',
+  // the PSP failed a refund after booking it
+  'late.subject',
+  'late.subjectOrder',
+  'late.introCard',
+  'late.introAmazonPay',
+  'late.notLost',
+  'late.credit',
+  'late.payout',
+  'late.contact',
+  // money back on an agency's intermediate account (one email lists several orders)
+  'agency.subject',
+  'agency.subjectOrders',
+  'agency.intro',
+  'agency.invoice',
+  // told at cancellation time
+  'notice.subject',
+  'notice.subjectOrder',
+  'notice.intro.one',
+  'notice.intro.other',
+  'notice.introNoDate.one',
+  'notice.introNoDate.other',
+  'notice.invalid.one',
+  'notice.invalid.other',
+  'notice.refund',
+  'notice.thanks',
+] as const;
+
+export type MessageKey = (typeof MESSAGE_KEYS)[number];
+export type Catalogue = Readonly<Record<MessageKey, string>>;
