@@ -16,6 +16,7 @@ export const WORKFLOW_NAMES = [
   'ReverseWriteOff',
   'DispatchRefunds',
   'ReconcileRefunds',
+  'SendEmails',
 ] as const;
 export type WorkflowName = (typeof WORKFLOW_NAMES)[number];
 
@@ -150,6 +151,14 @@ export const INPUT_DOCS: Record<WorkflowName, WorkflowInputDoc> = {
     },
     example: { requestedBy: 'ops@example.org' },
   },
+  SendEmails: {
+    summary: 'Sends the emails the outbox owes (one per order and kind), paced to the account\'s SES quota; runs on a schedule on AWS and after each workflow locally.',
+    fields: {
+      requestedBy: `${REQUESTED_BY} (default schedule:emails)`,
+      sendRate: 'emails per second, at most the configured SES quota (default: the quota)',
+    },
+    example: { requestedBy: 'ops@example.org' },
+  },
 };
 
 export function isWorkflow(name: string): name is WorkflowName {
@@ -191,6 +200,8 @@ export async function inputValidator(workflow: WorkflowName): Promise<{ schema: 
       return plain((await import('../../functions/dispatch-refunds/validate.ts')).DispatchInput);
     case 'ReconcileRefunds':
       return plain((await import('../../functions/reconcile-refunds/validate.ts')).ReconcileInput);
+    case 'SendEmails':
+      return plain((await import('../../functions/send-emails/validate.ts')).SendEmailsInput);
   }
 }
 
