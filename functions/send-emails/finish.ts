@@ -1,6 +1,6 @@
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { SenderLock } from '../../lib/adapters/dynamodb/sender-lock.ts';
-import type { RunReport } from '../../lib/core/report.ts';
+import { finishedStatus, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
 import { OpenedSenderState, WORKFLOW } from './shared.ts';
 
@@ -13,10 +13,12 @@ export const handler = stage(OpenedSenderState, async (state) => {
   const errors: RunReport['errors'] = [...state.errors];
   if (state.moreErrors > 0) errors.push({ code: 'MoreErrors', message: `${state.moreErrors} more; see the run log (mass-refund report ${runId})` });
   if (state.stopReason) errors.push({ code: 'Stopped', message: state.stopReason });
+  // An email given up on, or a run stopped by SES, is something left undone: completed_with_errors.
+  const status = finishedStatus(errors);
   const report: RunReport = {
     runId,
     workflow: WORKFLOW,
-    status: 'succeeded',
+    status,
     startedAt: state.startedAt,
     finishedAt: new Date().toISOString(),
     requestedBy: state.requestedBy,
@@ -28,6 +30,6 @@ export const handler = stage(OpenedSenderState, async (state) => {
     sweeps: state.sweep,
     ...(opened.value.acquired ? {} : { skipped: `another SendEmails run (${opened.value.holder}) is sending; it drains the outbox` }),
   };
-  await new RunRepository().finish(runId, 'succeeded', report);
+  await new RunRepository().finish(runId, status, report);
   return report;
 });

@@ -69,7 +69,9 @@ export class Pacer {
   /** Resolves at the caller's slot; slots are 1000 / rate ms apart. */
   async slot(): Promise<number> {
     const at = Math.max(this.now(), this.nextSlot);
-    this.nextSlot = at + 1000 / this.rate;
+    // The gap rounded up to the microsecond: sums of 1000 / rate in floating point could otherwise
+    // fit one slot too many into a second (3 a second: 1000 + 3 × 333.33… < 2000).
+    this.nextSlot = at + Math.ceil(1_000_000 / this.rate) / 1000;
     const wait = at - this.now();
     if (wait > 0) await this.sleep(wait);
     return at;

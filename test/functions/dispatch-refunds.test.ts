@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lambdaErrorMessage } from '../../lib/core/errors.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { PAYMENT_METHODS } from '../../lib/core/model.ts';
 import { allRefunds, assertConsistent, creditEntries, pendingRefunds, sesEmails, setAmount, type Report } from '../support/dispatch-fixtures.ts';
@@ -354,11 +355,11 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     expect(sim.outcomes.to_psp?.count).toBe(1);
     expect(sim.outcomes.to_credit?.count).toBe(1);
     expect(otherPerformance.error).toBe('SimulationMismatchError');
-    expect(JSON.parse(otherPerformance.cause ?? '{}').errorMessage).toContain('was made for performance "P-perf-a", not performance "P-perf-b"');
+    expect(lambdaErrorMessage(otherPerformance.cause)).toContain('was made for performance "P-perf-a", not performance "P-perf-b"');
     expect(everyPerformance.error).toBe('SimulationMismatchError');
-    expect(JSON.parse(everyPerformance.cause ?? '{}').errorMessage).toContain('not every performance');
+    expect(lambdaErrorMessage(everyPerformance.cause)).toContain('not every performance');
     expect(unknown.error).toBe('NotFoundError');
-    expect(JSON.parse(unknown.cause ?? '{}').errorMessage).toContain('performanceId: no performance "P-nope"');
+    expect(lambdaErrorMessage(unknown.cause)).toContain('performanceId: no performance "P-nope"');
     expect(psp.outcomes.refunded?.count).toBe(1);
     expect(credit.outcomes.credited?.count).toBe(1);
     const refunds = await allRefunds();
@@ -382,7 +383,7 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const creditEmails = rt.lastEmails()?.output as Report;
     // assess
     expect(mismatch.error).toBe('SimulationMismatchError');
-    expect(JSON.parse(mismatch.cause ?? '{}').errorMessage).toContain('was made with notifyCustomers true, not false');
+    expect(lambdaErrorMessage(mismatch.cause)).toContain('was made with notifyCustomers true, not false');
     expect(psp.outcomes.refunded?.count).toBe(2);
     expect(credit.outcomes.credited?.count).toBe(1);
     expect(pspEmails.outcomes.emails_sent).toBeUndefined();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lambdaErrorMessage } from '../../lib/core/errors.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { allRefunds, assertConsistent, pendingRefunds, sesEmails, type Report } from '../support/dispatch-fixtures.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
@@ -173,7 +174,7 @@ describe('SendEmails through the synthesized state machine', () => {
     const result = await rt.start('SendEmails', { sendRate: -1, color: 'blue' }, 'send-bad');
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ValidationError');
-    const message = JSON.parse(result.cause ?? '{}').errorMessage as string;
+    const message = lambdaErrorMessage(result.cause) as string;
     expect(message).toContain('sendRate: must be a positive number of emails per second');
     expect(message).toContain('unknown field(s): color');
     expect(await new RunRepository().get('send-bad')).toBeUndefined();

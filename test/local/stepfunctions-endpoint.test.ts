@@ -28,7 +28,7 @@ import { startAwsEndpoints, type AwsEndpoints } from '../support/aws-endpoints.t
 import { cancellationDataset } from '../support/cancellation-data.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
-const WORKFLOWS = ['CancelPerformance', 'CancelTickets', 'PartialRefund', 'SwitchRefundToManual', 'WriteOff', 'ReverseWriteOff', 'DispatchRefunds', 'ReconcileRefunds'];
+const WORKFLOWS = ['CancelPerformance', 'CancelTickets', 'PartialRefund', 'SwitchRefundToManual', 'WriteOff', 'ReverseWriteOff', 'DispatchRefunds', 'ReconcileRefunds', 'SendEmails'];
 const STATE_MACHINE_ARN = /^arn:aws:states:[a-z]{2}-[a-z]+-\d:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 const EXECUTION_ARN = /^arn:aws:states:[a-z]{2}-[a-z]+-\d:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[^:\s]{1,80}$/;
 
