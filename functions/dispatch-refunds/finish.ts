@@ -12,15 +12,21 @@ const Input = z.object({
   simulationRunId: z.string(),
   shardResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
   emailResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
+  /** The nightly run's psp pass, when this is its credit pass: one report for both. */
+  earlierShardResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
+  earlierEmailResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
+  /** A scheduled run's reconciliation, made first. */
+  reconcileFirst: z.boolean().default(false),
+  reconcileRunId: z.string().optional(),
   /** Set when a scheduled run stops after simulating: the totals over the auto-approval limits. */
   awaitingApproval: z.array(z.object({ currency: z.string(), total: z.number(), limit: z.number().nullable() })).optional(),
 });
 
 /** 5. Finishes the run with its report: counts and totals per currency per outcome. */
-export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, simulationRunId, shardResults, emailResults, awaitingApproval }) => {
+export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, simulationRunId, shardResults, emailResults, earlierShardResults, earlierEmailResults, reconcileFirst, reconcileRunId, awaitingApproval }) => {
   const runs = new RunRepository();
   await runs.open({ runId, workflow: WORKFLOW, startedAt, requestedBy, input });
-  const outcomes = mergeTallies(...shardResults.map((s) => s.tallies), ...emailResults.map((s) => s.tallies));
+  const outcomes = mergeTallies(...[...earlierShardResults, ...shardResults, ...earlierEmailResults, ...emailResults].map((s) => s.tallies));
   const errors: RunReport['errors'] = [];
   const failedEmails = outcomes.emails_failed?.count ?? 0;
   if (failedEmails > 0) errors.push({ code: 'EmailsNotSent', message: `${failedEmails} email(s) not sent; they stay in the outbox and the next dispatch run retries them` });
@@ -30,7 +36,10 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
     errors.push({ code: 'AwaitingApproval', message: `simulated totals over the auto-approval limit: ${over}; approve simulation ${simulationRunId} by starting this mode by hand with simulationRunId` });
     await runs.log(runId, 'approval', [`stopped after simulating (${simulationRunId}): ${over}`]);
   }
-  const report: RunReport = { runId, workflow: WORKFLOW, status, startedAt, finishedAt: new Date().toISOString(), requestedBy, input, outcomes, errors, simulationRunId };
+  const report: RunReport = {
+    runId, workflow: WORKFLOW, status, startedAt, finishedAt: new Date().toISOString(), requestedBy, input, outcomes, errors, simulationRunId,
+    ...(reconcileFirst && reconcileRunId ? { reconcileRunId } : {}),
+  };
   await runs.finish(runId, status, report);
   return report;
 });

@@ -70,7 +70,7 @@ export const handler = stage(PageState, async (state, ctx) => {
       }
     }
   }
-  await new RunRepository().log(state.runId, pageKey(state.shard, state.page), lines);
+  await new RunRepository().log(state.runId, pageKey(state.shard, state.page, state.logPrefix), lines);
   return { ...state, cursor: page.cursor, page: state.page + 1, done: page.cursor === null, tallies };
 });
 

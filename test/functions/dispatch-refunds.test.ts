@@ -349,34 +349,5 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     expect((await allRefunds()).get(declined!.id)?.status).toBe('failed');
     await assertConsistent(rt);
   });
-
-  it('a scheduled run covers yesterday, simulates first, and goes on only under the auto-approval limit', async () => {
-    // prepare: refunds created yesterday (Zurich), one over the CHF limit set below
-    const { previousPeriod } = await import('../../lib/core/dispatch.ts');
-    const { from } = previousPeriod('nightly', new Date());
-    const f = await pendingRefunds('nightly', `${from}T12:00:00Z`, [{ method: 'card', amount: 1000 }, { method: 'klarna', amount: 2000 }]);
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 2500 });
-    // act 1: over the limit -> stops after simulating, nothing sent
-    const waiting = await ok({ schedule: 'nightly', mode: 'psp', requestedBy: undefined });
-    // assess 1
-    expect(waiting.status).toBe('awaiting_approval');
-    const simId = waiting.simulationRunId as string;
-    const simRun = await new RunRepository().get(simId);
-    expect(simRun?.status).toBe('succeeded');
-    expect((simRun?.report as Report).selection).toMatchObject({ count: 2, totals: { CHF: 3000 } });
-    expect(rt.sandbox.ledger().some((c) => c.transactionId === f[0]!.transactionId)).toBe(false);
-    // act 2: a person approves by starting the psp pass by hand naming that simulation
-    const { to } = previousPeriod('nightly', new Date());
-    const approved = await ok({ mode: 'psp', from, to, simulationRunId: simId });
-    expect(approved.outcomes.refunded?.count).toBe(1);
-    // act 3: under the limit the scheduled credit pass goes on by itself
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 1_000_000 });
-    const credit = await ok({ schedule: 'nightly', mode: 'credit' });
-    delete process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS;
-    expect(credit.status).toBe('succeeded');
-    expect(credit.outcomes.credited?.count).toBe(1);
-    expect((credit.input as { from: string }).from).toBe(from);
-    await assertConsistent(rt);
-  });
 });
 
