@@ -42,14 +42,14 @@ describe('the nightly schedule through the synthesized state machine', () => {
       ],
     });
     process.env.DISPATCH_PSP_TRIES = '2';
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '500';
+    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '2000';
     process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
     const handRange = { from: daysAgo(today, 3), to: daysAgo(today, 2), requestedBy: 'op' };
     const sim = await ok({ mode: 'simulate', ...handRange });
     const hand = await ok({ mode: 'psp', ...handRange, simulationRunId: sim.runId });
     expect([hand.outcomes.deferred?.count, hand.outcomes.unknown?.count]).toEqual([1, 2]);
     rt.sandbox.configureFaults({ rules: [] });
-    await new Promise((r) => setTimeout(r, 700)); // past the client time-out after the last request
+    await new Promise((r) => setTimeout(r, 2100)); // past the client time-out after the last request
     const ledgerBefore = rt.sandbox.ledger().length;
 
     // act 1: the nightly input as the schedule sends it; over the auto-approval limit
