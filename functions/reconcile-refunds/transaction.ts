@@ -169,7 +169,7 @@ export async function reconcileTransaction(o: ReconcileOptions): Promise<Transac
         written = await store.settleClaim(
           r,
           r.version,
-          { to: 'failed', pspCode: resolution.code, pspMessage: resolution.message, refusal: resolution.refusal, ...(resolution.failedCredit ? { failedCredit: { creditTransactionId: resolution.failedCredit, amount: r.amount.amount } } : {}), ...base },
+          { to: 'failed', pspCode: resolution.code, pspMessage: resolution.message, refusal: resolution.refusal, ...(resolution.failedCredit ? { failedCredit: { creditTransactionId: resolution.failedCredit.creditTransactionId, amount: r.amount.amount } } : {}), ...base },
           expect,
         );
         [outcome, what] = ['failed', `${resolution.message} (${resolution.code}): failed, for the credit pass`];

@@ -107,36 +107,48 @@ export function attributeCredits(view: PspTransactionView, refunds: readonly Our
   }
   const listed = view.credits.reduce((s, c) => s + c.amount, 0);
   const unexplainedFailure = listed - view.creditedAmount - knownFailed;
+  // The credits that may have failed after booking without our knowing: what is not yet explained.
+  const unusedApi = api.filter((s) => !s.used);
+  const undecided = [...unusedApi.map((s) => ({ amount: s.action.amount, api: true })), ...others.map((c) => ({ amount: c.amount, api: false }))];
 
   // 3. Refunds awaiting a lookup, per amount: credited only when every fitting credit must be theirs.
   const awaiting = refunds.filter((r) => r.awaitsLookup && !r.holdsCredit);
-  if (unexplainedFailure !== 0) {
-    for (const r of awaiting) verdicts.set(r.id, { kind: 'ambiguous', reason: `the PSP's history and credited amount disagree by ${unexplainedFailure} minor units (a credit failed after booking, whose is unclear)` });
-  } else {
-    const amounts = [...new Set(awaiting.map((r) => r.amount))];
-    for (const amount of amounts) {
-      const group = awaiting.filter((r) => r.amount === amount);
-      const fitting = new Map(group.map((r) => [r.id, api.filter((s) => fits(s, amount, r.windowFrom, skewMs))]));
-      const candidates = group.filter((r) => (fitting.get(r.id) ?? []).length > 0);
-      for (const r of group) if (!candidates.includes(r)) verdicts.set(r.id, { kind: 'not_credited' });
-      if (candidates.length === 0) continue;
-      const union = new Set(candidates.flatMap((r) => fitting.get(r.id) ?? []));
-      // Windows are suffixes of time, so the fitting sets nest: each refund can get its own credit iff the i-th latest window fits at least i.
-      const ordered = [...candidates].sort(latestWindowFirst);
-      const matchable = ordered.every((r, i) => (fitting.get(r.id) ?? []).length >= i + 1);
-      if (union.size === candidates.length && matchable) {
-        for (const r of ordered) {
-          const slot = api.find((s) => fits(s, amount, r.windowFrom, skewMs));
-          if (slot) {
-            slot.used = true;
-            attributed.set(r.id, slot.action);
-          }
-          verdicts.set(r.id, { kind: 'credited', creditTransactionId: null });
+  const amounts = [...new Set(awaiting.map((r) => r.amount))];
+  for (const amount of amounts) {
+    const group = awaiting.filter((r) => r.amount === amount);
+    const fitting = new Map(group.map((r) => [r.id, api.filter((s) => fits(s, amount, r.windowFrom, skewMs))]));
+    const candidates = group.filter((r) => (fitting.get(r.id) ?? []).length > 0);
+    // No credit of its amount in its window: it never booked (a credit that failed later is still listed).
+    for (const r of group) if (!candidates.includes(r)) verdicts.set(r.id, { kind: 'not_credited' });
+    if (candidates.length === 0) continue;
+    const union = new Set(candidates.flatMap((r) => fitting.get(r.id) ?? []));
+    // Windows are suffixes of time, so the fitting sets nest: each refund can get its own credit iff the i-th latest window fits at least i.
+    const ordered = [...candidates].sort(latestWindowFirst);
+    const matchable = ordered.every((r, i) => (fitting.get(r.id) ?? []).length >= i + 1);
+    // How many credits of this amount failed after booking: one answer only if every combination adding up to the failure agrees.
+    const failedOfAmount = unexplainedFailure === 0 ? new Set([0]) : failedCountsOfAmount(undecided, unexplainedFailure, amount);
+    const failed = failedOfAmount.size === 1 ? ([...failedOfAmount][0] as number) : -1;
+    const allOfAmount = unusedApi.filter((s) => s.action.amount === amount);
+    const everyCreditOurs = union.size === candidates.length && matchable;
+    if (everyCreditOurs && failed === 0) {
+      for (const r of ordered) {
+        const slot = api.find((s) => fits(s, amount, r.windowFrom, skewMs));
+        if (slot) {
+          slot.used = true;
+          attributed.set(r.id, slot.action);
         }
-      } else {
-        const reason = `${union.size} credit(s) of ${amount} minor units at the PSP could be any of ${candidates.length} refund(s) of ours: ${candidates.map((r) => r.id).join(', ')}`;
-        for (const r of candidates) verdicts.set(r.id, { kind: 'ambiguous', reason });
+        verdicts.set(r.id, { kind: 'credited', creditTransactionId: null });
       }
+    } else if (everyCreditOurs && failed === union.size && allOfAmount.every((s) => union.has(s))) {
+      // Each of these credits is ours and each failed after booking: the money did not move.
+      for (const r of ordered) verdicts.set(r.id, { kind: 'failed_after_credit', creditTransactionId: null, code: 'failed_after_booking' });
+      for (const s of union) s.used = true;
+    } else {
+      const reason =
+        failed !== 0
+          ? `the PSP's history and credited amount disagree by ${unexplainedFailure} minor units (a credit failed after booking) and cannot say whose`
+          : `${union.size} credit(s) of ${amount} minor units at the PSP could be any of ${candidates.length} refund(s) of ours: ${candidates.map((r) => r.id).join(', ')}`;
+      for (const r of candidates) verdicts.set(r.id, { kind: 'ambiguous', reason });
     }
   }
 
@@ -148,4 +160,28 @@ export function attributeCredits(view: PspTransactionView, refunds: readonly Our
     remaining: view.settledAmount === null ? null : view.settledAmount - view.creditedAmount,
     otherCredits: others.reduce((s, c) => s + c.amount, 0),
   };
+}
+
+/**
+ * For the credits not yet explained and the amount that failed after booking: the possible counts of
+ * failed API credits of `amount`, over every combination adding up to the failure. One element: the
+ * history is clear for that amount. Beyond 16 credits it answers "unclear" (an empty set).
+ */
+export function failedCountsOfAmount(credits: readonly { amount: number; api: boolean }[], failed: number, amount: number): Set<number> {
+  const counts = new Set<number>();
+  if (failed <= 0 || credits.length > 16) return counts;
+  const n = credits.length;
+  for (let mask = 1; mask < 1 << n; mask++) {
+    let total = 0;
+    let ofAmount = 0;
+    for (let i = 0; i < n; i++) {
+      if (mask & (1 << i)) {
+        const c = credits[i] as { amount: number; api: boolean };
+        total += c.amount;
+        if (c.api && c.amount === amount) ofAmount++;
+      }
+    }
+    if (total === failed) counts.add(ofAmount);
+  }
+  return counts;
 }

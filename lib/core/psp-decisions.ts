@@ -150,8 +150,8 @@ export function lookupNotBefore(
 export type LookupVerdict =
   | { kind: 'credited'; creditTransactionId: string | null }
   | { kind: 'not_credited' }
-  /** The credit we know by id was reported failed after booking: the money did not move. */
-  | { kind: 'failed_after_credit'; creditTransactionId: string; code: string }
+  /** Our credit (known by id, or the only one the history allows) was reported failed after booking: the money did not move. */
+  | { kind: 'failed_after_credit'; creditTransactionId: string | null; code: string }
   | { kind: 'ambiguous'; reason: string };
 
 /** Where a refund awaiting a lookup goes. */
@@ -159,7 +159,8 @@ export type Resolution =
   | { to: 'refunded'; creditTransactionId: string | null }
   /** Proven not booked: unknown or an abandoned claim back to pending (same key); pending/failed keep their status. */
   | { to: 'proven'; status: 'pending' | 'failed' }
-  | { to: 'failed'; code: string; message: string; refusal: PspRefusal | null; failedCredit?: string }
+  /** failedCredit: our credit that failed after booking (its id when known), to be recorded on the refund. */
+  | { to: 'failed'; code: string; message: string; refusal: PspRefusal | null; failedCredit?: { creditTransactionId: string | null } }
   | { to: 'manual'; reason: string }
   | { to: 'unknown'; reason: string };
 
@@ -182,7 +183,7 @@ export function resolve(r: ResolutionInput, verdict: LookupVerdict, transaction:
     case 'credited':
       return { to: 'refunded', creditTransactionId: verdict.creditTransactionId };
     case 'failed_after_credit':
-      return { to: 'failed', code: verdict.code, message: 'the PSP reports the credit failed after booking it', refusal: null, failedCredit: verdict.creditTransactionId };
+      return { to: 'failed', code: verdict.code, message: 'the PSP reports the credit failed after booking it', refusal: null, failedCredit: { creditTransactionId: verdict.creditTransactionId } };
     case 'ambiguous':
       return { to: 'unknown', reason: verdict.reason };
     case 'not_credited': {

@@ -10,8 +10,11 @@ const MIN = 60_000;
 interface Truth {
   id: string;
   amount: number;
-  /** holder: we hold it refunded (its credit booked); booked / not_booked: awaiting a lookup; proven: never booked, nothing unproven. */
-  kind: 'holder' | 'booked' | 'not_booked' | 'proven';
+  /**
+   * holder: we hold it refunded (its credit booked); booked / not_booked / booked_failed (booked, then failed at the
+   * PSP, which we do not know yet): awaiting a lookup; proven: never booked, nothing unproven.
+   */
+  kind: 'holder' | 'booked' | 'not_booked' | 'booked_failed' | 'proven';
   windowMin: number;
   /** Minutes after the window start its credit is dated (when booked). */
   delayMin: number;
@@ -23,7 +26,7 @@ const truthArb = (i: number): fc.Arbitrary<Truth> =>
   fc.record({
     id: fc.constant(`R${i}`),
     amount: fc.constantFrom(500, 1000, 1500),
-    kind: fc.constantFrom<Truth['kind']>('holder', 'booked', 'not_booked', 'proven'),
+    kind: fc.constantFrom<Truth['kind']>('holder', 'booked', 'not_booked', 'booked_failed', 'proven'),
     windowMin: fc.integer({ min: 0, max: 600 }),
     delayMin: fc.integer({ min: 0, max: 30 }),
     earlierFailedMin: fc.option(fc.integer({ min: 10, max: 600 }), { nil: null }),
@@ -44,9 +47,9 @@ function viewOf(s: { refunds: Truth[]; admin: { amount: number; atMin: number }[
   const credits: PspCreditAction[] = [];
   let net = 0;
   for (const r of s.refunds) {
-    if (r.kind === 'holder' || r.kind === 'booked') {
+    if (r.kind === 'holder' || r.kind === 'booked' || r.kind === 'booked_failed') {
       credits.push({ amount: r.amount, date: iso((r.windowMin + r.delayMin) * MIN), source: 'api' });
-      net += r.amount;
+      if (r.kind !== 'booked_failed') net += r.amount;
     }
     if (r.earlierFailedMin !== null) credits.push({ amount: r.amount, date: iso((r.windowMin - r.earlierFailedMin) * MIN), source: 'api' });
   }
@@ -65,20 +68,21 @@ function ours(s: { refunds: Truth[] }): OurRefundOnTransaction[] {
     amount: r.amount,
     holdsCredit: r.kind === 'holder',
     failedCredits: r.earlierFailedMin !== null ? [r.amount] : [],
-    awaitsLookup: r.kind === 'booked' || r.kind === 'not_booked',
+    awaitsLookup: r.kind === 'booked' || r.kind === 'not_booked' || r.kind === 'booked_failed',
     windowFrom: iso(r.windowMin * MIN),
   }));
 }
 
 describe('reconciliation attribution', () => {
-  it('is never wrong: credited only if it booked, not credited only if it did not (else ambiguous, for a person)', () => {
+  it('is never wrong: credited only if it booked, failed only if its credit failed, not credited only if it did not book (else ambiguous, for a person)', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const a = attributeCredits(viewOf(s), ours(s));
-        for (const r of s.refunds.filter((x) => x.kind === 'booked' || x.kind === 'not_booked')) {
+        for (const r of s.refunds.filter((x) => x.kind === 'booked' || x.kind === 'not_booked' || x.kind === 'booked_failed')) {
           const v = a.verdicts.get(r.id);
           expect(v, r.id).toBeDefined();
           if (v?.kind === 'credited') expect(r.kind, `${r.id} credited`).toBe('booked');
+          if (v?.kind === 'failed_after_credit') expect(r.kind, `${r.id} failed`).toBe('booked_failed');
           if (v?.kind === 'not_credited') expect(r.kind, `${r.id} not credited`).toBe('not_booked');
         }
         expect(a.missing).toEqual([]);
@@ -87,12 +91,14 @@ describe('reconciliation attribution', () => {
     );
   });
 
-  it('never attributes a back-office credit to us: adding admin credits changes no verdict, and each is listed as unexplained', () => {
+  it('never attributes a back-office credit to us: adding admin credits decides nothing differently (at most it leaves a decision to a person), and each is listed as unexplained', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const without = attributeCredits(viewOf({ ...s, admin: [] }), ours(s));
         const withAdmin = attributeCredits(viewOf(s), ours(s));
-        expect(Object.fromEntries(withAdmin.verdicts)).toEqual(Object.fromEntries(without.verdicts));
+        for (const [id, v] of withAdmin.verdicts) if (v.kind !== 'ambiguous') expect(v, id).toEqual(without.verdicts.get(id));
+        // Without an unexplained failure, back-office credits change nothing at all.
+        if (!s.refunds.some((r) => r.kind === 'booked_failed')) expect(Object.fromEntries(withAdmin.verdicts)).toEqual(Object.fromEntries(without.verdicts));
         const listed = withAdmin.unexplained.filter((c) => c.source === 'admin').map((c) => c.amount).sort();
         expect(listed).toEqual(s.admin.map((c) => c.amount).sort());
         expect(withAdmin.otherCredits).toBe(s.admin.reduce((t, c) => t + c.amount, 0));
@@ -101,13 +107,14 @@ describe('reconciliation attribution', () => {
     );
   });
 
-  it('decides a refund alone on its amount: no ambiguity without a twin of the same amount', () => {
+  it('decides a refund alone on its amount: no ambiguity without a twin of the same amount, nor an unknown failure of another amount', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const amounts = s.refunds.map((r) => r.amount);
         const a = attributeCredits(viewOf(s), ours(s));
+        const failuresElsewhere = s.refunds.some((x) => x.kind === 'booked_failed');
         for (const r of s.refunds.filter((x) => (x.kind === 'booked' || x.kind === 'not_booked') && amounts.filter((m) => m === x.amount).length === 1)) {
-          expect(a.verdicts.get(r.id)?.kind).toBe(r.kind === 'booked' ? 'credited' : 'not_credited');
+          if (!failuresElsewhere || r.kind === 'not_booked') expect(a.verdicts.get(r.id)?.kind).toBe(r.kind === 'booked' ? 'credited' : 'not_credited');
         }
       }),
       { numRuns: 3000 },
@@ -142,9 +149,15 @@ describe('reconciliation attribution', () => {
     expect(a.remaining).toBe(2000);
   });
 
-  it('a credit that failed after booking but is not ours to explain makes every open verdict ambiguous', () => {
+  it('a credit that failed after booking, which only one refund of ours can own, failed for that refund; if others could, nobody can tell', () => {
     const view = { currency: 'CHF', settledAmount: 5000, creditedAmount: 0, credits: [{ amount: 1000, date: iso(MIN), source: 'api' }] };
-    const a = attributeCredits(view, [{ id: 'R1', amount: 1000, holdsCredit: false, failedCredits: [], awaitsLookup: true, windowFrom: iso(0) }]);
-    expect(a.verdicts.get('R1')?.kind).toBe('ambiguous');
+    const alone = attributeCredits(view, [{ id: 'R1', amount: 1000, holdsCredit: false, failedCredits: [], awaitsLookup: true, windowFrom: iso(0) }]);
+    expect(alone.verdicts.get('R1')).toEqual({ kind: 'failed_after_credit', creditTransactionId: null, code: 'failed_after_booking' });
+    const twoCredits = { ...view, creditedAmount: 1000, credits: [...view.credits, { amount: 1000, date: iso(2 * MIN), source: 'api' }] };
+    const unclear = attributeCredits(twoCredits, [
+      { id: 'R1', amount: 1000, holdsCredit: false, failedCredits: [], awaitsLookup: true, windowFrom: iso(0) },
+      { id: 'R2', amount: 1000, holdsCredit: false, failedCredits: [], awaitsLookup: true, windowFrom: iso(0) },
+    ]);
+    expect([unclear.verdicts.get('R1')?.kind, unclear.verdicts.get('R2')?.kind]).toEqual(['ambiguous', 'ambiguous']);
   });
 });

@@ -49,7 +49,7 @@ export interface DispatchRefund extends Omit<Refund, 'status'> {
   /** A PSP refusal that keeps the refund from being sent again or credited before a lookup. */
   refusal?: PspRefusal | null;
   /** Our credits the PSP reported failed after booking (its history still lists them as successful). */
-  failedCredits?: { creditTransactionId: string; amount: number; at: string }[];
+  failedCredits?: { creditTransactionId: string | null; amount: number; at: string }[];
   notification?: { kind: NotificationKind; status: 'unsent' | 'sending' | 'sent'; attempts?: number; lastError?: string; sentAt?: string } | null;
   /** Every email sent about this refund (a late failure owes a second one of another kind). */
   sentEmails?: { kind: NotificationKind; messageId: string; at: string }[];
@@ -238,7 +238,7 @@ export class DispatchStore {
     claimedVersion: number,
     outcome:
       | { to: 'refunded'; creditTransactionId: string | null; runId: string; at: string }
-      | { to: 'failed'; pspCode: string; pspMessage: string; runId: string; at: string; notify?: NotificationKind; refusal?: PspRefusal | null; failedCredit?: { creditTransactionId: string; amount: number } }
+      | { to: 'failed'; pspCode: string; pspMessage: string; runId: string; at: string; notify?: NotificationKind; refusal?: PspRefusal | null; failedCredit?: { creditTransactionId: string | null; amount: number } }
       | { to: 'unknown'; reason: string; runId: string; at: string; pspCode?: string | null; refusal?: PspRefusal | null }
       /** Nothing booked by this claim; `provenNotBooked` when the attempt is proven clean as a whole. */
       | { to: 'pending' | 'failed'; released: string; runId: string; at: string; provenNotBooked: boolean }
