@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { DispatchRefund, DispatchStore } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { PspConfigurationError, refnoFor, type RefundPsp } from '../../lib/adapters/psp/port.ts';
 import { attributeCredits, type PspCreditAction, type PspTransactionView } from '../../lib/core/psp-attribution.ts';
-import { awaitsLookup, lookupNotBefore, RECONCILE_MARGIN_MS, resolve, type LookupTiming, type LookupVerdict } from '../../lib/core/psp-decisions.ts';
+import { awaitsLookup, lookupNotBefore, RECONCILE_MARGIN_MS, resolve, verdictOfKnownCredit, type LookupTiming, type LookupVerdict } from '../../lib/core/psp-decisions.ts';
 import { envInt } from '../dispatch-refunds/shared.ts';
 
 /**
@@ -97,17 +97,14 @@ export async function reconcileTransaction(o: ReconcileOptions): Promise<Transac
         note(r, 'unverified', `credit ${r.pspCreditTransactionId} not read: ${read.reason}`);
         continue;
       }
-      const c = read.credit;
-      if (c.type !== 'credit' || c.refno !== refnoFor(r.id)) {
-        note(r, 'unverified', `credit ${c.creditTransactionId} does not carry this refund's reference`);
-      } else if (c.state === 'booked') {
-        note(r, 'confirmed', `confirmed by credit ${c.creditTransactionId}`);
-      } else if (c.state === 'failed') {
-        if (await store.lateFailure(r, c.failReason ?? 'failed', c.creditTransactionId, runId, at)) {
-          note(r, 'late_failure', `late failure of credit ${c.creditTransactionId} (${c.failReason}): back to failed for the credit pass, customer told`);
+      const verdict = verdictOfKnownCredit(read.credit, refnoFor(r.id));
+      if (verdict.kind === 'credited') note(r, 'confirmed', `confirmed by credit ${verdict.creditTransactionId}`);
+      else if (verdict.kind === 'failed_after_credit') {
+        if (await store.lateFailure(r, verdict.code, read.credit.creditTransactionId, runId, at)) {
+          note(r, 'late_failure', `late failure of credit ${read.credit.creditTransactionId} (${verdict.code}): back to failed for the credit pass, customer told`);
           await refresh(r);
         } else note(r, 'conflict', 'changed while reconciling');
-      } else note(r, 'unverified', `credit ${c.creditTransactionId} still in progress at the PSP`);
+      } else note(r, 'unverified', verdict.kind === 'ambiguous' ? verdict.reason : 'not confirmed');
     }
   }
 

@@ -154,6 +154,23 @@ export type LookupVerdict =
   | { kind: 'failed_after_credit'; creditTransactionId: string | null; code: string }
   | { kind: 'ambiguous'; reason: string };
 
+/** A credit we know by id (from a success answer), as the PSP's status shows it. */
+export interface KnownCredit {
+  creditTransactionId: string;
+  type: string;
+  refno: string | null;
+  state: 'booked' | 'failed' | 'in_progress';
+  failReason: string | null;
+}
+
+/** Ours only if it is a credit carrying this refund's reference; booked, or failed after booking (a late failure). */
+export function verdictOfKnownCredit(credit: KnownCredit, expectedRefno: string): LookupVerdict {
+  if (credit.type !== 'credit' || credit.refno !== expectedRefno) return { kind: 'ambiguous', reason: `credit ${credit.creditTransactionId} does not carry this refund's reference` };
+  if (credit.state === 'booked') return { kind: 'credited', creditTransactionId: credit.creditTransactionId };
+  if (credit.state === 'failed') return { kind: 'failed_after_credit', creditTransactionId: credit.creditTransactionId, code: credit.failReason ?? 'failed' };
+  return { kind: 'ambiguous', reason: `credit ${credit.creditTransactionId} still in progress at the PSP` };
+}
+
 /** Where a refund awaiting a lookup goes. */
 export type Resolution =
   | { to: 'refunded'; creditTransactionId: string | null }

@@ -7,6 +7,7 @@ import {
   resolve,
   resultOfTries,
   retriesAfter,
+  verdictOfKnownCredit,
   type PspAttemptState,
   type PspRefundOutcome,
   type PspRefusal,
@@ -109,6 +110,15 @@ describe('when a refund may be sent, and under which key', () => {
 });
 
 describe('settling from a lookup', () => {
+  it('a credit known by id is ours only with our reference; booked or failed after booking', () => {
+    const credit = { creditTransactionId: '260101000000000009', type: 'credit', refno: 'R-1', state: 'booked' as const, failReason: null };
+    expect(verdictOfKnownCredit(credit, 'R-1')).toEqual({ kind: 'credited', creditTransactionId: '260101000000000009' });
+    expect(verdictOfKnownCredit({ ...credit, state: 'failed', failReason: 'declined' }, 'R-1')).toEqual({ kind: 'failed_after_credit', creditTransactionId: '260101000000000009', code: 'declined' });
+    expect(verdictOfKnownCredit(credit, 'R-2').kind).toBe('ambiguous');
+    expect(verdictOfKnownCredit({ ...credit, type: 'payment' }, 'R-1').kind).toBe('ambiguous');
+    expect(verdictOfKnownCredit({ ...credit, state: 'in_progress' }, 'R-1').kind).toBe('ambiguous');
+  });
+
   it('never sends back to the psp pass what the transaction cannot take, and never credits a refusal without a lookup showing no credit of ours', () => {
     fc.assert(
       fc.property(
