@@ -215,11 +215,11 @@ describe('DatatransPsp.refund against the sandbox', () => {
   });
 
   it('a slow booking shows only once it lands, after the client gave up', async () => {
-    faults({ times: 1, fault: { kind: 'slow_commit', ms: 800 } });
+    faults({ times: 1, fault: { kind: 'slow_commit', ms: 1500 } });
 
     const outcome = await psp({ timeoutMs: 200 }).refund(refund());
     const early = await psp().transaction(CARD_TX);
-    await new Promise((r) => setTimeout(r, 900));
+    for (let i = 0; i < 100 && sandbox.ledger().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     const late = await psp().transaction(CARD_TX);
 
     expect(outcome.kind).toBe('unknown');

@@ -288,7 +288,7 @@ describe('PSP sandbox: a gateway as unkind as a real one', () => {
   });
 
   it('a slow booking lands after its delay even when the client gave up', async () => {
-    sandbox.configureFaults({ rules: [{ times: 1, fault: { kind: 'slow_commit', ms: 400 } }] });
+    sandbox.configureFaults({ rules: [{ times: 1, fault: { kind: 'slow_commit', ms: 1500 } }] });
 
     const gaveUp = await fetch(`${sandbox.url}/v1/transactions/${TX}/credit`, {
       method: 'POST',
@@ -297,7 +297,7 @@ describe('PSP sandbox: a gateway as unkind as a real one', () => {
       signal: AbortSignal.timeout(100),
     }).catch((e: Error) => e.name);
     const early = sandbox.ledger().length;
-    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 100 && sandbox.ledger().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
 
     expect(gaveUp).toBe('TimeoutError');
     expect(early).toBe(0);
