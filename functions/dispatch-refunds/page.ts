@@ -131,7 +131,7 @@ class PspPass {
       if (!r) return;
       plan = planSend(r, Date.now(), this.keyTrustMs);
     }
-    if (plan.kind !== 'send') return this.note(r, 'skipped:not_sendable', plan.kind === 'none' ? plan.reason : plan.reason);
+    if (plan.kind !== 'send') return this.note(r, 'skipped:not_sendable', plan.reason);
     const transactionId = r.pspTransactionId ?? (await this.transactionOf(r));
     const from = r.status as 'pending' | 'failed';
     const sentAt = new Date().toISOString();
