@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { DispatchRefund, DispatchStore } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { PspConfigurationError, refnoFor, type RefundPsp } from '../../lib/adapters/psp/port.ts';
 import { attributeCredits, type PspCreditAction, type PspTransactionView } from '../../lib/core/psp-attribution.ts';
-import { awaitsLookup, lookupNotBefore, RECONCILE_MARGIN_MS, resolve, verdictOfKnownCredit, type LookupTiming, type LookupVerdict } from '../../lib/core/psp-decisions.ts';
+import { awaitsLookup, lookupNotBefore, RECONCILE_MARGIN_MS, resolve, UNCLEAR_TO_MANUAL_MS, verdictOfKnownCredit, type LookupTiming, type LookupVerdict } from '../../lib/core/psp-decisions.ts';
 import { envInt } from '../dispatch-refunds/shared.ts';
 
 /**
@@ -42,11 +42,14 @@ export interface TransactionReconciliation {
   refunds: DispatchRefund[];
 }
 
-/** The client time-out the dispatch used (as configured now) and the margin for slow bookings (0 allowed: tests, chaos). */
-export function lookupTiming(): LookupTiming {
+/**
+ * The client time-out the dispatch used (as configured now), the margin for slow bookings (0 allowed:
+ * tests, chaos), and how long a refund may stay unclear before it goes to a person.
+ */
+export function lookupTiming(): LookupTiming & { unclearToManualMs: number } {
   const margin = Number(process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS);
   const marginMs = process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS !== undefined && Number.isSafeInteger(margin) && margin >= 0 ? margin * 1000 : RECONCILE_MARGIN_MS;
-  return { timeoutMs: envInt('MASS_REFUND_PSP_TIMEOUT_MS', 20_000), marginMs };
+  return { timeoutMs: envInt('MASS_REFUND_PSP_TIMEOUT_MS', 20_000), marginMs, unclearToManualMs: envInt('MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS', UNCLEAR_TO_MANUAL_MS / 1000) * 1000 };
 }
 
 export interface ReconcileOptions {
@@ -57,7 +60,7 @@ export interface ReconcileOptions {
   /** Every refund of ours on the transaction, freshly read. */
   refunds: DispatchRefund[];
   now: number;
-  timing: LookupTiming;
+  timing: LookupTiming & { unclearToManualMs?: number };
   /** Refunded refunds settled since then are confirmed by their credit id (late failures); null: none. */
   confirmSince: string | null;
   /** Settle only this refund (the psp pass); the others are read for the attribution. */
@@ -141,10 +144,12 @@ export async function reconcileTransaction(o: ReconcileOptions): Promise<Transac
       continue;
     }
     const verdict: LookupVerdict = attribution.verdicts.get(r.id) ?? { kind: 'ambiguous', reason: 'no verdict' };
+    const lastOutcome = Date.parse(r.lastPspAt ?? r.attemptSentAt ?? r.createdAt ?? '');
     const resolution = resolve(
       { ...r, amount: r.amount.amount, sendingFrom: r.sending?.from ?? null },
       verdict,
       { remaining: attribution.remaining, otherCredits: attribution.otherCredits },
+      { forMs: Number.isFinite(lastOutcome) ? now - lastOutcome : 0, manualAfterMs: o.timing.unclearToManualMs ?? UNCLEAR_TO_MANUAL_MS },
     );
     const expect = r.status;
     let written = false;

@@ -188,20 +188,31 @@ export interface ResolutionInput extends PspAttemptState {
   sendingFrom?: 'pending' | 'failed' | null;
 }
 
+/** How long a refund may stay unclear (the PSP's records cannot tell) before a person must decide: a night. */
+export const UNCLEAR_TO_MANUAL_MS = 24 * 3600_000;
+
 /**
  * Settles a refund from a lookup. Not credited and the transaction has no room left for it: money
  * went back by other means (a back-office credit…), so neither the PSP nor the credit account pays
  * it again; an operator decides (manual, with the reason). A reference the PSP refuses as in use
  * and not ours: failed, for the credit pass, never resent. A refusal for another reason with room
- * left: failed. Otherwise proven not booked: back to pending for the next psp pass.
+ * left: failed. Otherwise proven not booked: back to pending for the next psp pass. Unclear: stays
+ * unknown, and goes to a person (manual) once it has been unclear for `unclear.manualAfterMs`:
+ * nothing stays open forever, and nothing is paid on a guess.
  */
-export function resolve(r: ResolutionInput, verdict: LookupVerdict, transaction: { remaining: number | null; otherCredits: number }): Resolution {
+export function resolve(
+  r: ResolutionInput,
+  verdict: LookupVerdict,
+  transaction: { remaining: number | null; otherCredits: number },
+  unclear: { forMs: number; manualAfterMs: number } = { forMs: 0, manualAfterMs: UNCLEAR_TO_MANUAL_MS },
+): Resolution {
   switch (verdict.kind) {
     case 'credited':
       return { to: 'refunded', creditTransactionId: verdict.creditTransactionId };
     case 'failed_after_credit':
       return { to: 'failed', code: verdict.code, message: 'the PSP reports the credit failed after booking it', refusal: null, failedCredit: { creditTransactionId: verdict.creditTransactionId } };
     case 'ambiguous':
+      if (unclear.forMs >= unclear.manualAfterMs) return { to: 'manual', reason: `the PSP's records cannot tell whether this refund was paid (${verdict.reason}); check with the PSP and pay by hand only if it was not` };
       return { to: 'unknown', reason: verdict.reason };
     case 'not_credited': {
       const noRoom = transaction.remaining !== null ? transaction.remaining < r.amount : r.refusal === 'not_creditable' && transaction.otherCredits > 0;

@@ -137,6 +137,11 @@ describe('settling from a lookup', () => {
     );
     expect(resolve({ status: 'unknown', amount: 100 }, { kind: 'credited', creditTransactionId: null }, { remaining: 0, otherCredits: 0 })).toEqual({ to: 'refunded', creditTransactionId: null });
     expect(resolve({ status: 'unknown', amount: 100 }, { kind: 'ambiguous', reason: 'two' }, { remaining: 500, otherCredits: 0 })).toEqual({ to: 'unknown', reason: 'two' });
+    // Unclear for a night: a person decides, nothing is paid on a guess.
+    expect(resolve({ status: 'unknown', amount: 100 }, { kind: 'ambiguous', reason: 'two' }, { remaining: 500, otherCredits: 0 }, { forMs: 25 * 3600_000, manualAfterMs: 24 * 3600_000 })).toMatchObject({
+      to: 'manual',
+      reason: expect.stringContaining('cannot tell'),
+    });
   });
 });
 

@@ -269,6 +269,51 @@ describe('money safety through the synthesized state machines', () => {
     await assertConsistent(rt);
   });
 
+  it('a credit that failed after booking while its answer was lost: failed (then a new attempt) when only ours can have failed; with a back-office credit of the same amount, unclear, then a person decides', async () => {
+    // prepare: two card refunds whose credits the PSP booked and then reported failed, their answers lost (unknown);
+    // the back office credited one payment with the same amount as ours
+    const { from, to, createdAt } = range();
+    const [twin, alone] = await pendingRefunds('latefail', createdAt, [
+      { method: 'card', amount: 2400, paid: 4800 },
+      { method: 'card', amount: 2600 },
+    ]);
+    rt.sandbox.adminCredit(twin!.transactionId!, 2400);
+    for (const x of [twin!, alone!]) {
+      rt.sandbox.configureFaults({ rules: [{ transactionId: x.transactionId!, times: 1, fault: { kind: 'late_failure' } }] });
+      expect((await psp().refund({ refundId: x.id, originalTransactionId: x.transactionId!, amount: { amount: x.amount, currency: 'CHF' }, attempt: 1 })).kind).toBe('succeeded');
+      const minuteAgo = new Date(Date.now() - 60_000).toISOString();
+      await asLeftBefore(x.id, { status: 'unknown', attempt: 1, attemptSentAt: minuteAgo, lastPspAt: minuteAgo, attemptNotBooked: false, pspUnknownReason: 'answer lost' });
+    }
+    rt.sandbox.configureFaults({ rules: [] });
+    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+
+    // act 1
+    const first = await operatorRound(from, to);
+    // assess 1: the lone one failed (its money did not move), so the psp pass tried a new attempt (new key), booked once;
+    // the twin stays unknown, neither sent again nor credited
+    expect(first.reconcile.outcomes).toMatchObject({ failed: { count: 1 }, still_unknown: { count: 1 } });
+    expect(first.psp.outcomes.refunded?.count).toBe(1);
+    expect(first.credit.outcomes.credited).toBeUndefined();
+    let refunds = await allRefunds();
+    expect([twin, alone].map((x) => refunds.get(x!.id)?.status)).toEqual(['unknown', 'refunded']);
+    expect(refunds.get(alone!.id)).toMatchObject({ attempt: 2, failedCredits: [{ creditTransactionId: null, amount: 2600, at: expect.any(String) }] });
+    expect(pspCredits(alone!.transactionId)).toBe(2600);
+
+    // act 2: unclear for longer than a person is given (30 s here, a night in production)
+    process.env.MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS = '30';
+    const second = await operatorRound(from, to);
+    delete process.env.MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS;
+    // assess 2
+    expect(second.reconcile.outcomes.manual?.count).toBe(1);
+    refunds = await allRefunds();
+    const manual = refunds.get(twin!.id) as { status: string; manual?: { note: string } };
+    expect(manual.status).toBe('manual');
+    expect(manual.manual?.note).toContain('cannot tell');
+    expect((await creditEntries()).has(twin!.id)).toBe(false);
+    expect(pspCredits(twin!.transactionId)).toBe(0);
+    await assertConsistent(rt);
+  });
+
   it('DUPLICATE_REFNO is settled by a lookup: our credit found means refunded; none means failed for the credit pass, never resent in a loop', async () => {
     // prepare: merchant setting "unique refno"; one refund whose reference already carries our credit at the PSP
     // (its record lost), one for which the PSP answers DUPLICATE_REFNO without holding any credit of ours
