@@ -55,7 +55,7 @@ async function worker(): Promise<void> {
     const originalTransactionId = txIds[n % TX_COUNT] as string;
     const req = { refundId: `bench-${n}`, originalTransactionId, amount: { amount: 1, currency: 'CHF' }, attempt: 1 };
     if (n % 4 === 3) {
-      const r = await psp.lookup(req);
+      const r = await psp.transaction(originalTransactionId);
       if (r.kind === 'unknown' || r.kind === 'configuration_error') failures += 1;
       lookups += 1;
     } else {

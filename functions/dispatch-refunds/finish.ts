@@ -11,15 +11,20 @@ const Input = z.object({
   input: z.record(z.string(), z.unknown()),
   simulationRunId: z.string(),
   shardResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
+  /** The nightly run's psp pass, when this is its credit pass: one report for both. */
+  earlierShardResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
+  /** A scheduled run's reconciliation, made first. */
+  reconcileFirst: z.boolean().default(false),
+  reconcileRunId: z.string().optional(),
   /** Set when a scheduled run stops after simulating: the totals over the auto-approval limits. */
   awaitingApproval: z.array(z.object({ currency: z.string(), total: z.number(), limit: z.number().nullable() })).optional(),
 });
 
-/** 4. Finishes the run with its report: counts and totals per currency per outcome (the emails it owes are SendEmails' to send). */
-export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, simulationRunId, shardResults, awaitingApproval }) => {
+/** 5. Finishes the run with its report: counts and totals per currency per outcome (the emails it owes are SendEmails' to send). */
+export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, simulationRunId, shardResults, earlierShardResults, reconcileFirst, reconcileRunId, awaitingApproval }) => {
   const runs = new RunRepository();
   await runs.open({ runId, workflow: WORKFLOW, startedAt, requestedBy, input });
-  const outcomes = mergeTallies(...shardResults.map((s) => s.tallies));
+  const outcomes = mergeTallies(...[...earlierShardResults, ...shardResults].map((s) => s.tallies));
   const errors: RunReport['errors'] = [];
   const status = awaitingApproval ? 'awaiting_approval' : finishedStatus(errors);
   if (awaitingApproval) {
@@ -29,7 +34,10 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
     errors.push({ code: 'AwaitingApproval', message: `simulated totals over the auto-approval limit: ${over}; check simulation ${simulationRunId} and approve it with: ${approve}` });
     await runs.log(runId, 'approval', [`stopped after simulating (${simulationRunId}): ${over}`]);
   }
-  const report: RunReport = { runId, workflow: WORKFLOW, status, startedAt, finishedAt: new Date().toISOString(), requestedBy, input, outcomes, errors, simulationRunId };
+  const report: RunReport = {
+    runId, workflow: WORKFLOW, status, startedAt, finishedAt: new Date().toISOString(), requestedBy, input, outcomes, errors, simulationRunId,
+    ...(reconcileFirst && reconcileRunId ? { reconcileRunId } : {}),
+  };
   await runs.finish(runId, status, report);
   return report;
 });

@@ -1,13 +1,15 @@
 import { DispatchStore, type DispatchRefund } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
-import { PspConfigurationError, type OtherCreditOnTransaction, type PspRefundOutcome, type PspRefundRequest, type RefundPsp } from '../../lib/adapters/psp/port.ts';
+import { PspConfigurationError, type PspRefundOutcome, type PspRefundRequest, type RefundPsp } from '../../lib/adapters/psp/port.ts';
 import type { SelectedRefund } from '../../lib/core/dispatch.ts';
-import { creditPassSelects, nextAttempt, passFor, pspPassSelects, type CreditPolicy } from '../../lib/core/refund-lifecycle.ts';
+import { KEY_TRUST_MS, planSend, resultOfTries, retriesAfter, type AttemptResult } from '../../lib/core/psp-decisions.ts';
+import { creditPassSelects, passFor, pspPassSelects, type CreditPolicy } from '../../lib/core/refund-lifecycle.ts';
 import { tally, type Tallies } from '../../lib/core/report.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage, type StageContext } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
+import { lookupTiming, reconcileTransaction } from '../reconcile-refunds/transaction.ts';
 import { envInt, forEachConcurrently, PageState, pageKey, psp } from './shared.ts';
 
 /**
@@ -73,19 +75,25 @@ export const handler = stage(PageState, async (state, ctx) => {
       }
     }
   }
-  await new RunRepository().log(state.runId, pageKey(state.shard, state.page), lines);
+  await new RunRepository().log(state.runId, pageKey(state.shard, state.page, state.logPrefix), lines);
   return { ...state, cursor: page.cursor, page: state.page + 1, done: page.cursor === null, tallies };
 });
 
 /** Runs stopped by a configuration error: other pages of the same run in this container stop claiming too. */
 const stoppedRuns = new Map<string, PspConfigurationError>();
 
-/** The PSP pass over one page: bounded concurrency, claims, retries honouring Retry-After, a stop on configuration errors. */
+/**
+ * The PSP pass over one page: bounded concurrency, claims, retries honouring Retry-After, a stop
+ * on configuration errors. What to send, and what the answers prove, is the core's
+ * (lib/core/psp-decisions.ts); a refund whose last request may have booked is settled by a status
+ * lookup first (functions/reconcile-refunds/transaction.ts), never sent blindly.
+ */
 class PspPass {
   private stopped: PspConfigurationError | null = null;
   private readonly leaseMs = envInt('MASS_REFUND_SENDING_LEASE_SECONDS', 900) * 1000;
   private readonly concurrency = envInt('DISPATCH_PSP_CONCURRENCY', 16);
   private readonly maxTries = envInt('DISPATCH_PSP_TRIES', 6);
+  private readonly keyTrustMs = envInt('MASS_REFUND_KEY_TRUST_SECONDS', KEY_TRUST_MS / 1000) * 1000;
   private readonly orders = new OrderRepository();
 
   constructor(
@@ -111,7 +119,7 @@ class PspPass {
   }
 
   private async handle(initial: DispatchRefund): Promise<void> {
-    let r = initial;
+    let r: DispatchRefund | null = initial;
     this.stopped ??= stoppedRuns.get(this.runId) ?? null;
     if (this.stopped) return this.note(r, 'deferred:run_stopped', 'not sent: the run stopped');
     if (r.status === 'sending') {
@@ -119,120 +127,106 @@ class PspPass {
       const live = claim && Date.parse(claim.leaseUntil) > Date.now() && claim.runId !== this.runId;
       if (live) return this.note(r, 'skipped:in_flight', `in flight in run ${claim.runId}`);
       // A claim whose answer never got written (crash, time-out): never resend blindly, ask the PSP first.
-      const resolved = await this.resolveByLookup(r);
-      if (!resolved) return;
-      r = resolved;
+      r = await this.settleByLookup(r, 'abandoned claim');
+      if (!r) return;
     }
     if (!pspPassSelects(r, this.policy)) return;
     if (!this.inSimulation(r)) return this.note(r, 'skipped:not_in_simulation', 'not in the approved simulation (or amount changed)');
+    let plan = planSend(r, Date.now(), this.keyTrustMs);
+    if (plan.kind === 'lookup_first') {
+      r = await this.settleByLookup(r, plan.reason);
+      if (!r) return;
+      plan = planSend(r, Date.now(), this.keyTrustMs);
+    }
+    if (plan.kind !== 'send') return this.note(r, 'skipped:not_sendable', plan.reason);
     const transactionId = r.pspTransactionId ?? (await this.transactionOf(r));
-    const attempt = nextAttempt(r.status as 'pending' | 'failed', r.attempt);
     const from = r.status as 'pending' | 'failed';
-    const claimed = await this.store.claim(r, { runId: this.runId, attempt, leaseUntil: new Date(Date.now() + this.leaseMs).toISOString(), from });
+    const sentAt = new Date().toISOString();
+    const claimed = await this.store.claim(r, { runId: this.runId, attempt: plan.attempt, leaseUntil: new Date(Date.now() + this.leaseMs).toISOString(), from }, { fresh: plan.fresh, at: sentAt });
     if (claimed === null) return this.note(r, 'skipped:claimed_elsewhere', 'claimed by another run');
     if (this.stopped) {
-      await this.store.settleClaim(r, claimed, { to: from, released: 'run stopped', runId: this.runId, at: new Date().toISOString() });
+      await this.store.settleClaim(r, claimed, { to: from, released: 'run stopped', provenNotBooked: plan.fresh, runId: this.runId, at: new Date().toISOString() });
       return this.note(r, 'deferred:run_stopped', 'not sent: the run stopped');
     }
-    const outcome = await this.send({ refundId: r.id, originalTransactionId: transactionId ?? '', amount: r.amount, attempt });
+    const tries = await this.send({ refundId: r.id, originalTransactionId: transactionId ?? '', amount: r.amount, attempt: plan.attempt });
     crashPoint('dispatch.afterPspAnswer');
-    await this.write(r, claimed, from, outcome);
+    await this.write(r, claimed, from, resultOfTries(tries, plan.fresh), tries.length);
   }
 
-  /** Writes one PSP outcome on the claim; a configuration error releases it and stops the run. */
-  private async write(r: DispatchRefund, claimed: number, from: 'pending' | 'failed', outcome: PspRefundOutcome): Promise<void> {
-    const at = new Date().toISOString();
-    const base = { runId: this.runId, at };
+  /** Writes what the tries of one attempt proved, on the claim; a configuration error releases it and stops the run. */
+  private async write(r: DispatchRefund, claimed: number, from: 'pending' | 'failed', result: AttemptResult, tries: number): Promise<void> {
+    const base = { runId: this.runId, at: new Date().toISOString() };
     let written: boolean;
-    switch (outcome.kind) {
-      case 'succeeded':
-        written = await this.store.settleClaim(r, claimed, { to: 'refunded', creditTransactionId: outcome.creditTransactionId, notify: this.notify, ...base });
-        if (written) this.note(r, 'refunded', `refunded at the PSP (credit ${outcome.creditTransactionId})`);
+    switch (result.to) {
+      case 'refunded':
+        written = await this.store.settleClaim(r, claimed, { to: 'refunded', creditTransactionId: result.creditTransactionId, notify: this.notify, ...base });
+        if (written) this.note(r, 'refunded', `refunded at the PSP (credit ${result.creditTransactionId})`);
         break;
-      case 'declined':
-        written = await this.store.settleClaim(r, claimed, { to: 'failed', pspCode: outcome.code, pspMessage: outcome.message, ...base });
-        if (written) this.note(r, 'declined', `declined by the PSP: ${outcome.code}`);
+      case 'failed':
+        written = await this.store.settleClaim(r, claimed, { to: 'failed', pspCode: result.code, pspMessage: result.message, ...base });
+        if (written) this.note(r, 'declined', `declined by the PSP: ${result.code}`);
         break;
       case 'unknown':
-        written = await this.store.settleClaim(r, claimed, { to: 'unknown', reason: outcome.reason, ...base });
-        if (written) this.note(r, 'unknown', `outcome unknown (${outcome.reason}): left to ReconcileRefunds`);
+        written = await this.store.settleClaim(r, claimed, { to: 'unknown', reason: result.reason, pspCode: result.code, refusal: result.refusal, ...base });
+        if (written) this.note(r, 'unknown', `outcome unknown after ${tries} request(s) (${result.reason}): never sent again nor credited before a status lookup (ReconcileRefunds)`);
         break;
-      case 'retryable':
-        // A 409 means a request with this key is still being processed: it may still book. Reconcile, never credit.
-        if (/409/.test(outcome.reason)) {
-          written = await this.store.settleClaim(r, claimed, { to: 'unknown', reason: outcome.reason, ...base });
-          if (written) this.note(r, 'unknown', `still in flight at the PSP (${outcome.reason}): left to ReconcileRefunds`);
-        } else {
-          written = await this.store.settleClaim(r, claimed, { to: from, released: outcome.reason, ...base });
-          if (written) this.note(r, 'deferred', `not booked (${outcome.reason}): back to ${from} for a later pass`);
-        }
+      case 'release':
+        written = await this.store.settleClaim(r, claimed, { to: from, released: result.reason, provenNotBooked: result.provenNotBooked, ...base });
+        if (written) this.note(r, 'deferred', `nothing booked (${result.reason}): back to ${from} for a later pass`);
         break;
-      case 'configuration_error':
-        written = await this.store.settleClaim(r, claimed, { to: from, released: outcome.reason, ...base });
-        this.stopped ??= new PspConfigurationError(outcome.httpStatus, outcome.reason);
+      case 'release_and_stop':
+        written = await this.store.settleClaim(r, claimed, { to: from, released: result.reason, provenNotBooked: result.provenNotBooked, ...base });
+        this.stopped ??= new PspConfigurationError(result.httpStatus, result.reason);
         stoppedRuns.set(this.runId, this.stopped);
-        this.note(r, 'deferred:run_stopped', `PSP configuration error (HTTP ${outcome.httpStatus}): run stopped`);
+        this.note(r, 'deferred:run_stopped', `PSP configuration error (HTTP ${result.httpStatus}): run stopped`);
         return;
     }
     if (!written) this.note(r, 'conflict', 'claim resolved elsewhere before the outcome was written');
   }
 
-  /** Sends one attempt, retrying retryable answers with the same key: Retry-After honoured, waits bounded. */
-  private async send(req: PspRefundRequest): Promise<PspRefundOutcome> {
-    let outcome: PspRefundOutcome = await this.psp.refund(req);
-    for (let tries = 1; outcome.kind === 'retryable' && tries < this.maxTries; tries++) {
-      const backoff = Math.min(10_000, outcome.retryAfterMs ?? 200 * 2 ** (tries - 1));
+  /** Sends one attempt: the same key on every try; only answers proven to book nothing (429, not sent) are tried again, Retry-After honoured. */
+  private async send(req: PspRefundRequest): Promise<PspRefundOutcome[]> {
+    const tries: PspRefundOutcome[] = [await this.psp.refund(req)];
+    for (let n = 1; retriesAfter(tries[n - 1] as PspRefundOutcome) && n < this.maxTries; n++) {
+      const last = tries[n - 1] as Extract<PspRefundOutcome, { kind: 'retryable' }>;
+      const backoff = Math.min(10_000, last.retryAfterMs ?? 200 * 2 ** (n - 1));
       const wait = backoff + Math.floor(Math.random() * Math.max(100, backoff / 2));
       // Keep a margin so the outcome is written before the Lambda's own time-out.
       if (this.ctx.lambda.getRemainingTimeInMillis() < wait + 30_000) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
-      outcome = await this.psp.refund(req);
+      tries.push(await this.psp.refund(req));
     }
-    return outcome;
+    return tries;
   }
 
-  /** Settles an abandoned claim from what the PSP knows; returns the refund if it may be sent (again), with the same key. */
-  private async resolveByLookup(r: DispatchRefund): Promise<DispatchRefund | null> {
-    const attempt = r.sending?.attempt ?? r.attempt ?? 1;
-    const others: OtherCreditOnTransaction[] = (await this.store.refundsOfOrder(r.orderId))
-      .filter((o) => o.id !== r.id && o.pspTransactionId === r.pspTransactionId && (o.status === 'refunded' || o.status === 'unknown' || o.status === 'sending'))
-      .map((o) => ({ amount: o.amount, outcome: o.status === 'refunded' ? 'credited' : 'unknown' }));
-    const outcome = await this.psp.lookup({
-      refundId: r.id,
-      originalTransactionId: r.pspTransactionId ?? '',
-      amount: r.amount,
-      attempt,
-      creditTransactionId: r.pspCreditTransactionId ?? null,
-      otherCreditsOnTransaction: others,
-    });
-    const at = new Date().toISOString();
-    const base = { runId: this.runId, at };
-    switch (outcome.kind) {
-      case 'credited':
-        if (await this.store.settleClaim(r, r.version, { to: 'refunded', creditTransactionId: outcome.creditTransactionId, notify: this.notify, ...base })) {
-          this.note(r, 'refunded', 'abandoned claim: the PSP booked it, recorded as refunded (not resent)');
-        }
-        return null;
-      case 'failed_after_credit':
-        if (await this.store.settleClaim(r, r.version, { to: 'failed', pspCode: outcome.code, pspMessage: 'credit failed after booking', ...base })) {
-          this.note(r, 'declined', `abandoned claim: the PSP reports the credit failed (${outcome.code})`);
-        }
-        return null;
-      case 'unknown':
-        if (await this.store.settleClaim(r, r.version, { to: 'unknown', reason: outcome.reason, ...base })) {
-          this.note(r, 'unknown', `abandoned claim, PSP status unclear (${outcome.reason}): left to ReconcileRefunds`);
-        }
-        return null;
-      case 'configuration_error':
-        this.stopped ??= new PspConfigurationError(outcome.httpStatus, outcome.reason);
-        return null;
-      case 'not_credited': {
-        // Back to pending with the same attempt: the resend below reuses the same idempotency key.
-        if (!(await this.store.settleClaim(r, r.version, { to: 'pending', released: 'abandoned claim, not credited at the PSP', ...base }))) return null;
-        logger.info('abandoned claim not credited at the PSP: sending again with the same key', { refundId: r.id, attempt });
-        return (await this.store.get(r.id)) ?? null;
-      }
+  /**
+   * Settles a refund whose last request may have booked from the PSP's records (the same rules as
+   * ReconcileRefunds). Returns the refund, fresh, if it may now be sent; null if it is settled,
+   * still unclear, or too recent to tell.
+   */
+  private async settleByLookup(r: DispatchRefund, why: string): Promise<DispatchRefund | null> {
+    const transactionId = r.pspTransactionId ?? (await this.transactionOf(r));
+    if (!transactionId) {
+      this.note(r, 'skipped:no_transaction', `${why}: no PSP transaction to look up`);
+      return null;
     }
+    const refunds = (await this.store.refundsOfOrder(r.orderId)).filter((o) => o.pspTransactionId === transactionId && o.id !== r.id);
+    let result;
+    try {
+      result = await reconcileTransaction({ store: this.store, psp: this.psp, runId: this.runId, transactionId, refunds: [r, ...refunds], now: Date.now(), timing: lookupTiming(), confirmSince: null, only: r.id });
+    } catch (error) {
+      if (error instanceof PspConfigurationError) {
+        this.stopped ??= error;
+        return null;
+      }
+      throw error;
+    }
+    const event = result.events.find((e) => e.refund.id === r.id);
+    const fresh = result.refunds.find((x) => x.id === r.id) ?? r;
+    if (event) this.note(r, event.outcome === 'refunded' ? 'refunded' : `lookup:${event.outcome}`, `${why}: ${event.what}`);
+    if (!event || event.outcome === 'too_recent' || event.outcome === 'conflict') return null;
+    logger.info('settled by a status lookup before sending', { refundId: r.id, outcome: event.outcome });
+    return (fresh.status === 'pending' || fresh.status === 'failed') && fresh.attemptNotBooked === true ? fresh : null;
   }
 
   private async transactionOf(r: DispatchRefund): Promise<string | null> {

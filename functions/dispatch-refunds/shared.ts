@@ -25,10 +25,12 @@ export const PageState = z.object({
   cursor: z.string().nullish().transform((c) => c ?? null),
   page: z.number().int().min(0).default(0),
   tallies: TalliesSchema.default({}),
+  /** Keeps a second pass of the same run (the nightly credit pass) apart in the run log. */
+  logPrefix: z.string().default(''),
 });
 export type PageState = z.infer<typeof PageState>;
 
-export const pageKey = (shard: number, page: number) => `shard${String(shard).padStart(2, '0')}#page${String(page).padStart(5, '0')}`;
+export const pageKey = (shard: number, page: number, prefix = '') => `${prefix}shard${String(shard).padStart(2, '0')}#page${String(page).padStart(5, '0')}`;
 
 let cachedPsp: { key: string; psp: Promise<RefundPsp> } | undefined;
 

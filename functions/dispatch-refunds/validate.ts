@@ -1,12 +1,13 @@
 import * as z from 'zod';
-import { previousPeriod, SCHEDULES } from '../../lib/core/dispatch.ts';
+import { scheduledPeriod, SCHEDULES } from '../../lib/core/dispatch.ts';
 import { NotFoundError, ValidationError } from '../../lib/core/errors.ts';
 import { performanceExists } from '../cancel-performance/validate.ts';
 import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
-import { scheduledSimulationRunId } from '../../lib/core/run-end.ts';
+import { scheduledReconcileRunId, scheduledSimulationRunId } from '../../lib/core/run-end.ts';
 import { OPEN_REFUND_SHARDS } from '../../lib/adapters/dynamodb/table-names.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
+import { reconcileScope, SCAN_SEGMENTS } from '../reconcile-refunds/validate.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -27,7 +28,8 @@ const IsoInstant = z.string().trim().transform((value, ctx) => {
 
 export const DispatchInput = z
   .strictObject({
-    mode: z.enum(['simulate', 'psp', 'credit']),
+    /** Absent only on a scheduled run: the whole night (reconcile, simulate, psp, credit). */
+    mode: z.enum(['simulate', 'psp', 'credit']).optional(),
     from: IsoInstant.optional(),
     to: IsoInstant.optional(),
     simulationRunId: LookupId.optional(),
@@ -42,11 +44,12 @@ export const DispatchInput = z
   .superRefine((input, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (input.schedule) {
-      if (input.from !== undefined) issue('from', 'is derived from the schedule (the previous period); do not give it');
-      if (input.to !== undefined) issue('to', 'is derived from the schedule (the previous period); do not give it');
+      if (input.from !== undefined) issue('from', 'is derived from the schedule (every open refund created before today); do not give it');
+      if (input.to !== undefined) issue('to', 'is derived from the schedule (every open refund created before today); do not give it');
       if (input.simulationRunId !== undefined) issue('simulationRunId', 'a scheduled run simulates first itself; do not give it');
       return;
     }
+    if (input.mode === undefined) issue('mode', 'is required');
     if (input.requestedBy === undefined) issue('requestedBy', 'is required');
     if (input.from === undefined) issue('from', 'is required');
     if (input.to === undefined) issue('to', 'is required');
@@ -58,27 +61,31 @@ export const DispatchInput = z
 const withTime = (v: string) => (DATE.test(v) ? `${v}T00:00:00Z` : v);
 
 /**
- * 1. Validates the console input (or the schedule's), derives a scheduled run's period, and
- * says whether the run simulates first. Writes nothing.
+ * 1. Validates the console input (or the schedule's), derives a scheduled run's period, and says
+ * what the run does: a scheduled run reconciles first (unless it only simulates) and simulates
+ * first; without a mode it is the whole night, the psp pass then the credit pass. Writes nothing.
  */
 export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
   const parsed = parseInput(DispatchInput, input);
   const runId = execution.executionName;
   let { from, to } = parsed;
-  if (parsed.schedule) ({ from, to } = previousPeriod(parsed.schedule, new Date(execution.startedAt)));
+  if (parsed.schedule) ({ from, to } = scheduledPeriod(parsed.schedule, new Date(execution.startedAt)));
   if (from === undefined || to === undefined) throw new ValidationError([{ field: 'from', reason: 'is required' }]);
   const requestedBy = parsed.requestedBy ?? `schedule:${parsed.schedule}`;
-  const simulateFirst = parsed.schedule !== undefined && parsed.mode !== 'simulate';
-  const simulationRunId = parsed.mode === 'simulate' ? runId : (parsed.simulationRunId ?? scheduledSimulationRunId(runId));
+  // A whole night runs the psp pass first, then the credit pass.
+  const mode = parsed.mode ?? 'psp';
+  const simulateFirst = parsed.schedule !== undefined && mode !== 'simulate';
+  const simulationRunId = mode === 'simulate' ? runId : (parsed.simulationRunId ?? scheduledSimulationRunId(runId));
   const normalized = { ...parsed, from, to, requestedBy };
   if (parsed.performanceId && !(await performanceExists(parsed.performanceId))) throw new NotFoundError(`performanceId: no performance "${parsed.performanceId}"`);
   const performanceId = parsed.performanceId ?? null;
+  const reconcileRunId = scheduledReconcileRunId(runId);
   return {
     runId,
     startedAt: execution.startedAt,
     requestedBy,
     input: normalized,
-    mode: parsed.mode,
+    mode,
     from,
     to,
     creditPolicy: parsed.creditPolicy,
@@ -97,6 +104,14 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
       requestedBy,
       ...(parsed.schedule ? { schedule: parsed.schedule, forRun: runId } : {}),
     },
+    reconcileFirst: simulateFirst,
+    reconcileRunId,
+    reconcileInput: { requestedBy, forRun: runId },
+    reconcileScope: reconcileScope(execution.startedAt),
+    segments: Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
+    thenCredit: parsed.schedule !== undefined && parsed.mode === undefined,
+    earlierShardResults: [],
+    logPrefix: '',
     shards: Array.from({ length: OPEN_REFUND_SHARDS }, (_, i) => i),
   };
 });

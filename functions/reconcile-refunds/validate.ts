@@ -14,20 +14,25 @@ export const ReconcileInput = z.strictObject({
 export const SCAN_SEGMENTS = 16;
 
 /**
- * 1. Validates the input. Without runId the scope is every unknown or abandoned in-flight refund
- * and every refund refunded within the recent window (RECONCILE_WINDOW_DAYS, default 7). Writes nothing.
+ * What a reconciliation covers: every transaction on which a refund was ever sent (or, with runId,
+ * those of one run's refunds); `since`: refunded refunds settled since then are also confirmed by
+ * their credit id (late failures), RECONCILE_WINDOW_DAYS (default 7) before the start.
  */
+export function reconcileScope(startedAt: string, runId: string | null = null): { runId: string | null; since: string } {
+  return { runId, since: new Date(Date.parse(startedAt) - envInt('RECONCILE_WINDOW_DAYS', 7) * 86_400_000).toISOString() };
+}
+
+/** 1. Validates the input (see reconcileScope for what a run covers). Writes nothing. */
 export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
   const parsed = parseInput(ReconcileInput, input);
   if (parsed.runId && !(await new RunRepository().get(parsed.runId))) throw new NotFoundError(`runId: no run "${parsed.runId}"`);
-  const since = new Date(Date.parse(execution.startedAt) - envInt('RECONCILE_WINDOW_DAYS', 7) * 86_400_000).toISOString();
   const requestedBy = parsed.requestedBy ?? 'reconciliation';
   return {
     runId: execution.executionName,
     startedAt: execution.startedAt,
     requestedBy,
     input: { ...parsed, requestedBy },
-    scope: { runId: parsed.runId ?? null, since },
+    scope: reconcileScope(execution.startedAt, parsed.runId ?? null),
     segments: Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
     outboxShards: Array.from({ length: OUTBOX_SHARDS }, (_, i) => i),
   };

@@ -12,8 +12,9 @@ const ENTRY = 'functions/dispatch-refunds';
 
 /**
  * DispatchRefunds: the three passes of the dispatch (simulate, psp, credit) in one state machine,
- * the mode in the input. A real run is bound to an approved simulation; a scheduled run simulates
- * first itself and goes on only under the auto-approval limits.
+ * the mode in the input. A real run is bound to an approved simulation; a scheduled run reconciles
+ * first, simulates itself and goes on only under the auto-approval limits; the nightly one (no
+ * mode) then runs the psp pass and the credit pass, both bound to that simulation.
  */
 export class DispatchRefundsWorkflow extends Construct implements WorkflowConstruct {
   readonly machine: WorkflowStateMachine;
@@ -37,6 +38,15 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const limits = JSON.stringify(this.node.tryGetContext('mass-refund:autoApprovalLimits') ?? { CHF: 2_000_000, EUR: 2_000_000 });
     const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { AUTO_APPROVAL_LIMITS: limits }).bindTable(t.runs, 'runs', 'RW');
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+    // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
+    const reconcileFn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
+      new RefundFunction(this, name, { entry: `functions/reconcile-refunds/${entry}`, service: 'reconcile-refunds', timeout, environment });
+    const reconcileOpenFn = reconcileFn('ReconcileOpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+    const reconcilePageFn = reconcileFn('ReconcilePageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
+      .bindTable(t.refunds, 'refunds', 'RW')
+      .bindTable(t.runs, 'runs', 'RW');
+    deps.pspSecret.grantRead(reconcilePageFn);
+    const reconcileFinishFn = reconcileFn('ReconcileFinishFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
 
     const failed = failurePath(this, deps, WORKFLOW);
 
@@ -59,7 +69,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     };
     const passSelector = (runIdPath: string, mode: string | null) => ({
       'runId.$': runIdPath,
-      ...(mode ? { mode } : { 'mode.$': '$.mode' }),
+      ...(mode ? { mode } : { 'mode.$': '$.mode', 'logPrefix.$': '$.logPrefix' }),
       'from.$': '$.from',
       'to.$': '$.to',
       'creditPolicy.$': '$.creditPolicy',
@@ -67,6 +77,28 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
       'performanceId.$': '$.performanceId',
       'notifyCustomers.$': '$.notifyCustomers',
     });
+
+    // 1b. A scheduled run reconciles first: unknown outcomes settled, late failures caught, before its simulation.
+    const openReconcile = lambdaStep(this, 'OpenReconcileFirst', reconcileOpenFn, {
+      payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput' },
+      resultPath: '$.openedReconcile',
+    });
+    const reconcilePage = lambdaStep(this, 'ReconcileFirstPage', reconcilePageFn);
+    const reconcileSegmentDone = new sfn.Pass(this, 'ReconcileFirstSegmentDone', { parameters: { 'tallies.$': '$.tallies', 'differences.$': '$.differences', 'differenceCount.$': '$.differenceCount' } });
+    const reconcileMore = new sfn.Choice(this, 'ReconcileFirstMore').when(sfn.Condition.booleanEquals('$.done', true), reconcileSegmentDone).otherwise(reconcilePage);
+    const reconcileSegments = new sfn.Map(this, 'ReconcileFirstSegments', {
+      itemsPath: '$.segments',
+      maxConcurrency: 16,
+      itemSelector: { 'runId.$': '$.reconcileRunId', 'scope.$': '$.reconcileScope', 'segment.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {}, 'differences': [], 'differenceCount': 0 },
+      resultPath: '$.reconcileSegments',
+    }).itemProcessor(reconcilePage.next(reconcileMore));
+    const finishReconcile = lambdaStep(this, 'FinishReconcileFirst', reconcileFinishFn, {
+      payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput', 'segmentResults.$': '$.reconcileSegments' },
+      resultPath: '$.reconciled',
+    });
+    // Its failure marks the reconciliation's run failed (the dispatch run is not open yet).
+    const reconcileFailed = new sfn.Pass(this, 'ReconcileFirstFailed', { parameters: { 'runId.$': '$.reconcileRunId', 'error.$': '$.error' } }).next(failed);
+    for (const step of [openReconcile, reconcileSegments, finishReconcile]) step.addCatch(reconcileFailed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // 2a. Simulate (the simulate mode, or a scheduled run's own simulation): select and log, write nothing else.
     const openSimulation = lambdaStep(this, 'OpenSimulation', openRunFn, {
@@ -103,13 +135,60 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     // The emails it owes go to the outbox with the money's moves; SendEmails sends them, off this path.
     const dispatch = shardMap('Dispatch', pageFn, '$.shards', passSelector('$.runId', null), '$.passShards');
     // 4. The run report.
-    const finishPayload = { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input', 'simulationRunId.$': '$.simulationRunId' };
-    const finish = lambdaStep(this, 'FinishRun', finishFn, { payload: { ...finishPayload, 'shardResults.$': '$.passShards' } });
+    const finishPayload = {
+      'runId.$': '$.runId',
+      'startedAt.$': '$.startedAt',
+      'requestedBy.$': '$.requestedBy',
+      'input.$': '$.input',
+      'simulationRunId.$': '$.simulationRunId',
+      'reconcileFirst.$': '$.reconcileFirst',
+      'reconcileRunId.$': '$.reconcileRunId',
+    };
+    const finish = lambdaStep(this, 'FinishRun', finishFn, {
+      payload: { ...finishPayload, 'shardResults.$': '$.passShards', 'earlierShardResults.$': '$.earlierShardResults' },
+    });
     const awaitApproval = lambdaStep(this, 'AwaitApproval', finishFn, { payload: { ...finishPayload, 'awaitingApproval.$': '$.simulation.value.over' } });
     for (const step of [openRun, dispatch, finish, awaitApproval]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const done = new sfn.Succeed(this, 'Done');
-    const realRun = check.next(openRun).next(dispatch).next(finish).next(done);
+    // The nightly run: after the psp pass, the credit pass of the same run and simulation (its tallies kept for the one report).
+    const thenCredit = new sfn.Pass(this, 'ThenCreditPass', {
+      parameters: {
+        'runId.$': '$.runId',
+        'startedAt.$': '$.startedAt',
+        'requestedBy.$': '$.requestedBy',
+        'input.$': '$.input',
+        'mode': 'credit',
+        'from.$': '$.from',
+        'to.$': '$.to',
+        'creditPolicy.$': '$.creditPolicy',
+        'simulationRunId.$': '$.simulationRunId',
+        'performanceId.$': '$.performanceId',
+        'notifyCustomers.$': '$.notifyCustomers',
+        'thenCredit': false,
+        'earlierShardResults.$': '$.passShards',
+        'logPrefix': 'then-credit#',
+        'reconcileFirst.$': '$.reconcileFirst',
+        'reconcileRunId.$': '$.reconcileRunId',
+        'shards.$': '$.shards',
+      },
+    });
+    // Its own check: a refusal here fails the run (recorded), it is already open.
+    const checkCredit = lambdaStep(this, 'CheckCreditAgainstSimulation', checkFn, {
+      payload: {
+        'mode.$': '$.mode',
+        'from.$': '$.from',
+        'to.$': '$.to',
+        'creditPolicy.$': '$.creditPolicy',
+        'simulationRunId.$': '$.simulationRunId',
+        'performanceId.$': '$.performanceId',
+        'notifyCustomers.$': '$.notifyCustomers',
+      },
+      resultPath: '$.check',
+    });
+    checkCredit.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const afterPass = new sfn.Choice(this, 'AfterPass').when(sfn.Condition.booleanEquals('$.thenCredit', true), thenCredit.next(checkCredit).next(openRun)).otherwise(finish.next(done));
+    const realRun = check.next(openRun).next(dispatch).next(afterPass);
     const simulationReport = new sfn.Pass(this, 'SimulationReport', { outputPath: '$.simulation.value.report' });
     const afterSimulation = new sfn.Choice(this, 'AfterSimulation')
       .when(sfn.Condition.stringEquals('$.mode', 'simulate'), simulationReport.next(new sfn.Succeed(this, 'Simulated')))
@@ -118,16 +197,19 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const simulateFirst = new sfn.Choice(this, 'SimulateFirst')
       .when(sfn.Condition.or(sfn.Condition.stringEquals('$.mode', 'simulate'), sfn.Condition.booleanEquals('$.simulateFirst', true)), openSimulation.next(simulate).next(finishSimulation).next(afterSimulation))
       .otherwise(realRun);
+    const reconcileFirst = new sfn.Choice(this, 'ReconcileFirst')
+      .when(sfn.Condition.booleanEquals('$.reconcileFirst', true), openReconcile.next(reconcileSegments).next(finishReconcile).next(simulateFirst))
+      .otherwise(simulateFirst);
 
-    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition: validate.next(simulateFirst), timeout: Duration.hours(12) });
+    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition: validate.next(reconcileFirst), timeout: Duration.hours(12) });
 
-    // Scheduled runs: nightly simulate, psp, credit over yesterday (Europe/Zurich).
+    // The nightly schedule (Europe/Zurich): reconcile, simulate, psp, credit over every open refund created before today.
     for (const pass of NIGHTLY_PASSES) {
-      new scheduler.Schedule(this, `Nightly${pass.mode[0]!.toUpperCase()}${pass.mode.slice(1)}`, {
-        description: `mass-refund: nightly DispatchRefunds ${pass.mode} over yesterday`,
+      new scheduler.Schedule(this, pass.id, {
+        description: `mass-refund: nightly DispatchRefunds${pass.mode ? ` ${pass.mode}` : ''}: reconcile first, then every open refund created before today`,
         schedule: scheduler.ScheduleExpression.cron({ hour: String(pass.hour), minute: String(pass.minute), timeZone: TimeZone.EUROPE_ZURICH }),
         target: new schedulerTargets.StepFunctionsStartExecution(this.machine.stateMachine, {
-          input: scheduler.ScheduleTargetInput.fromObject(scheduledDispatchInput('nightly', { mode: pass.mode })),
+          input: scheduler.ScheduleTargetInput.fromObject(scheduledDispatchInput('nightly', pass.mode ? { mode: pass.mode } : {})),
           retryAttempts: 2,
         }),
       });

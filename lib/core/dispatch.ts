@@ -120,22 +120,19 @@ export function dateIn(instant: Date, timeZone: string): string {
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
-function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
+/** The first day a scheduled run covers: every open refund is older than this. */
+export const SCHEDULED_FROM = '1970-01-01';
 
 /**
- * The period a scheduled run covers: nightly = yesterday, [yesterday, today), as calendar dates
- * of the schedule's time zone (refunds' createdAt are compared as UTC ISO strings).
+ * The period a scheduled run covers: nightly = every open refund created before today,
+ * [SCHEDULED_FROM, today) as calendar dates of the schedule's time zone (refunds' createdAt are
+ * compared as UTC ISO strings). Not only yesterday's: a refund deferred, sent back to pending by a
+ * lookup, or imported late is taken by the next night's passes.
  */
-export function previousPeriod(schedule: ScheduleName, startedAt: Date, timeZone = SCHEDULE_TIME_ZONE): { from: string; to: string } {
+export function scheduledPeriod(schedule: ScheduleName, startedAt: Date, timeZone = SCHEDULE_TIME_ZONE): { from: string; to: string } {
   switch (schedule) {
-    case 'nightly': {
-      const today = dateIn(startedAt, timeZone);
-      return { from: addDays(today, -1), to: today };
-    }
+    case 'nightly':
+      return { from: SCHEDULED_FROM, to: dateIn(startedAt, timeZone) };
   }
 }
 
@@ -179,16 +176,14 @@ export interface DispatchPlan {
 }
 
 /**
- * The input a schedule starts DispatchRefunds with (the CDK schedules and
- * `mass-refund start DispatchRefunds --schedule nightly` build the same).
+ * The input a schedule starts DispatchRefunds with (the CDK schedule and
+ * `mass-refund start DispatchRefunds --schedule nightly` build the same). Without a mode the
+ * run does the whole night: reconcile, simulate, and under the auto-approval limit the psp pass
+ * then the credit pass; with a mode, only that pass (reconciling first unless it simulates).
  */
 export function scheduledDispatchInput(schedule: ScheduleName, extra: { mode?: DispatchPlan['mode']; creditPolicy?: CreditPolicy } = {}): Record<string, unknown> {
-  return { schedule, mode: extra.mode ?? 'simulate', requestedBy: `schedule:${schedule}`, ...(extra.creditPolicy ? { creditPolicy: extra.creditPolicy } : {}) };
+  return { schedule, ...(extra.mode ? { mode: extra.mode } : {}), requestedBy: `schedule:${schedule}`, ...(extra.creditPolicy ? { creditPolicy: extra.creditPolicy } : {}) };
 }
 
-/** The nightly passes, in Europe/Zurich local time: simulate, then psp, then credit. */
-export const NIGHTLY_PASSES: readonly { mode: DispatchPlan['mode']; hour: number; minute: number }[] = [
-  { mode: 'simulate', hour: 2, minute: 0 },
-  { mode: 'psp', hour: 2, minute: 30 },
-  { mode: 'credit', hour: 3, minute: 0 },
-];
+/** The nightly schedule, Europe/Zurich local time: one run for the whole night (no mode). */
+export const NIGHTLY_PASSES: readonly { id: string; mode?: DispatchPlan['mode']; hour: number; minute: number }[] = [{ id: 'Nightly', hour: 2, minute: 0 }];

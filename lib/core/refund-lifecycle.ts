@@ -1,4 +1,5 @@
 import { REFUNDABLE_TO_SOURCE, type PaymentMethod, type RefundStatus } from './model.ts';
+import { provenNothingAtPsp, type PspRefusal } from './psp-decisions.ts';
 
 /**
  * The life of a pending refund, in one place: which moves are allowed, and which refunds each
@@ -6,13 +7,14 @@ import { REFUNDABLE_TO_SOURCE, type PaymentMethod, type RefundStatus } from './m
  * exports show it as `pending` (or `unknown` once its lease expired, see exportedStatus).
  *
  *   pending ──claim──▶ sending ──succeeded──▶ refunded ──late failure──▶ failed
- *      ▲  │              │ ├──declined──────▶ failed ──claim (attempt+1)──▶ sending
- *      │  │              │ ├──unknown───────▶ unknown ──reconcile──▶ refunded | failed | pending
- *      │  │              │ └──retryable exhausted / configuration error: back where it came from
+ *      ▲  │              │ ├──declined──────▶ failed ──claim──▶ sending (new key only once proven not booked)
+ *      │  │              │ ├──unclear───────▶ unknown ──lookup──▶ refunded | pending | failed | manual
+ *      │  │              │ └──nothing booked (429, not sent, 401): back where it came from
  *      │  └──credit / manual──▶ credited | manual            failed ──credit / manual──▶ …
- *      └──────────── reconcile not_credited (same attempt, same idempotency key)
+ *      └──────────── lookup: not credited (same key, proven clean)
  *
- * credited, returned_to_account and manual are final.
+ * credited, returned_to_account and manual are final. What the PSP's answers prove, and when a
+ * refund may be sent again or credited, is in psp-decisions.ts.
  */
 export type LifecycleState = RefundStatus | 'sending';
 
@@ -28,14 +30,22 @@ export type LifecycleEvent =
   | { type: 'release'; to: 'pending' | 'failed' }
   | { type: 'credit' }
   | { type: 'switch_manual' }
+  /** A status lookup found our credit (also for a pending or failed refund whose last attempt was not proven). */
   | { type: 'reconcile_credited' }
+  /** A status lookup proved the request(s) did not book: unknown / abandoned claims back to pending; pending and failed stay. */
   | { type: 'reconcile_not_credited' }
   | { type: 'reconcile_failed' }
+  /** Not booked by us and the transaction cannot take it: money went back by other means, a person decides. */
+  | { type: 'reconcile_manual' }
+  /** The lookup could not tell: the refund waits as unknown. */
+  | { type: 'reconcile_unclear' }
   | { type: 'late_failure' }
   /** Created by a cancellation straight onto an unsettled intermediate account. */
   | { type: 'return_to_account' };
 
 export const FINAL_STATES: ReadonlySet<LifecycleState> = new Set(['credited', 'returned_to_account', 'manual']);
+/** States a status lookup may settle (pending and failed only when their last attempt is not proven, see awaitsLookup). */
+const AWAITING_LOOKUP: ReadonlySet<LifecycleState> = new Set(['unknown', 'sending', 'pending', 'failed']);
 
 /** Where a refund goes on an event, or null when the move is not allowed (the store's condition refuses it too). */
 export function transition(from: LifecycleState, event: LifecycleEvent): LifecycleState | null {
@@ -55,11 +65,16 @@ export function transition(from: LifecycleState, event: LifecycleEvent): Lifecyc
       if (from !== 'pending' && from !== 'failed') return null;
       return event.type === 'credit' ? 'credited' : 'manual';
     case 'reconcile_credited':
-      return from === 'unknown' || from === 'sending' ? 'refunded' : null;
+      return AWAITING_LOOKUP.has(from) ? 'refunded' : null;
     case 'reconcile_not_credited':
-      return from === 'unknown' || from === 'sending' ? 'pending' : null;
+      if (from === 'unknown' || from === 'sending') return 'pending';
+      return from === 'pending' || from === 'failed' ? from : null;
     case 'reconcile_failed':
       return from === 'unknown' || from === 'sending' ? 'failed' : null;
+    case 'reconcile_manual':
+      return AWAITING_LOOKUP.has(from) ? 'manual' : null;
+    case 'reconcile_unclear':
+      return AWAITING_LOOKUP.has(from) ? 'unknown' : null;
     case 'late_failure':
       return from === 'refunded' ? 'failed' : null;
     case 'return_to_account':
@@ -67,10 +82,13 @@ export function transition(from: LifecycleState, event: LifecycleEvent): Lifecyc
   }
 }
 
-/** What a refund needs for selection: its method, status and, for intermediate accounts, settlement. */
+/** What a refund needs for selection: its method and status, and what the PSP may hold of it. */
 export interface SelectableRefund {
   status: LifecycleState;
   method: PaymentMethod;
+  attempt?: number | null;
+  attemptNotBooked?: boolean | null;
+  refusal?: PspRefusal | null;
 }
 
 export function refundableToSource(method: PaymentMethod): boolean {
@@ -79,20 +97,25 @@ export function refundableToSource(method: PaymentMethod): boolean {
 
 /**
  * The PSP pass sends card and Amazon Pay refunds that are pending, or failed (a new attempt
- * after a final decline). Policy `always` sends nothing: everything goes to credit accounts.
+ * after a final decline), except a failure whose reference the PSP refuses as in use (sending it
+ * again cannot succeed). Policy `always` sends nothing: everything goes to credit accounts.
+ * Whether a refund is sent at once, or only after a status lookup, is planSend's to say.
  */
 export function pspPassSelects(r: SelectableRefund, policy: CreditPolicy): boolean {
   if (policy === 'always') return false;
+  if (r.status === 'failed' && r.refusal === 'refno_in_use') return false;
   return refundableToSource(r.method) && (r.status === 'pending' || r.status === 'failed');
 }
 
 /**
  * The credit pass: `fallback` credits PSP failures and pending refunds that cannot go back to
  * their source; `always` credits everything open that is not at (or possibly at) the PSP;
- * `never` leaves PSP failures failed. Unknown and in-flight refunds are never credited.
+ * `never` leaves PSP failures failed. Unknown and in-flight refunds are never credited, nor a
+ * refund whose last PSP attempt is not proven not booked (a lookup must decide first).
  */
 export function creditPassSelects(r: SelectableRefund, policy: CreditPolicy): boolean {
   if (r.status !== 'pending' && r.status !== 'failed') return false;
+  if (!provenNothingAtPsp(r)) return false;
   if (policy === 'always') return true;
   if (r.status === 'failed') return policy === 'fallback';
   return !refundableToSource(r.method);
@@ -109,16 +132,4 @@ export function passFor(r: SelectableRefund, policy: CreditPolicy): 'psp' | 'cre
 export function exportedStatus(status: LifecycleState, leaseUntil: string | null | undefined, now: Date): RefundStatus {
   if (status !== 'sending') return status;
   return leaseUntil && Date.parse(leaseUntil) <= now.getTime() ? 'unknown' : 'pending';
-}
-
-/**
- * The idempotency attempt of the next PSP request: a new attempt (new key) only after a final
- * decline; a refund released after retryable trouble or found not credited by reconciliation
- * resends with the SAME attempt, so a request still alive at the PSP (keys live 60 minutes)
- * is answered by replay instead of being booked twice.
- */
-export function nextAttempt(status: 'pending' | 'failed', lastAttempt: number | null | undefined): number {
-  const last = lastAttempt ?? 0;
-  if (status === 'failed') return last + 1;
-  return Math.max(1, last);
 }

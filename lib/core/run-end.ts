@@ -21,6 +21,11 @@ export function scheduledSimulationRunId(runId: string): string {
   return `${runId}-simulation`;
 }
 
+/** The reconciliation run a scheduled dispatch makes first. */
+export function scheduledReconcileRunId(runId: string): string {
+  return `${runId}-reconcile`;
+}
+
 export interface EndedExecution {
   /** The execution name: the run id of the run it opened. */
   name: string;
@@ -49,16 +54,18 @@ export interface OpenedRun {
  */
 export function runsOfExecution(execution: Pick<EndedExecution, 'name' | 'workflow'>, candidates: readonly OpenedRun[]): OpenedRun[] {
   return candidates.filter((run) => {
+    const forRun = (run.input as { forRun?: unknown } | null | undefined)?.forRun;
+    // A scheduled dispatch's own reconciliation is a ReconcileRefunds run made inside its execution.
+    if (run.runId === scheduledReconcileRunId(execution.name)) return execution.workflow === 'DispatchRefunds' && run.workflow === 'ReconcileRefunds' && forRun === execution.name;
     if (run.workflow !== execution.workflow) return false;
     if (run.runId === execution.name) return true;
-    const forRun = (run.input as { forRun?: unknown } | null | undefined)?.forRun;
     return run.runId === scheduledSimulationRunId(execution.name) && forRun === execution.name;
   });
 }
 
 /** The run ids to look up for an execution (then filtered by `runsOfExecution`). */
 export function candidateRunIds(executionName: string): string[] {
-  return [executionName, scheduledSimulationRunId(executionName)];
+  return [executionName, scheduledSimulationRunId(executionName), scheduledReconcileRunId(executionName)];
 }
 
 /** The error a run's report lists when its execution ended before the run did. */

@@ -3,7 +3,7 @@ import { scheduleInput } from '../../lib/cli/start.ts';
 
 describe('mass-refund start --schedule', () => {
   it('builds the same input as the CDK schedule, --input adding the mode', () => {
-    expect(scheduleInput('DispatchRefunds', 'nightly', {})).toEqual({ schedule: 'nightly', mode: 'simulate', requestedBy: 'schedule:nightly' });
+    expect(scheduleInput('DispatchRefunds', 'nightly', {})).toEqual({ schedule: 'nightly', requestedBy: 'schedule:nightly' });
     expect(scheduleInput('DispatchRefunds', 'nightly', { mode: 'psp' })).toEqual({ schedule: 'nightly', mode: 'psp', requestedBy: 'schedule:nightly' });
   });
 

@@ -4,7 +4,8 @@ import {
   approvalNeeded,
   compareWithSimulation,
   parseApprovalLimits,
-  previousPeriod,
+  scheduledPeriod,
+  scheduledDispatchInput,
   refusesToStart,
   selectionFingerprint,
   SimulationMismatchError,
@@ -43,11 +44,16 @@ describe('simulation binding', () => {
 });
 
 describe('schedules', () => {
-  it('covers yesterday in Zurich, also across midnight UTC', () => {
-    expect(previousPeriod('nightly', new Date('2026-07-13T00:30:00Z'))).toEqual({ from: '2026-07-12', to: '2026-07-13' });
+  it('covers every open refund created before today in Zurich (not only yesterday\'s), also across midnight UTC', () => {
+    expect(scheduledPeriod('nightly', new Date('2026-07-13T00:30:00Z'))).toEqual({ from: '1970-01-01', to: '2026-07-13' });
     // 23:30 UTC on the 12th is already the 13th in Zurich (UTC+2 in summer)
-    expect(previousPeriod('nightly', new Date('2026-07-12T23:30:00Z'))).toEqual({ from: '2026-07-12', to: '2026-07-13' });
-    expect(previousPeriod('nightly', new Date('2026-03-01T05:00:00Z'))).toEqual({ from: '2026-02-28', to: '2026-03-01' });
+    expect(scheduledPeriod('nightly', new Date('2026-07-12T23:30:00Z'))).toEqual({ from: '1970-01-01', to: '2026-07-13' });
+    expect(scheduledPeriod('nightly', new Date('2026-03-01T05:00:00Z'))).toEqual({ from: '1970-01-01', to: '2026-03-01' });
+  });
+
+  it('the nightly input names no mode (the whole night); a mode asks for one pass', () => {
+    expect(scheduledDispatchInput('nightly')).toEqual({ schedule: 'nightly', requestedBy: 'schedule:nightly' });
+    expect(scheduledDispatchInput('nightly', { mode: 'credit' })).toEqual({ schedule: 'nightly', mode: 'credit', requestedBy: 'schedule:nightly' });
   });
 
   it('waits for a person when a currency reaches its limit or has none', () => {

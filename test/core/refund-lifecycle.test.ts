@@ -6,7 +6,6 @@ import {
   creditPassSelects,
   exportedStatus,
   FINAL_STATES,
-  nextAttempt,
   passFor,
   pspPassSelects,
   transition,
@@ -27,6 +26,8 @@ const eventArb: fc.Arbitrary<LifecycleEvent> = fc.oneof(
     { type: 'reconcile_credited' },
     { type: 'reconcile_not_credited' },
     { type: 'reconcile_failed' },
+    { type: 'reconcile_manual' },
+    { type: 'reconcile_unclear' },
     { type: 'late_failure' },
     { type: 'return_to_account' },
   ),
@@ -109,9 +110,14 @@ describe('refund lifecycle', () => {
     expect(exportedStatus('failed', null, now)).toBe('failed');
   });
 
-  it('takes a new idempotency attempt only after a final decline', () => {
-    expect(nextAttempt('pending', undefined)).toBe(1);
-    expect(nextAttempt('pending', 2)).toBe(2);
-    expect(nextAttempt('failed', 1)).toBe(2);
+  it('credits no refund whose last PSP attempt may have booked; sends again a failure whose reference the PSP refuses only never', () => {
+    const card = { method: 'card' as PaymentMethod };
+    expect(creditPassSelects({ ...card, status: 'failed', attempt: 1, attemptNotBooked: true }, 'fallback')).toBe(true);
+    expect(creditPassSelects({ ...card, status: 'failed', attempt: 1, attemptNotBooked: false }, 'fallback')).toBe(false);
+    expect(creditPassSelects({ ...card, status: 'failed', attempt: 1 }, 'fallback')).toBe(false); // a record from before the rule: not proven
+    expect(creditPassSelects({ ...card, status: 'pending', attempt: 2, attemptNotBooked: false }, 'always')).toBe(false);
+    expect(creditPassSelects({ ...card, status: 'pending' }, 'always')).toBe(true);
+    expect(pspPassSelects({ ...card, status: 'failed', attempt: 1, attemptNotBooked: true, refusal: 'refno_in_use' }, 'fallback')).toBe(false);
+    expect(passFor({ ...card, status: 'failed', attempt: 1, attemptNotBooked: true, refusal: 'refno_in_use' }, 'fallback')).toBe('credit');
   });
 });

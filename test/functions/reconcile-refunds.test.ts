@@ -60,7 +60,7 @@ describe('ReconcileRefunds through the synthesized state machine', () => {
     // assess
     expect(reconcile.differenceCount).toBe(1);
     expect(reconcile.differences).toEqual([
-      expect.objectContaining({ transactionId: ghost!.transactionId, ours: ghost!.amount, psp: 0, note: 'we hold more refunded than the PSP credited' }),
+      expect.objectContaining({ transactionId: ghost!.transactionId, ours: ghost!.amount, psp: 0, missing: [ghost!.id], note: `we hold refunded but the PSP shows no such credit: ${ghost!.id}` }),
     ]);
     expect(reconcile.errors[0]?.code).toBe('LedgerDifference');
     expect(reconcile.status).toBe('completed_with_errors'); // a difference is left for a person to settle

@@ -11,7 +11,6 @@ import { PROJECT_ROOT } from '../../lib/local/paths.ts';
 import { LocalRunner } from '../../lib/local/runner.ts';
 import { tableNamesByLogicalId } from '../../lib/local/tables.ts';
 import { listStateMachines, type CfnTemplate } from '../../lib/local/template.ts';
-import { previousPeriod } from '../../lib/core/dispatch.ts';
 import { cancellationDataset, importDataset, stateOf } from '../support/cancellation-data.ts';
 import { pendingRefunds } from '../support/dispatch-fixtures.ts';
 import { DynamoDbGate, isPageLogWrite } from '../support/dynamodb-gate.ts';
@@ -164,8 +163,8 @@ describe('a run whose execution ends without finishing it', () => {
 
   it('a scheduled dispatch stopped during its own simulation: the simulation run and the never-opened pass run both end failed', async () => {
     // prepare: one open refund of the period the nightly run covers; hold the simulation's page log
-    const { from } = previousPeriod('nightly', new Date());
-    await pendingRefunds('run-ends', `${from}T09:00:00Z`, [{ method: 'bank_transfer' }]);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await pendingRefunds('run-ends', `${yesterday}T09:00:00Z`, [{ method: 'bank_transfer' }]);
     const runner = gatedRunner(rt.template);
     gate.hold(({ operation, body }) => {
       const item = body['Item'] as Record<string, { S?: string }> | undefined;

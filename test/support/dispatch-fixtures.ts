@@ -33,7 +33,17 @@ export interface FixtureRefund {
 export async function pendingRefunds(
   scenario: string,
   createdAt: string,
-  specs: { method: PaymentMethod; amount?: number; currency?: string; agency?: boolean; language?: string; settled?: boolean; status?: 'pending' | 'returned_to_account' }[],
+  specs: {
+    method: PaymentMethod;
+    amount?: number;
+    /** What the payment captured, when more than the refund (the rest is a fee kept): the PSP would take a second credit. */
+    paid?: number;
+    currency?: string;
+    agency?: boolean;
+    language?: string;
+    settled?: boolean;
+    status?: 'pending' | 'returned_to_account';
+  }[],
 ): Promise<FixtureRefund[]> {
   const lines: string[] = [];
   const perf = `P-${scenario}`;
@@ -42,6 +52,7 @@ export async function pendingRefunds(
   specs.forEach((spec, i) => {
     const currency = spec.currency ?? 'CHF';
     const amount = spec.amount ?? 1000 + i * 10;
+    const paid = spec.paid ?? amount;
     const orderId = `O-${scenario}-${i}`;
     const ownerId = spec.agency ? `AG-${scenario}-${i}` : `C-${scenario}-${i}`;
     const language = spec.language ?? ['de', 'fr', 'es', 'en'][i % 4];
@@ -56,8 +67,8 @@ export async function pendingRefunds(
         pointOfSale: 'webshop',
         createdAt: '2026-05-01T10:00:00Z',
         tickets: [{ id: `T-${orderId}`, performanceId: perf, quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price: { amount, currency }, state: 'cancelled' }],
-        fees: [],
-        payments: [{ id: 'PAY1', method: spec.method, amount: { amount, currency }, ...(transactionId ? { pspTransactionId: transactionId } : {}), ...(spec.method === 'intermediate_account' ? { settled: spec.settled ?? true } : {}) }],
+        fees: paid > amount ? [{ id: `F-${orderId}`, kind: 'service_fee', amount: { amount: paid - amount, currency } }] : [],
+        payments: [{ id: 'PAY1', method: spec.method, amount: { amount: paid, currency }, ...(transactionId ? { pspTransactionId: transactionId } : {}), ...(spec.method === 'intermediate_account' ? { settled: spec.settled ?? true } : {}) }],
       }),
     );
     refunds.push({ id: `R-${orderId}`, orderId, method: spec.method, amount, currency, transactionId, ownerId, ownerKind: spec.agency ? 'agency' : 'customer' });
@@ -124,14 +135,15 @@ export async function sesEmails(rt: TestRuntime): Promise<SesMail[]> {
 
 /**
  * The checks after every scenario: our ledger equals the sandbox's (every refunded refund has
- * exactly one booked credit with its key and amount; no booked credit we do not know), no refund
+ * exactly one booked API credit with its key and amount; no booked API credit we do not know), no refund
  * both refunded and credited, and the emails received match the outcomes (one per order and kind).
  */
 export async function assertConsistent(rt: TestRuntime): Promise<void> {
   const refunds = await allRefunds();
   const entries = await creditEntries();
   const byRefno = new Map([...refunds.values()].map((r) => [refnoFor(r.id), r]));
-  const booked = rt.sandbox.ledger().filter((c) => c.status === 'booked');
+  // Back-office credits (source admin) are never ours.
+  const booked = rt.sandbox.ledger().filter((c) => c.status === 'booked' && c.source === 'api');
   for (const credit of booked) {
     const r = byRefno.get(credit.refno);
     expect(r, `sandbox credit ${credit.refno} is not one of our refunds`).toBeDefined();

@@ -24,6 +24,8 @@ export interface OneTicketRefundsOptions {
   customer: (i: number) => { name: string; email: string; language: string };
   /** Every tenth card order gets two partial refunds on its one transaction. */
   twoPartRefunds?: boolean;
+  /** A fee kept on order i (paid on top of the refunded ticket): the PSP would then take a second credit. */
+  keptFee?: (i: number, amount: number) => number;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function seedOneTicketRefunds(n: number, opts: OneTicketRefundsOpti
   const lines = [JSON.stringify({ type: 'performance', id: opts.performanceId, name: opts.performanceName, startsAt: '2026-07-12T18:00:00+02:00', currency: 'CHF' })];
   const others: PaymentMethod[] = ['klarna', 'sofort', 'bank_transfer', 'voucher', 'cash'];
   const specs: OneTicketRefund[] = [];
+  const fees = new Map<string, number>();
   for (let i = 0; specs.length < n; i++) {
     const method: PaymentMethod = i % 20 === 0 ? (others[(i / 20) % others.length] as PaymentMethod) : i % 20 === 1 ? 'amazon_pay' : 'card';
     const twoParts = opts.twoPartRefunds === true && method === 'card' && i % 10 === 3 && specs.length + 2 <= n;
@@ -42,6 +45,8 @@ export async function seedOneTicketRefunds(n: number, opts: OneTicketRefundsOpti
     const tx = method === 'card' || method === 'amazon_pay' ? `${opts.txPrefix}${String(i).padStart(16, '0')}` : null;
     const owner = `C${i}`;
     const orderId = `O${i}`;
+    const fee = opts.keptFee?.(i, amount) ?? 0;
+    if (fee > 0) fees.set(orderId, fee);
     lines.push(JSON.stringify({ type: 'customer', id: owner, ...opts.customer(i) }));
     lines.push(
       JSON.stringify({
@@ -52,8 +57,8 @@ export async function seedOneTicketRefunds(n: number, opts: OneTicketRefundsOpti
         pointOfSale: 'webshop',
         createdAt: '2026-05-01T10:00:00Z',
         tickets: [{ id: `T${i}`, performanceId: opts.performanceId, quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price: { amount, currency: 'CHF' }, state: 'cancelled' }],
-        fees: [],
-        payments: [{ id: 'PAY1', method, amount: { amount, currency: 'CHF' }, ...(tx ? { pspTransactionId: tx } : {}) }],
+        fees: fee > 0 ? [{ id: `F${i}`, kind: 'service_fee', amount: { amount: fee, currency: 'CHF' } }] : [],
+        payments: [{ id: 'PAY1', method, amount: { amount: amount + fee, currency: 'CHF' }, ...(tx ? { pspTransactionId: tx } : {}) }],
       }),
     );
     if (twoParts) {
@@ -68,7 +73,8 @@ export async function seedOneTicketRefunds(n: number, opts: OneTicketRefundsOpti
   for (const s of specs) {
     if (!s.tx) continue;
     const seen = txs.get(s.tx);
-    txs.set(s.tx, { transactionId: s.tx, amount: { amount: (seen?.amount.amount ?? 0) + s.amount, currency: 'CHF' }, paymentMethod: s.method });
+    const fee = seen ? 0 : (fees.get(s.orderId) ?? 0);
+    txs.set(s.tx, { transactionId: s.tx, amount: { amount: (seen?.amount.amount ?? 0) + s.amount + fee, currency: 'CHF' }, paymentMethod: s.method });
   }
   sandbox.registerTransactions([...txs.values()]);
   const two = (x: number) => String(x).padStart(2, '0');

@@ -1,6 +1,7 @@
 import { BatchGetCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachConcurrently } from '../../core/concurrency.ts';
 import type { SelectedRefund } from '../../core/dispatch.ts';
+import type { PspRefusal } from '../../core/psp-decisions.ts';
 import type { LifecycleState } from '../../core/refund-lifecycle.ts';
 import type { NotificationKind } from '../../core/refund-emails.ts';
 import { creditEntryItem } from './accounts.ts';
@@ -39,6 +40,18 @@ export interface DispatchRefund extends Omit<Refund, 'status'> {
   sending?: SendingClaim | null;
   /** The attempt of the last PSP request (0/absent: never sent). */
   attempt?: number | null;
+  /** When the current attempt was first sent since it was last proven not booked (psp-decisions.ts). */
+  attemptSentAt?: string | null;
+  /** The current attempt is proven not booked (absent on records written before this rule: not proven). */
+  attemptNotBooked?: boolean | null;
+  /** When the last PSP outcome was written (the last request was sent before). */
+  lastPspAt?: string | null;
+  pspCode?: string | null;
+  pspUnknownReason?: string | null;
+  /** A PSP refusal that keeps the refund from being sent again or credited before a lookup. */
+  refusal?: PspRefusal | null;
+  /** Our credits the PSP reported failed after booking (its history still lists them as successful). */
+  failedCredits?: { creditTransactionId: string | null; amount: number; at: string }[];
   notification?: Notification | null;
   /** Every email sent about this refund (a late failure owes a second one of another kind). */
   sentEmails?: { kind: NotificationKind; messageId: string; at: string }[];
@@ -163,18 +176,25 @@ export class DispatchStore {
     return list;
   }
 
-  /** pending|failed (version v) -> sending, with a lease. Returns the claimed version, or null if another run moved it. */
-  async claim(r: DispatchRefund, claim: SendingClaim): Promise<number | null> {
+  /**
+   * pending|failed (version v) -> sending, with a lease. From here the attempt is not proven not
+   * booked; a `fresh` claim (new key, or a key proven clean) starts the key's trust window now.
+   * Returns the claimed version, or null if another run moved it.
+   */
+  async claim(r: DispatchRefund, claim: SendingClaim, plan: { fresh: boolean; at: string }): Promise<number | null> {
     try {
       await documentClient().send(
         new UpdateCommand({
           TableName: tableName('refunds'),
           Key: refundKey(r.id),
           // A new attempt has no credit yet: a lookup must not read a previous attempt's (late-failed) credit as this one's.
-          UpdateExpression: `SET #s = :sending, sending = :claim, attempt = :attempt, version = version + :one, ${RUN_IDS} REMOVE pspCreditTransactionId`,
+          UpdateExpression: `SET #s = :sending, sending = :claim, attempt = :attempt, attemptNotBooked = :no, ${plan.fresh ? 'attemptSentAt = :at, ' : ''}version = version + :one, ${RUN_IDS} REMOVE pspCreditTransactionId, refusal`,
           ConditionExpression: '#s = :from AND version = :v',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':sending': 'sending', ':claim': claim, ':attempt': claim.attempt, ':one': 1, ':from': r.status, ':v': r.version, ':noRuns': [], ':runList': [claim.runId] },
+          ExpressionAttributeValues: {
+            ':sending': 'sending', ':claim': claim, ':attempt': claim.attempt, ':no': false, ':one': 1, ':from': r.status, ':v': r.version, ':noRuns': [], ':runList': [claim.runId],
+            ...(plan.fresh ? { ':at': plan.at } : {}),
+          },
         }),
       );
       return r.version + 1;
@@ -185,17 +205,20 @@ export class DispatchStore {
   }
 
   /**
-   * Writes the PSP outcome of a claim, conditioned on the claim still being ours (status
-   * sending, claimed version). Returns false if the claim was resolved by someone else.
+   * Writes the PSP outcome of a claim (or a lookup's resolution), conditioned on the refund still
+   * being as read (status `expectStatus`, the version given). Returns false if someone else moved it.
+   * Every move records whether the last attempt is proven not booked (psp-decisions.ts).
    */
   async settleClaim(
     r: Pick<DispatchRefund, 'id' | 'orderId' | 'ownerId' | 'ownerKind'>,
     claimedVersion: number,
     outcome:
       | { to: 'refunded'; creditTransactionId: string | null; runId: string; at: string; notify?: boolean }
-      | { to: 'failed'; pspCode: string; pspMessage: string; runId: string; at: string; notify?: NotificationKind }
-      | { to: 'unknown'; reason: string; runId: string; at: string }
-      | { to: 'pending' | 'failed'; released: string; runId: string; at: string },
+      | { to: 'failed'; pspCode: string; pspMessage: string; runId: string; at: string; notify?: NotificationKind; refusal?: PspRefusal | null; failedCredit?: { creditTransactionId: string | null; amount: number } }
+      | { to: 'unknown'; reason: string; runId: string; at: string; pspCode?: string | null; refusal?: PspRefusal | null }
+      /** Nothing booked by this claim; `provenNotBooked` when the attempt is proven clean as a whole. */
+      | { to: 'pending' | 'failed'; released: string; runId: string; at: string; provenNotBooked: boolean }
+      | { to: 'manual'; reason: string; runId: string; at: string },
     expectStatus: LifecycleState = 'sending',
   ): Promise<boolean> {
     const names: Record<string, string> = { '#s': 'status' };
@@ -204,18 +227,41 @@ export class DispatchStore {
     if (outcome.to === 'refunded') {
       // A run with notifyCustomers false owes no email: no outbox mark.
       const notify = outcome.notify !== false;
-      Object.assign(values, notify ? outboxValues(r, 'refunded_to_card') : {}, { ':credit': outcome.creditTransactionId });
-      update = `SET #s = :to, pspCreditTransactionId = :credit, settledAt = :at, settledByRun = :run, lastPspAt = :at, ${notify ? `${OUTBOX_SET}, ` : ''}version = version + :one REMOVE sending, openShard, pspCode, pspMessage, pspUnknownReason`;
-    } else if ('pspCode' in outcome) {
-      Object.assign(values, { ':code': outcome.pspCode, ':msg': outcome.pspMessage.slice(0, 500), ':open': `OPEN#${String(shardOf(r.id, OPEN_REFUND_SHARDS)).padStart(2, '0')}` });
+      Object.assign(values, notify ? outboxValues(r, 'refunded_to_card') : {}, { ':credit': outcome.creditTransactionId, ':no': false });
+      update = `SET #s = :to, pspCreditTransactionId = :credit, attemptNotBooked = :no, settledAt = :at, settledByRun = :run, lastPspAt = :at, ${notify ? `${OUTBOX_SET}, ` : ''}version = version + :one REMOVE sending, openShard, pspCode, pspMessage, pspUnknownReason, refusal`;
+    } else if ('pspCode' in outcome && outcome.to === 'failed') {
+      Object.assign(values, { ':code': outcome.pspCode, ':msg': outcome.pspMessage.slice(0, 500), ':open': `OPEN#${String(shardOf(r.id, OPEN_REFUND_SHARDS)).padStart(2, '0')}`, ':yes': true });
       if (outcome.notify) Object.assign(values, outboxValues(r, outcome.notify));
-      update = `SET #s = :to, pspCode = :code, pspMessage = :msg, lastPspAt = :at, lastRunId = :run, openShard = :open${outcome.notify ? `, ${OUTBOX_SET}` : ''}, version = version + :one REMOVE sending, settledAt, settledByRun, pspUnknownReason`;
+      const sets = [`#s = :to`, 'pspCode = :code', 'pspMessage = :msg', 'attemptNotBooked = :yes', 'lastPspAt = :at', 'lastRunId = :run', 'openShard = :open', 'version = version + :one'];
+      if (outcome.notify) sets.push(OUTBOX_SET);
+      if (outcome.refusal) {
+        sets.push('refusal = :refusal');
+        values[':refusal'] = outcome.refusal;
+      }
+      if (outcome.failedCredit) {
+        sets.push('failedCredits = list_append(if_not_exists(failedCredits, :none), :failedCredit)');
+        Object.assign(values, { ':none': [], ':failedCredit': [{ ...outcome.failedCredit, at: outcome.at }] });
+      }
+      update = `SET ${sets.join(', ')} REMOVE sending, settledAt, settledByRun, pspUnknownReason${outcome.refusal ? '' : ', refusal'}`;
     } else if (outcome.to === 'unknown') {
-      Object.assign(values, { ':reason': outcome.reason.slice(0, 500) });
-      update = 'SET #s = :to, pspUnknownReason = :reason, lastPspAt = :at, lastRunId = :run, version = version + :one REMOVE sending';
+      Object.assign(values, { ':reason': outcome.reason.slice(0, 500), ':no': false });
+      const sets = ['#s = :to', 'pspUnknownReason = :reason', 'attemptNotBooked = :no', 'lastPspAt = :at', 'lastRunId = :run', 'version = version + :one'];
+      const removes = ['sending'];
+      if (outcome.pspCode) {
+        sets.push('pspCode = :code');
+        values[':code'] = outcome.pspCode;
+      }
+      if (outcome.refusal) {
+        sets.push('refusal = :refusal');
+        values[':refusal'] = outcome.refusal;
+      } else if (outcome.refusal === null) removes.push('refusal');
+      update = `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`;
+    } else if (outcome.to === 'manual') {
+      Object.assign(values, { ':manual': { method: 'other', note: outcome.reason.slice(0, 500), requestedBy: 'reconciliation', at: outcome.at, runId: outcome.runId } });
+      update = 'SET #s = :to, manual = :manual, settledAt = :at, settledByRun = :run, lastRunId = :run, version = version + :one REMOVE sending, openShard';
     } else {
-      Object.assign(values, { ':reason': outcome.released.slice(0, 500) });
-      update = 'SET #s = :to, lastReleaseReason = :reason, lastRunId = :run, lastPspAt = :at, version = version + :one REMOVE sending, pspUnknownReason';
+      Object.assign(values, { ':reason': outcome.released.slice(0, 500), ':proven': outcome.provenNotBooked });
+      update = 'SET #s = :to, lastReleaseReason = :reason, attemptNotBooked = :proven, lastRunId = :run, lastPspAt = :at, version = version + :one REMOVE sending, pspUnknownReason, refusal';
     }
     try {
       await documentClient().send(
@@ -274,8 +320,13 @@ export class DispatchStore {
   }
 
   /** Reconciliation: a credit the PSP reported failed after it was booked; the customer is told. */
-  async lateFailure(r: DispatchRefund, pspCode: string, runId: string, at: string): Promise<boolean> {
-    return this.settleClaim(r, r.version, { to: 'failed', pspCode, pspMessage: 'the PSP reported the credit failed after booking it', runId, at, notify: 'late_failure' }, 'refunded');
+  async lateFailure(r: DispatchRefund, pspCode: string, creditTransactionId: string, runId: string, at: string): Promise<boolean> {
+    return this.settleClaim(
+      r,
+      r.version,
+      { to: 'failed', pspCode, pspMessage: 'the PSP reported the credit failed after booking it', runId, at, notify: 'late_failure', failedCredit: { creditTransactionId, amount: r.amount.amount } },
+      'refunded',
+    );
   }
 
   // ---- simulation selection (run items) ----
@@ -332,16 +383,16 @@ export class DispatchStore {
 
   // ---- reconciliation scope ----
 
-  /** One page of a parallel scan segment over refunds (reconciliation picks what it settles). */
+  /** One page of a parallel scan segment over the refunds ever sent to the PSP (reconciliation compares their transactions). */
   async scanPage(segment: number, totalSegments: number, cursor: string | null, limit: number): Promise<{ refunds: DispatchRefund[]; cursor: string | null }> {
     const out = await documentClient().send(
       new ScanCommand({
         TableName: tableName('refunds'),
         Segment: segment,
         TotalSegments: totalSegments,
-        FilterExpression: 'sk = :r AND #s IN (:unknown, :sending, :refunded)',
+        FilterExpression: 'sk = :r AND (attempt > :zero OR #s IN (:unknown, :sending, :refunded))',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':r': 'REFUND', ':unknown': 'unknown', ':sending': 'sending', ':refunded': 'refunded' },
+        ExpressionAttributeValues: { ':r': 'REFUND', ':zero': 0, ':unknown': 'unknown', ':sending': 'sending', ':refunded': 'refunded' },
         Limit: limit,
         ExclusiveStartKey: cursor ? (JSON.parse(cursor) as Item) : undefined,
       }),

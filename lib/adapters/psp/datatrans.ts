@@ -1,13 +1,13 @@
 import * as z from 'zod';
 import { isKnownCurrency } from '../../core/money.ts';
+import type { PspCreditAction } from '../../core/psp-attribution.ts';
 import {
   idempotencyKeyFor,
   refnoFor,
-  type PspLookupOutcome,
-  type PspLookupRequest,
+  type PspCreditLookup,
   type PspRefundOutcome,
   type PspRefundRequest,
-  type PspTransactionCredits,
+  type PspTransactionLookup,
   type RefundPsp,
 } from './port.ts';
 import { fetchTransport, nodeHttpTransport, type HttpExchangeResult, type HttpTransport } from './transport.ts';
@@ -37,16 +37,20 @@ export interface DatatransOptions {
 /** Datatrans transaction ids: 18 digits, kept as strings (beyond Number's safe integers). */
 export const TRANSACTION_ID = /^\d{18}$/;
 
-// Final refusals of a credit: the refund can go to the credit-account fallback.
+// Documented refusals that book nothing and are final for this attempt (a new attempt may be tried).
 const DECLINE_CODES = new Set([
-  'EXPIRED_CARD', 'BLOCKED_CARD', 'DECLINED', 'SOFT_DECLINED', 'INVALID_TRANSACTION_STATUS', 'REFERRAL', 'INVALID_CARD',
-  'INVALID_CVV', 'UNSUPPORTED_CARD', 'NOT_SUPPORTED_BY_THIRD_PARTY', 'UNSUPPORTED_PAYMENT_METHOD', 'BLOCKED_BY_VELOCITY_CHECKER',
-  'TRANSACTION_NOT_FOUND', 'INVALID_PROPERTY', 'INVALID_STATE', 'INVALID_ALIAS',
+  'EXPIRED_CARD', 'BLOCKED_CARD', 'DECLINED', 'SOFT_DECLINED', 'REFERRAL', 'INVALID_CARD', 'INVALID_CVV', 'UNSUPPORTED_CARD',
+  'NOT_SUPPORTED_BY_THIRD_PARTY', 'UNSUPPORTED_PAYMENT_METHOD', 'BLOCKED_BY_VELOCITY_CHECKER', 'TRANSACTION_NOT_FOUND', 'INVALID_STATE', 'INVALID_ALIAS',
 ]);
+// The transaction cannot be credited that much (over-refund, fully credited; INVALID_PROPERTY also covers a
+// currency mismatch, but our own request is validated before sending, so the amount is its likeliest cause):
+// money may already have gone back, so never a credit-account fallback on this answer; a lookup decides.
+const NOT_CREDITABLE_CODES = new Set(['INVALID_TRANSACTION_STATUS', 'INVALID_PROPERTY']);
 // Refusals that would repeat for every refund (credentials, merchant setup, a request shape the PSP rejects).
 const CONFIGURATION_CODES = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'INVALID_SETUP', 'INVALID_SIGN', 'INVALID_HEADER', 'INVALID_JSON_PAYLOAD', 'UNRECOGNIZED_PROPERTY', 'CLIENT_ERROR']);
-// Anything else (UNKNOWN_ERROR, SERVER_ERROR, THIRD_PARTY_ERROR, DUPLICATE_REFNO: our refno is already
-// booked?) or an unlisted code leaves the outcome open: unknown, settled by reconciliation.
+// Our refno is already used: perhaps by our own earlier booking. Unknown until a lookup decides.
+const REFNO_IN_USE_CODES = new Set(['DUPLICATE_REFNO']);
+// Anything else (UNKNOWN_ERROR, SERVER_ERROR, THIRD_PARTY_ERROR) or an unlisted code leaves the outcome open: unknown.
 
 const creditResponseSchema = z.object({ transactionId: z.string().regex(TRANSACTION_ID), acquirerAuthorizationCode: z.string().optional() });
 const errorResponseSchema = z.object({ error: z.object({ code: z.string().min(1), message: z.string().optional() }) });
@@ -58,9 +62,15 @@ const statusResponseSchema = z.object({
   currency: z.string().optional(),
   refno: z.string().optional(),
   detail: z
-    .object({ fail: z.object({ reason: z.string().optional(), message: z.string().optional() }).optional(), credit: z.object({ amount: z.number().int().optional() }).optional() })
+    .object({
+      fail: z.object({ reason: z.string().optional(), message: z.string().optional() }).optional(),
+      credit: z.object({ amount: z.number().int().optional() }).optional(),
+      settle: z.object({ amount: z.number().int().optional() }).optional(),
+    })
     .optional(),
-  history: z.array(z.object({ action: z.string().optional(), amount: z.number().int().optional(), success: z.boolean().optional() })).optional(),
+  history: z
+    .array(z.object({ action: z.string().optional(), amount: z.number().int().optional(), success: z.boolean().optional(), source: z.string().optional(), date: z.string().optional() }))
+    .optional(),
 });
 type StatusView = z.infer<typeof statusResponseSchema>;
 
@@ -118,69 +128,45 @@ export class DatatransPsp implements RefundPsp {
   }
 
   /**
-   * Reconciliation, read-only. How a credit is recognised as this refund's, from what the spec exposes:
-   * 1. With a known creditTransactionId: GET that transaction; it is ours if `type` is `credit` and
-   *    its `refno` is refnoFor(refundId). settled/transmitted/authorized -> credited; failed or
-   *    canceled -> failed_after_credit (late failure, code = detail.fail.reason).
-   * 2. Otherwise: GET the original transaction. Its `history` lists credits with amount and success
-   *    but neither refno nor credit id, so: h = successful credit entries of exactly this amount,
-   *    b / u = other refunds of this payment with the same amount known credited / still unknown.
-   *    h - b = 0 -> not_credited; h - b = 1 + u -> credited (every candidate is booked);
-   *    anything else -> unknown (ambiguous or inconsistent: left to an operator).
+   * Reconciliation, read-only: GET the original transaction. Its history lists each credit with
+   * amount, date, source (`api` for requests like ours, `admin` for the back office) and success,
+   * but neither refno nor credit id: lib/core/psp-attribution.ts decides what is ours.
    */
-  async lookup(req: PspLookupRequest): Promise<PspLookupOutcome> {
-    if (!TRANSACTION_ID.test(req.originalTransactionId)) return { kind: 'unknown', reason: 'original transaction id is not 18 digits' };
-    if (req.creditTransactionId) {
-      const credit = await this.status(req.creditTransactionId);
-      if ('kind' in credit) return credit;
-      if (credit.type !== 'credit' || credit.refno !== refnoFor(req.refundId)) {
-        return this.unknownLookup(req, 'the credit transaction does not carry this refund\'s refno');
-      }
-      if (BOOKED_STATUSES.has(credit.status)) return { kind: 'credited', creditTransactionId: credit.transactionId };
-      if (credit.status === 'failed' || credit.status === 'canceled') {
-        return { kind: 'failed_after_credit', creditTransactionId: credit.transactionId, code: credit.detail?.fail?.reason ?? credit.status };
-      }
-      return this.unknownLookup(req, `credit transaction in status ${credit.status}`);
-    }
-    const original = await this.status(req.originalTransactionId);
-    if ('kind' in original) return original;
-    if (original.currency !== undefined && original.currency !== req.amount.currency) {
-      return this.unknownLookup(req, 'original transaction currency differs from the refund currency');
-    }
-    const sameAmount = (m: { amount: number; currency: string }) => m.amount === req.amount.amount && m.currency === req.amount.currency;
-    const h = (original.history ?? []).filter((a) => a.action === 'credit' && a.success === true && a.amount === req.amount.amount).length;
-    const others = (req.otherCreditsOnTransaction ?? []).filter((o) => sameAmount(o.amount));
-    const b = others.filter((o) => o.outcome === 'credited').length;
-    const u = others.length - b;
-    // The history keeps a credit that failed after booking as a success; the credited amount does not.
-    const credits = (original.history ?? []).filter((a) => a.action === 'credit' && a.success === true);
-    const failedLate = credits.reduce((s, a) => s + (a.amount ?? 0), 0) - (original.detail?.credit?.amount ?? 0);
-    let booked = h;
-    if (failedLate > 0) {
-      // Which credits failed? Only the combinations of credits that add up to the failed amount can have;
-      // decide only when all of them agree on how many credits of THIS amount failed.
-      const failedOfThisAmount = failedCountsOfAmount(credits.map((a) => a.amount ?? 0), failedLate, req.amount.amount);
-      if (failedOfThisAmount.size !== 1) return this.unknownLookup(req, `a credit on this transaction failed after booking (${failedLate} minor units) and the history cannot say whose`);
-      booked = h - ([...failedOfThisAmount][0] as number);
-    }
-    const ours = booked - b;
-    if (ours === 0) return { kind: 'not_credited' };
-    if (ours === 1 + u) return { kind: 'credited', creditTransactionId: null };
-    return this.unknownLookup(req, `ambiguous history: ${h} credit(s) of this amount, ${b} known booked, ${u} unsettled`);
-  }
-
-  /** GET the original transaction: the amount it reports credited (detail.credit) and its successful credit actions. */
-  async creditsOf(originalTransactionId: string): Promise<PspTransactionCredits> {
+  async transaction(originalTransactionId: string): Promise<PspTransactionLookup> {
     if (!TRANSACTION_ID.test(originalTransactionId)) return { kind: 'unknown', reason: 'original transaction id is not 18 digits' };
     const view = await this.status(originalTransactionId);
-    if ('kind' in view) return view.kind === 'configuration_error' ? view : { kind: 'unknown', reason: view.kind === 'unknown' ? view.reason : view.kind };
-    const successfulCredits = (view.history ?? []).filter((a) => a.action === 'credit' && a.success === true).length;
-    return { kind: 'found', currency: view.currency ?? null, creditedAmount: view.detail?.credit?.amount ?? 0, successfulCredits };
+    if ('kind' in view) return view;
+    if (view.type !== 'payment') return { kind: 'unknown', reason: `transaction ${originalTransactionId} is a ${view.type}, not a payment` };
+    const credits: PspCreditAction[] = [];
+    for (const a of view.history ?? []) {
+      if (a.action !== 'credit' || a.success !== true) continue;
+      if (a.amount === undefined) return { kind: 'unknown', reason: 'a credit in the history has no amount' };
+      credits.push({ amount: a.amount, date: a.date ?? null, source: a.source ?? 'unknown' });
+    }
+    return {
+      kind: 'found',
+      view: { currency: view.currency ?? null, settledAmount: view.detail?.settle?.amount ?? null, creditedAmount: view.detail?.credit?.amount ?? 0, credits },
+    };
   }
 
-  private unknownLookup(req: PspLookupRequest, reason: string): PspLookupOutcome {
-    this.logger.warn('PSP lookup left the refund unknown', { refundId: req.refundId, transactionId: req.originalTransactionId, reason });
-    return { kind: 'unknown', reason };
+  /** Reconciliation, read-only: GET one credit transaction (its type, refno and state). */
+  async credit(creditTransactionId: string): Promise<PspCreditLookup> {
+    if (!TRANSACTION_ID.test(creditTransactionId)) return { kind: 'unknown', reason: 'credit transaction id is not 18 digits' };
+    const view = await this.status(creditTransactionId);
+    if ('kind' in view) return view;
+    const state = BOOKED_STATUSES.has(view.status) ? 'booked' : view.status === 'failed' || view.status === 'canceled' ? 'failed' : 'in_progress';
+    return {
+      kind: 'found',
+      credit: {
+        creditTransactionId: view.transactionId,
+        type: view.type,
+        refno: view.refno ?? null,
+        amount: view.detail?.credit?.amount ?? null,
+        currency: view.currency ?? null,
+        state,
+        failReason: state === 'failed' ? (view.detail?.fail?.reason ?? view.status) : null,
+      },
+    };
   }
 
   private headers(): Record<string, string> {
@@ -195,36 +181,40 @@ export class DatatransPsp implements RefundPsp {
     return null;
   }
 
+  /** What one answer proves (README: Outcomes of POST /v1/transactions/{id}/credit). */
   private creditOutcome(result: HttpExchangeResult): PspRefundOutcome {
     if (result.kind === 'not_sent') return { kind: 'retryable', reason: result.reason };
     if (result.kind === 'no_answer') return { kind: 'unknown', reason: result.reason };
     const { status } = result;
+    // Whatever its body (JSON, or an HTML page from a load balancer): the request may have booked.
+    if (status >= 500) return { kind: 'unknown', reason: `PSP server error (HTTP ${status}): may have booked` };
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(result.headers['retry-after']);
+      return retryAfterMs === undefined ? { kind: 'retryable', reason: 'rate limited (HTTP 429)' } : { kind: 'retryable', reason: 'rate limited (HTTP 429)', retryAfterMs };
+    }
+    if (status === 401 || status === 403) return { kind: 'configuration_error', httpStatus: status, reason: `PSP refused the credentials (HTTP ${status})` };
+    if (status === 409) return { kind: 'unknown', reason: 'a request with this idempotency key is still in flight (HTTP 409): may book' };
+    if (status === 422) return { kind: 'unknown', reason: 'idempotency key already used with a different body (HTTP 422)' };
     const json = parseJson(result.body);
     if (status === 200) {
       const parsed = creditResponseSchema.safeParse(json);
       if (parsed.success) return { kind: 'succeeded', creditTransactionId: parsed.data.transactionId };
       return { kind: 'unknown', reason: `malformed credit answer (HTTP 200${describeIssues(parsed.error, json)})` };
     }
-    if (status === 401 || status === 403) return { kind: 'configuration_error', httpStatus: status, reason: `PSP refused the credentials (HTTP ${status})` };
-    if (status === 429) {
-      const retryAfterMs = parseRetryAfter(result.headers['retry-after']);
-      return retryAfterMs === undefined ? { kind: 'retryable', reason: 'rate limited (HTTP 429)' } : { kind: 'retryable', reason: 'rate limited (HTTP 429)', retryAfterMs };
-    }
-    if (status === 409) return { kind: 'retryable', reason: 'idempotent request still in flight (HTTP 409)' };
-    if (status === 422) return { kind: 'unknown', reason: 'idempotency key already used with a different body (HTTP 422)' };
-    if (status >= 500) return { kind: 'retryable', reason: `PSP server error (HTTP ${status})` };
     const parsedError = errorResponseSchema.safeParse(json);
     if (!parsedError.success) return { kind: 'unknown', reason: `unexpected answer (HTTP ${status}${describeIssues(parsedError.error, json)})` };
     const { code, message } = parsedError.data.error;
     if (status === 400 || status === 404) {
       if (DECLINE_CODES.has(code)) return { kind: 'declined', code, message: message ?? code };
+      if (NOT_CREDITABLE_CODES.has(code)) return { kind: 'not_creditable', code, message: message ?? code };
       if (CONFIGURATION_CODES.has(code)) return { kind: 'configuration_error', httpStatus: status, reason: `PSP rejected the request: ${code}` };
+      if (REFNO_IN_USE_CODES.has(code)) return { kind: 'unknown', reason: `the PSP says our reference is already used (${code}): perhaps our own earlier booking`, code, cause: 'refno_in_use' };
     }
-    return { kind: 'unknown', reason: `unexpected answer (HTTP ${status}, code ${code})` };
+    return { kind: 'unknown', reason: `unexpected answer (HTTP ${status}, code ${code})`, code };
   }
 
   /** GET /v1/transactions/{id}: the parsed view, or the lookup outcome explaining why not. */
-  private async status(transactionId: string): Promise<StatusView | PspLookupOutcome> {
+  private async status(transactionId: string): Promise<StatusView | { kind: 'unknown'; reason: string } | { kind: 'configuration_error'; httpStatus: number; reason: string }> {
     const result = await this.transport({ method: 'GET', url: `${this.baseUrl}/v1/transactions/${transactionId}`, headers: this.headers(), timeoutMs: this.timeoutMs });
     if (result.kind !== 'response') return { kind: 'unknown', reason: `status not read: ${result.reason}` };
     if (result.status === 401 || result.status === 403) return { kind: 'configuration_error', httpStatus: result.status, reason: `PSP refused the credentials (HTTP ${result.status})` };
@@ -248,27 +238,3 @@ function describeIssues(error: z.ZodError, json: unknown): string {
 }
 
 export { loadDatatransConfig, type DatatransConfig } from './config.ts';
-
-/**
- * For the credits of one transaction (amounts) and the amount that failed after booking: the set of
- * possible counts of failed credits of `amount`, over every sub-multiset adding up to `failed`.
- * A single element means the history is unambiguous for that amount. Bounded: beyond 16 credits
- * it answers "ambiguous" (empty set) rather than enumerate.
- */
-export function failedCountsOfAmount(credits: readonly number[], failed: number, amount: number): Set<number> {
-  const counts = new Set<number>();
-  if (credits.length > 16) return counts;
-  const n = credits.length;
-  for (let mask = 1; mask < 1 << n; mask++) {
-    let total = 0;
-    let ofAmount = 0;
-    for (let i = 0; i < n; i++) {
-      if (mask & (1 << i)) {
-        total += credits[i] as number;
-        if (credits[i] === amount) ofAmount++;
-      }
-    }
-    if (total === failed) counts.add(ofAmount);
-  }
-  return counts;
-}

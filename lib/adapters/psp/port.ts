@@ -1,25 +1,48 @@
 import { createHash } from 'node:crypto';
 import type { Money } from '../../core/money.ts';
 import { DomainError } from '../../core/errors.ts';
+import type { PspTransactionView } from '../../core/psp-attribution.ts';
+import type { PspRefundOutcome } from '../../core/psp-decisions.ts';
 
 /**
  * The PSP port: what the dispatch and the reconciliation need from any PSP that can refund
  * a card (or Amazon Pay) payment to its source. No Datatrans specifics here, so a second
- * adapter (Worldline/Ogone, Adyen, Stripe) plugs in without touching the dispatch.
+ * adapter (Worldline/Ogone, Adyen, Stripe) plugs in without touching the dispatch. The adapter
+ * classifies answers by what they prove (lib/core/psp-decisions.ts) and reads records; the
+ * decisions (what is ours, when to send again) are the core's.
  */
 export interface RefundPsp {
   readonly name: string;
-  /** Sends one refund attempt. Never throws for PSP or network trouble: the outcome says it. */
+  /** Sends one request of one refund attempt. Never throws for PSP or network trouble: the outcome says it. */
   refund(req: PspRefundRequest): Promise<PspRefundOutcome>;
-  /** Reconciliation: reads the PSP's records only, never sends a refund. */
-  lookup(req: PspLookupRequest): Promise<PspLookupOutcome>;
-  /** Reconciliation report: what the PSP holds as credited on one original transaction (read-only). */
-  creditsOf?(originalTransactionId: string): Promise<PspTransactionCredits>;
+  /** Reconciliation: the original transaction's credits as the PSP records them (read-only). */
+  transaction(originalTransactionId: string): Promise<PspTransactionLookup>;
+  /** Reconciliation: one credit transaction, known by the id a success answer gave (read-only). */
+  credit(creditTransactionId: string): Promise<PspCreditLookup>;
 }
 
-export type PspTransactionCredits =
-  /** creditedAmount: the net amount the PSP reports credited (late-failed credits excluded). */
-  | { kind: 'found'; currency: string | null; creditedAmount: number; successfulCredits: number }
+export type { PspRefundOutcome };
+
+export type PspTransactionLookup =
+  | { kind: 'found'; view: PspTransactionView }
+  | { kind: 'unknown'; reason: string }
+  | { kind: 'configuration_error'; httpStatus: number; reason: string };
+
+export interface PspCreditRecord {
+  creditTransactionId: string;
+  /** `credit` for a credit; anything else is not a credit (never ours). */
+  type: string;
+  refno: string | null;
+  amount: number | null;
+  currency: string | null;
+  /** booked: settled/transmitted/authorized; failed: failed or canceled after booking; in_progress: anything else. */
+  state: 'booked' | 'failed' | 'in_progress';
+  /** The PSP's failure reason when failed. */
+  failReason: string | null;
+}
+
+export type PspCreditLookup =
+  | { kind: 'found'; credit: PspCreditRecord }
   | { kind: 'unknown'; reason: string }
   | { kind: 'configuration_error'; httpStatus: number; reason: string };
 
@@ -29,52 +52,11 @@ export interface PspRefundRequest {
   originalTransactionId: string;
   amount: Money;
   /**
-   * 1 for the first request of a refund. Only increases after a final decline, when a new
-   * request is safe; every retry and re-run of the same attempt sends the same idempotency key.
+   * 1 for the first request of a refund. Grows only once the previous attempt is proven not
+   * booked (lib/core/psp-decisions.ts planSend); every retry of an attempt sends the same key.
    */
   attempt: number;
 }
-
-export type PspRefundOutcome =
-  | { kind: 'succeeded'; creditTransactionId: string }
-  /** A final refusal (card expired, blocked, transaction not creditable…): safe to fall back. */
-  | { kind: 'declined'; code: string; message: string }
-  /** Nothing was booked: the same request (same key) may be sent again, after retryAfterMs if given. */
-  | { kind: 'retryable'; reason: string; retryAfterMs?: number }
-  /** The request may have been booked: never send again blindly, reconcile with lookup(). */
-  | { kind: 'unknown'; reason: string }
-  /** Credentials or merchant setup are wrong: stop the whole dispatch run. */
-  | { kind: 'configuration_error'; httpStatus: number; reason: string };
-
-export interface OtherCreditOnTransaction {
-  amount: Money;
-  /** credited: known booked at the PSP; unknown: sent, outcome not settled yet. */
-  outcome: 'credited' | 'unknown';
-}
-
-export interface PspLookupRequest {
-  refundId: string;
-  originalTransactionId: string;
-  amount: Money;
-  attempt: number;
-  /** The PSP's credit id when a previous answer gave it (needed to see a late failure). */
-  creditTransactionId?: string | null;
-  /**
-   * Other refunds of the same payment that were sent to the PSP and not declined. The PSP's
-   * history of the original transaction lists credits by amount only, so these are needed
-   * to tell whether a credit of this amount is ours (see DatatransPsp.lookup).
-   */
-  otherCreditsOnTransaction?: readonly OtherCreditOnTransaction[];
-}
-
-export type PspLookupOutcome =
-  /** creditTransactionId is null when only the original's history proves the credit. */
-  | { kind: 'credited'; creditTransactionId: string | null }
-  | { kind: 'not_credited' }
-  /** The credit was booked, then reported failed by the PSP (late failure): money did not move. */
-  | { kind: 'failed_after_credit'; creditTransactionId: string; code: string }
-  | { kind: 'unknown'; reason: string }
-  | { kind: 'configuration_error'; httpStatus: number; reason: string };
 
 /** For callers who prefer throwing: the dispatch run must stop, refunds must not fail one by one. */
 export class PspConfigurationError extends DomainError {

@@ -31,6 +31,8 @@ export interface LedgerCredit {
   at: string;
   /** failed: a late failure, reported failed by the status API after it was booked. */
   status: 'booked' | 'failed';
+  /** api: requested through the API (like ours); admin: booked in the back office. */
+  source: 'api' | 'admin';
 }
 
 export interface SandboxStats {
@@ -44,7 +46,9 @@ export interface SandboxStats {
   inFlightConflicts: number;
   bodyMismatches: number;
   overRefundsRefused: number;
+  duplicateRefnosRefused: number;
   rateLimited: number;
+  adminCredits: number;
 }
 
 /** One request and its answer as the sandbox saw them (for contract tests). */
@@ -66,9 +70,19 @@ export interface PspSandboxOptions {
   password?: string;
   rateLimitPerSecond?: number | null;
   seed?: number;
-  /** Clock for idempotency-key expiry (tests). */
+  /** Clock for idempotency-key expiry, history dates and fault windows (tests); advanceClock() adds to it. */
   now?: () => number;
+  /** How long an Idempotency-Key is kept (default 60 minutes, as Datatrans documents). */
+  keyTtlMs?: number;
+  /** Refuse a credit whose refno a booked credit already carries (DUPLICATE_REFNO), as a merchant setting may. */
+  uniqueRefno?: boolean;
   onExchange?: (exchange: SandboxExchange) => void;
+}
+
+export interface SandboxSettings {
+  rateLimitPerSecond?: number | null;
+  keyTtlMs?: number;
+  uniqueRefno?: boolean;
 }
 
 export interface PspSandbox {
@@ -77,6 +91,11 @@ export interface PspSandbox {
   registerTransactions(list: readonly SandboxTransaction[]): { registered: number; unchanged: number };
   configureFaults(config: FaultConfig): void;
   setRateLimit(perSecond: number | null): void;
+  configure(settings: SandboxSettings): void;
+  /** Moves the sandbox's clock forward (keys expire, history dates move on). */
+  advanceClock(ms: number): void;
+  /** A credit booked in the back office (history `source: admin`), never through the API. */
+  adminCredit(transactionId: string, amount: number): LedgerCredit;
   ledger(): LedgerCredit[];
   stats(): SandboxStats;
   reset(): void;
@@ -97,9 +116,16 @@ const transactionSchema = z.object({
   paymentMethod: z.string().optional(),
 });
 const registerSchema = z.object({ transactions: z.array(transactionSchema) });
-const configSchema = z.object({ rateLimitPerSecond: z.number().positive().nullable() });
+const configSchema = z.object({
+  rateLimitPerSecond: z.number().positive().nullable().optional(),
+  keyTtlSeconds: z.number().int().min(0).optional(),
+  uniqueRefno: z.boolean().optional(),
+});
+const clockSchema = z.object({ advanceSeconds: z.number().int().min(0) });
+const adminCreditSchema = z.object({ amount: z.number().int().positive() });
+const ADMIN_CREDIT_PATH = /^\/_sandbox\/transactions\/(\d{18})\/admin-credit$/;
 
-interface Action { action: 'authorize' | 'settle' | 'credit'; amount: number; source: 'api'; date: string; success: boolean }
+interface Action { action: 'authorize' | 'settle' | 'credit'; amount: number; source: 'api' | 'admin'; date: string; success: boolean }
 interface Settled { transactionId: string; amount: Money; paymentMethod: string; history: Action[]; createdAt: string; credits: Credit[] }
 interface Credit extends LedgerCredit { paymentMethod: string }
 interface Answer { status: number; headers: Record<string, string>; body: string }
@@ -115,6 +141,10 @@ function errorAnswer(status: number, code: string, message: string, headers: Rec
 function jsonAnswer(status: number, value: unknown): Answer {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
 }
+/** What a load balancer in front of the PSP answers when the backend is out of reach: not the PSP's JSON. */
+function htmlAnswer(status: number): Answer {
+  return { status, headers: { 'content-type': 'text/html' }, body: `<html><head><title>${status} Bad Gateway</title></head><body><center><h1>${status} Bad Gateway</h1></center></body></html>` };
+}
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
@@ -125,14 +155,21 @@ function canonical(value: unknown): string {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function emptyStats(): SandboxStats {
-  return { requests: {}, faultsInjected: {}, creditsBooked: 0, creditsFailedLate: 0, duplicateCreditsBlocked: 0, idempotentReplays: 0, inFlightConflicts: 0, bodyMismatches: 0, overRefundsRefused: 0, rateLimited: 0 };
+  return {
+    requests: {}, faultsInjected: {}, creditsBooked: 0, creditsFailedLate: 0, duplicateCreditsBlocked: 0, idempotentReplays: 0, inFlightConflicts: 0,
+    bodyMismatches: 0, overRefundsRefused: 0, duplicateRefnosRefused: 0, rateLimited: 0, adminCredits: 0,
+  };
 }
 
 export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<PspSandbox> {
   const host = options.host ?? '127.0.0.1';
   const merchantId = options.merchantId ?? SANDBOX_MERCHANT_ID;
   const expectedAuth = Buffer.from('Basic ' + Buffer.from(`${merchantId}:${options.password ?? SANDBOX_PASSWORD}`).toString('base64'));
-  const now = options.now ?? Date.now;
+  const baseNow = options.now ?? Date.now;
+  let clockOffset = 0;
+  const now = () => baseNow() + clockOffset;
+  let keyTtlMs = options.keyTtlMs ?? IDEMPOTENCY_KEY_TTL_MS;
+  let uniqueRefno = options.uniqueRefno ?? false;
   const seed = options.seed ?? 1;
 
   const transactions = new Map<string, Settled>();
@@ -237,6 +274,10 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
       stats.overRefundsRefused += 1;
       return errorAnswer(400, 'INVALID_PROPERTY', 'credit.amount exceeds the settled amount not yet credited');
     }
+    if (uniqueRefno && ledger.some((c) => c.refno === refno && c.source === 'api' && c.status === 'booked')) {
+      stats.duplicateRefnosRefused += 1;
+      return errorAnswer(400, 'DUPLICATE_REFNO', 'a transaction with this refno exists already');
+    }
     const date = new Date(now()).toISOString();
     if (fault?.kind === 'decline') {
       countFault('decline');
@@ -251,6 +292,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
       idempotencyKey: key,
       at: date,
       status: 'booked',
+      source: 'api',
       paymentMethod: tx.paymentMethod,
     };
     credits.set(credit.creditTransactionId, credit);
@@ -299,7 +341,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
         refno: credit.refno,
         paymentMethod: credit.paymentMethod,
         detail,
-        history: [{ action: 'credit', amount: credit.amount.amount, source: 'api', date: credit.at, success: true }],
+        history: [{ action: 'credit', amount: credit.amount.amount, source: credit.source, date: credit.at, success: true }],
       });
     }
     return errorAnswer(404, 'TRANSACTION_NOT_FOUND', 'transaction not found');
@@ -319,6 +361,19 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
         resolve();
       }
       res.on('close', done);
+    });
+
+  /** Waits ms whatever the client does (a closed socket does not cut it short); stop() ends it. */
+  const delays = new Set<() => void>();
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        delays.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      delays.add(done);
     });
 
   const handleV1 = async (req: http.IncomingMessage, res: http.ServerResponse, path: string, body: string, ctx: { fault?: FaultKind }): Promise<Answer | null> => {
@@ -345,7 +400,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
 
     if (statusMatch) {
       const related = [id, ...(credits.has(id) ? [credits.get(id)!.transactionId] : [])];
-      const fault = faults.pick('status', related);
+      const fault = faults.pick('status', related, now());
       if (fault) ctx.fault = fault.kind;
       const transportOutcome = await applyTransportFault(fault, res, false, () => statusView(id));
       return answer(transportOutcome);
@@ -365,7 +420,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
     if (key) {
       const fingerprint = `POST ${path} ${canonical(parsed)}`;
       const existing = keys.get(key);
-      if (existing && now() - existing.storedAt < IDEMPOTENCY_KEY_TTL_MS) {
+      if (existing && now() - existing.storedAt < keyTtlMs) {
         stats.duplicateCreditsBlocked += 1;
         if (existing.fingerprint !== fingerprint) {
           stats.bodyMismatches += 1;
@@ -376,7 +431,13 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
           return answer(errorAnswer(409, 'CLIENT_ERROR', 'a request with this idempotency key is in progress'));
         }
         stats.idempotentReplays += 1;
-        return answer(existing.answer ?? null);
+        // The replay passes through the same load balancer: a rule for replayed keys can break it too.
+        const replayFault = faults.pick('credit', [id], now(), true);
+        if (replayFault) ctx.fault = replayFault.kind;
+        const stored = existing.answer;
+        if (!stored) return answer(null);
+        const replayBusiness = replayFault?.kind === 'decline' || replayFault?.kind === 'late_failure' ? null : replayFault;
+        return answer(await applyTransportFault(replayBusiness, res, true, () => stored));
       }
       entry = { fingerprint, state: 'in_flight', storedAt: now() };
       keys.set(key, entry);
@@ -391,7 +452,7 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
       } else if (keys.get(key) === entry) keys.delete(key);
     };
 
-    const fault = faults.pick('credit', [id]);
+    const fault = faults.pick('credit', [id], now());
     if (fault) ctx.fault = fault.kind;
     const businessFault = fault?.kind === 'decline' || fault?.kind === 'late_failure' ? fault : null;
     let committed: Answer | null = null;
@@ -444,7 +505,48 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
         const real = commit();
         return { status: real.status, headers: real.headers, body: real.body.slice(0, Math.max(1, Math.floor(real.body.length / 2))) };
       }
+      case 'booked_then_5xx': {
+        commit();
+        const status = fault.status ?? 502;
+        return fault.html ? htmlAnswer(status) : errorAnswer(status, 'SERVER_ERROR', 'temporary server error');
+      }
+      case 'slow_commit':
+        await delay(fault.ms);
+        return commit();
+      case 'key_in_flight':
+        stats.inFlightConflicts += 1;
+        return errorAnswer(409, 'CLIENT_ERROR', 'a request with this idempotency key is in progress');
     }
+  };
+
+  const adminCredit = (transactionId: string, amount: number): LedgerCredit => {
+    const tx = transactions.get(transactionId);
+    if (!tx) throw new SandboxConflict(`transaction ${transactionId} is not registered`);
+    if (amount > remainingOf(tx)) throw new SandboxConflict(`a back-office credit of ${amount} exceeds what transaction ${transactionId} can still be credited (${remainingOf(tx)})`);
+    const date = new Date(now()).toISOString();
+    const credit: Credit = {
+      transactionId,
+      creditTransactionId: newCreditId(),
+      amount: { amount, currency: tx.amount.currency },
+      refno: `BO-${transactionId.slice(-10)}-${tx.credits.length + 1}`,
+      idempotencyKey: null,
+      at: date,
+      status: 'booked',
+      source: 'admin',
+      paymentMethod: tx.paymentMethod,
+    };
+    credits.set(credit.creditTransactionId, credit);
+    ledger.push(credit);
+    tx.credits.push(credit);
+    tx.history.push({ action: 'credit', amount, source: 'admin', date, success: true });
+    stats.adminCredits += 1;
+    return { ...credit, amount: { ...credit.amount } };
+  };
+
+  const configure = (settings: SandboxSettings) => {
+    if (settings.rateLimitPerSecond !== undefined) setRateLimit(settings.rateLimitPerSecond);
+    if (settings.keyTtlMs !== undefined) keyTtlMs = settings.keyTtlMs;
+    if (settings.uniqueRefno !== undefined) uniqueRefno = settings.uniqueRefno;
   };
 
   const handleAdmin = async (req: http.IncomingMessage, path: string, body: string): Promise<Answer> => {
@@ -482,21 +584,40 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
       case 'POST /_sandbox/config': {
         const parsed = configSchema.safeParse(parseBody());
         if (!parsed.success) return invalid(parsed.error);
-        setRateLimit(parsed.data.rateLimitPerSecond);
-        return jsonAnswer(200, { rateLimitPerSecond: rate });
+        const { rateLimitPerSecond, keyTtlSeconds, uniqueRefno: unique } = parsed.data;
+        configure({ rateLimitPerSecond, ...(keyTtlSeconds !== undefined ? { keyTtlMs: keyTtlSeconds * 1000 } : {}), uniqueRefno: unique });
+        return jsonAnswer(200, { rateLimitPerSecond: rate, keyTtlSeconds: keyTtlMs / 1000, uniqueRefno });
+      }
+      case 'POST /_sandbox/clock': {
+        const parsed = clockSchema.safeParse(parseBody());
+        if (!parsed.success) return invalid(parsed.error);
+        clockOffset += parsed.data.advanceSeconds * 1000;
+        return jsonAnswer(200, { now: new Date(now()).toISOString() });
       }
       case 'GET /_sandbox/stats':
         return jsonAnswer(200, stats);
       case 'POST /_sandbox/reset':
         reset();
         return jsonAnswer(200, { reset: true });
-      default:
+      default: {
+        const adminCreditMatch = req.method === 'POST' ? ADMIN_CREDIT_PATH.exec(path) : null;
+        if (adminCreditMatch) {
+          const parsed = adminCreditSchema.safeParse(parseBody());
+          if (!parsed.success) return invalid(parsed.error);
+          try {
+            return jsonAnswer(200, adminCredit(adminCreditMatch[1] as string, parsed.data.amount));
+          } catch (err) {
+            if (err instanceof SandboxConflict) return errorAnswer(409, 'CLIENT_ERROR', err.message);
+            throw err;
+          }
+        }
         return errorAnswer(404, 'CLIENT_ERROR', 'no such sandbox endpoint');
+      }
     }
   };
 
   const publicLedger = (): LedgerCredit[] =>
-    ledger.map(({ transactionId, creditTransactionId, amount, refno, idempotencyKey, at, status }) => ({ transactionId, creditTransactionId, amount: { ...amount }, refno, idempotencyKey, at, status }));
+    ledger.map(({ transactionId, creditTransactionId, amount, refno, idempotencyKey, at, status, source }) => ({ transactionId, creditTransactionId, amount: { ...amount }, refno, idempotencyKey, at, status, source }));
 
   const reset = () => {
     transactions.clear();
@@ -555,12 +676,19 @@ export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<
       new Promise<void>((resolve) => {
         for (const t of holds) clearTimeout(t);
         holds.clear();
+        for (const done of [...delays]) done();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       }),
     registerTransactions,
     configureFaults: (config) => faults.configure(faultConfigSchema.parse(config)),
     setRateLimit,
+    configure,
+    advanceClock: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the sandbox clock only moves forward');
+      clockOffset += ms;
+    },
+    adminCredit,
     ledger: publicLedger,
     stats: () => structuredClone(stats),
     reset,

@@ -41,7 +41,8 @@ afterEach(async () => {
   await sandbox.stop();
   // Contract: every request the adapter sent and every answer the sandbox gave conforms to the spec
   // (a malformed-JSON fault breaks the answer on purpose).
-  const problems = exchanges.filter((e) => e.fault !== 'malformed_json').flatMap(exchangeProblems);
+  // (a malformed-JSON fault and a load balancer's HTML page break the answer on purpose).
+  const problems = exchanges.filter((e) => e.fault !== 'malformed_json' && !(e.response?.headers['content-type'] ?? '').startsWith('text/html')).flatMap(exchangeProblems);
   expect(problems).toEqual([]);
 });
 
@@ -80,7 +81,7 @@ describe('DatatransPsp.refund against the sandbox', () => {
     expect(sandbox.ledger()[0]?.amount).toEqual({ amount: 5000, currency: 'EUR' });
   });
 
-  it.each(['EXPIRED_CARD', 'BLOCKED_CARD', 'DECLINED', 'SOFT_DECLINED', 'INVALID_TRANSACTION_STATUS', 'REFERRAL', 'INVALID_CARD'])(
+  it.each(['EXPIRED_CARD', 'BLOCKED_CARD', 'DECLINED', 'SOFT_DECLINED', 'REFERRAL', 'INVALID_CARD', 'TRANSACTION_NOT_FOUND'])(
     'a %s decline is final and kept with its code; a new attempt is a new, safe request',
     async (code) => {
       faults({ transactionId: CARD_TX, times: 1, fault: { kind: 'decline', code } });
@@ -94,24 +95,45 @@ describe('DatatransPsp.refund against the sandbox', () => {
     },
   );
 
-  it('refuses an over-refund: the credits never exceed the settled amount', async () => {
+  it('an over-refund refusal is not a decline: money may already have gone back, so it is never a reason to credit', async () => {
     const first = await psp().refund(refund({ refundId: 'R-A', amount: { amount: 8000, currency: 'CHF' } }));
     const tooMuch = await psp().refund(refund({ refundId: 'R-B', amount: { amount: 2301, currency: 'CHF' } }));
     const rest = await psp().refund(refund({ refundId: 'R-C', amount: { amount: 2300, currency: 'CHF' } }));
     const nothingLeft = await psp().refund(refund({ refundId: 'R-D', amount: { amount: 1, currency: 'CHF' } }));
 
-    expect([first.kind, tooMuch.kind, rest.kind, nothingLeft.kind]).toEqual(['succeeded', 'declined', 'succeeded', 'declined']);
+    expect([first.kind, tooMuch.kind, rest.kind, nothingLeft.kind]).toEqual(['succeeded', 'not_creditable', 'succeeded', 'not_creditable']);
+    expect([tooMuch, nothingLeft].map((o) => (o.kind === 'not_creditable' ? o.code : null))).toEqual(['INVALID_PROPERTY', 'INVALID_TRANSACTION_STATUS']);
     expect(sandbox.ledger().reduce((s, c) => s + c.amount.amount, 0)).toBe(10300);
     expect(sandbox.stats().overRefundsRefused).toBe(2);
   });
 
-  it('declines a credit in another currency and on an unknown transaction', async () => {
+  it('a back-office credit counts against the settled amount: our credit is then refused as not creditable', async () => {
+    sandbox.adminCredit(CARD_TX, 5000);
+
+    const outcome = await psp().refund(refund({ amount: { amount: 6000, currency: 'CHF' } }));
+    const read = await psp().transaction(CARD_TX);
+
+    expect(outcome).toMatchObject({ kind: 'not_creditable', code: 'INVALID_PROPERTY' });
+    expect(read).toMatchObject({ kind: 'found', view: { settledAmount: 10300, creditedAmount: 5000, credits: [{ amount: 5000, source: 'admin', date: expect.any(String) }] } });
+  });
+
+  it('a credit in another currency is refused as not creditable too (a lookup tells it from an over-refund); an unknown transaction is declined', async () => {
     const wrongCurrency = await psp().refund(refund({ refundId: 'R-EUR', amount: { amount: 100, currency: 'EUR' } }));
     const unknownTx = await psp().refund(refund({ refundId: 'R-NOTX', originalTransactionId: '999999999999999999' }));
 
-    expect(wrongCurrency).toMatchObject({ kind: 'declined', code: 'INVALID_PROPERTY' });
+    expect(wrongCurrency).toMatchObject({ kind: 'not_creditable', code: 'INVALID_PROPERTY' });
     expect(unknownTx).toMatchObject({ kind: 'declined', code: 'TRANSACTION_NOT_FOUND' });
     expect(sandbox.ledger()).toEqual([]);
+  });
+
+  it('DUPLICATE_REFNO is unknown (our own earlier booking may hold the reference), never a decline', async () => {
+    sandbox.configure({ uniqueRefno: true });
+    await psp().refund(refund({ attempt: 1, amount: { amount: 3000, currency: 'CHF' } }));
+
+    const again = await psp().refund(refund({ attempt: 2, amount: { amount: 3000, currency: 'CHF' } }));
+
+    expect(again).toMatchObject({ kind: 'unknown', code: 'DUPLICATE_REFNO', cause: 'refno_in_use' });
+    expect(sandbox.ledger()).toHaveLength(1);
   });
 
   it('does not send a request it knows is invalid (transaction id not 18 digits)', async () => {
@@ -121,15 +143,21 @@ describe('DatatransPsp.refund against the sandbox', () => {
     expect(exchanges).toEqual([]);
   });
 
-  it('a 5xx is retryable and the retry with the same key books exactly once', async () => {
-    faults({ times: 1, fault: { kind: 'http_5xx', status: 502 } });
+  it('any 5xx is unknown, whatever its body: the PSP may have booked behind it', async () => {
+    faults(
+      { transactionId: CARD_TX, times: 1, fault: { kind: 'http_5xx', status: 503 } },
+      { transactionId: OTHER_TX, times: 1, fault: { kind: 'booked_then_5xx', status: 502, html: true } },
+    );
+    const other = refund({ refundId: 'R-OTHER', originalTransactionId: OTHER_TX, amount: { amount: 4000, currency: 'CHF' } });
 
-    const first = await psp().refund(refund());
-    const retry = await psp().refund(refund());
+    const jsonError = await psp().refund(refund());
+    const htmlPage = await psp().refund(other);
 
-    expect(first).toMatchObject({ kind: 'retryable' });
-    expect(retry.kind).toBe('succeeded');
-    expect(sandbox.ledger()).toHaveLength(1);
+    expect(jsonError).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('HTTP 503') });
+    expect(htmlPage).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('HTTP 502') });
+    // The 502 hid a booking: the PSP holds it, and replays it for the same key.
+    expect(sandbox.ledger().map((c) => c.transactionId)).toEqual([OTHER_TX]);
+    expect(await psp().refund(other)).toEqual({ kind: 'succeeded', creditTransactionId: sandbox.ledger()[0]?.creditTransactionId });
   });
 
   it('a 429 is retryable after the Retry-After the PSP asked for', async () => {
@@ -141,7 +169,7 @@ describe('DatatransPsp.refund against the sandbox', () => {
     expect(sandbox.ledger()).toEqual([]);
   });
 
-  it('a 409 (same key still in flight) is retryable and books nothing twice', async () => {
+  it('a 409 (same key still in flight) is unknown: the request in flight may book', async () => {
     faults({ times: 1, fault: { kind: 'latency', ms: 1500 } });
 
     const slow = psp().refund(refund());
@@ -150,7 +178,7 @@ describe('DatatransPsp.refund against the sandbox', () => {
     const first = await slow;
 
     expect(first.kind).toBe('succeeded');
-    expect(concurrent).toMatchObject({ kind: 'retryable', reason: expect.stringContaining('409') });
+    expect(concurrent).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('409') });
     expect(sandbox.ledger()).toHaveLength(1);
   });
 
@@ -162,28 +190,41 @@ describe('DatatransPsp.refund against the sandbox', () => {
     expect(outcome.kind).toBe('succeeded');
   });
 
-  it('a time-out before the PSP commits is unknown; reconciliation finds no credit', async () => {
+  it('a time-out before the PSP commits is unknown; its status shows no credit', async () => {
     faults({ times: 1, fault: { kind: 'timeout_before_commit', ms: 5000 } });
 
     const outcome = await psp({ timeoutMs: 300 }).refund(refund());
-    const lookup = await psp().lookup(refund());
+    const read = await psp().transaction(CARD_TX);
 
     expect(outcome).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('300 ms') });
-    expect(lookup).toEqual({ kind: 'not_credited' });
+    expect(read).toMatchObject({ kind: 'found', view: { creditedAmount: 0, credits: [] } });
     expect(sandbox.ledger()).toEqual([]);
   });
 
-  it('a time-out after the PSP committed is unknown; reconciliation finds the credit; the same key replays it', async () => {
+  it('a time-out after the PSP committed is unknown; its status shows the credit (source api); the same key replays it', async () => {
     faults({ times: 1, fault: { kind: 'timeout_after_commit', ms: 5000 } });
 
     const outcome = await psp({ timeoutMs: 300 }).refund(refund());
-    const lookup = await psp().lookup(refund());
+    const read = await psp().transaction(CARD_TX);
     const replay = await psp().refund(refund());
 
     expect(outcome.kind).toBe('unknown');
-    expect(lookup).toEqual({ kind: 'credited', creditTransactionId: null });
+    expect(read).toMatchObject({ kind: 'found', view: { currency: 'CHF', settledAmount: 10300, creditedAmount: 6000, credits: [{ amount: 6000, source: 'api', date: expect.any(String) }] } });
     expect(replay).toEqual({ kind: 'succeeded', creditTransactionId: sandbox.ledger()[0]?.creditTransactionId });
     expect(sandbox.ledger()).toHaveLength(1);
+  });
+
+  it('a slow booking shows only once it lands, after the client gave up', async () => {
+    faults({ times: 1, fault: { kind: 'slow_commit', ms: 1500 } });
+
+    const outcome = await psp({ timeoutMs: 200 }).refund(refund());
+    const early = await psp().transaction(CARD_TX);
+    for (let i = 0; i < 100 && sandbox.ledger().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const late = await psp().transaction(CARD_TX);
+
+    expect(outcome.kind).toBe('unknown');
+    expect(early).toMatchObject({ kind: 'found', view: { credits: [] } });
+    expect(late).toMatchObject({ kind: 'found', view: { credits: [{ amount: 6000, source: 'api' }] } });
   });
 
   it('a connection reset after sending is unknown, whether or not the PSP committed', async () => {
@@ -195,8 +236,8 @@ describe('DatatransPsp.refund against the sandbox', () => {
 
     expect(before.kind).toBe('unknown');
     expect(after.kind).toBe('unknown');
-    expect(await psp().lookup(refund())).toEqual({ kind: 'not_credited' });
-    expect(await psp().lookup(other)).toEqual({ kind: 'credited', creditTransactionId: null });
+    expect(await psp().transaction(CARD_TX)).toMatchObject({ kind: 'found', view: { credits: [] } });
+    expect(await psp().transaction(OTHER_TX)).toMatchObject({ kind: 'found', view: { credits: [{ amount: 4000, source: 'api' }] } });
   });
 
   it('a connection refused (nothing sent) is retryable', async () => {
@@ -213,10 +254,10 @@ describe('DatatransPsp.refund against the sandbox', () => {
     faults({ times: 1, fault: { kind: 'malformed_json' } });
 
     const outcome = await psp().refund(refund());
-    const lookup = await psp().lookup(refund());
+    const read = await psp().transaction(CARD_TX);
 
     expect(outcome).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('malformed') });
-    expect(lookup).toEqual({ kind: 'credited', creditTransactionId: null });
+    expect(read).toMatchObject({ kind: 'found', view: { credits: [{ amount: 6000 }] } });
     const text = JSON.stringify(logged);
     expect(logged.length).toBeGreaterThan(0);
     expect(text).not.toContain(SANDBOX_PASSWORD);
@@ -251,51 +292,40 @@ describe('DatatransPsp.refund against the sandbox', () => {
   });
 });
 
-describe('DatatransPsp.lookup (reconciliation)', () => {
+describe('DatatransPsp status reads (reconciliation)', () => {
   it('a late failure is visible through the credit transaction status', async () => {
     faults({ times: 1, fault: { kind: 'late_failure' } });
     const outcome = await psp().refund(refund());
-    const creditTransactionId = outcome.kind === 'succeeded' ? outcome.creditTransactionId : null;
+    const creditTransactionId = outcome.kind === 'succeeded' ? outcome.creditTransactionId : '';
 
-    const lookup = await psp().lookup({ ...refund(), creditTransactionId });
+    const read = await psp().credit(creditTransactionId);
 
     expect(outcome.kind).toBe('succeeded');
-    expect(lookup).toEqual({ kind: 'failed_after_credit', creditTransactionId, code: 'declined' });
+    expect(read).toEqual({ kind: 'found', credit: { creditTransactionId, type: 'credit', refno: refnoFor('R-O1-PAY1-1'), amount: 6000, currency: 'CHF', state: 'failed', failReason: 'declined' } });
     expect(sandbox.ledger()[0]?.status).toBe('failed');
   });
 
-  it('confirms a known credit by its refno, and refuses one that carries another refund\'s refno', async () => {
+  it('reads a booked credit with its refno; the original lists it as an api credit with its date', async () => {
     const outcome = await psp().refund(refund());
-    const creditTransactionId = outcome.kind === 'succeeded' ? outcome.creditTransactionId : null;
+    const creditTransactionId = outcome.kind === 'succeeded' ? outcome.creditTransactionId : '';
+    sandbox.adminCredit(CARD_TX, 300);
 
-    const ours = await psp().lookup({ ...refund(), creditTransactionId });
-    const notOurs = await psp().lookup({ ...refund({ refundId: 'R-SOMEONE-ELSE' }), creditTransactionId });
+    const credit = await psp().credit(creditTransactionId);
+    const original = await psp().transaction(CARD_TX);
 
-    expect(ours).toEqual({ kind: 'credited', creditTransactionId });
-    expect(notOurs).toMatchObject({ kind: 'unknown' });
+    expect(credit).toMatchObject({ kind: 'found', credit: { type: 'credit', refno: 'R-O1-PAY1-1', state: 'booked', amount: 6000 } });
+    expect(original).toMatchObject({
+      kind: 'found',
+      view: { creditedAmount: 6300, credits: [{ amount: 6000, source: 'api' }, { amount: 300, source: 'admin' }] },
+    });
   });
 
-  it('tells apart credits of the same amount using the other refunds of the payment', async () => {
-    const a = refund({ refundId: 'R-A', amount: { amount: 3000, currency: 'CHF' } });
-    const b = refund({ refundId: 'R-B', amount: { amount: 3000, currency: 'CHF' } });
-    await psp().refund(a);
-
-    const bothUnknown = await psp().lookup({ ...b, otherCreditsOnTransaction: [{ amount: a.amount, outcome: 'unknown' }] });
-    const aKnownBooked = await psp().lookup({ ...b, otherCreditsOnTransaction: [{ amount: a.amount, outcome: 'credited' }] });
-    await psp().refund(b);
-    const bothBooked = await psp().lookup({ ...b, otherCreditsOnTransaction: [{ amount: a.amount, outcome: 'unknown' }] });
-
-    expect(bothUnknown).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('ambiguous') });
-    expect(aKnownBooked).toEqual({ kind: 'not_credited' });
-    expect(bothBooked).toEqual({ kind: 'credited', creditTransactionId: null });
-  });
-
-  it('a status API failure leaves the refund unknown; 401 is a configuration error', async () => {
+  it('a status API failure is unknown; 401 is a configuration error', async () => {
     faults({ endpoint: 'status', times: 1, fault: { kind: 'http_5xx' } }, { endpoint: 'status', times: 1, fault: { kind: 'malformed_json' } }, { endpoint: 'status', times: 1, fault: { kind: 'unauthorized' } });
 
-    const serverError = await psp().lookup(refund());
-    const malformed = await psp().lookup(refund());
-    const unauthorized = await psp().lookup(refund());
+    const serverError = await psp().transaction(CARD_TX);
+    const malformed = await psp().transaction(CARD_TX);
+    const unauthorized = await psp().transaction(CARD_TX);
 
     expect(serverError).toMatchObject({ kind: 'unknown' });
     expect(malformed).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('malformed') });

@@ -41,15 +41,3 @@ describe('PspConfigurationError', () => {
     expect(orThrowConfigurationError({ kind: 'succeeded', creditTransactionId: '1' })).toEqual({ kind: 'succeeded', creditTransactionId: '1' });
   });
 });
-
-describe('late failures in the original transaction history', () => {
-  it('tells whose credit failed when only one combination of credits adds up to the failed amount', async () => {
-    const { failedCountsOfAmount } = await import('../../../lib/adapters/psp/datatrans.ts');
-    // credits of 883 and 1767 booked, 1767 failed later: the 883 credit stands, the 1767 one failed
-    expect([...failedCountsOfAmount([883, 1767], 1767, 883)]).toEqual([0]);
-    expect([...failedCountsOfAmount([883, 1767], 1767, 1767)]).toEqual([1]);
-    // two credits of 500 and one of 1000, 1000 failed: either the 1000 or both 500s: ambiguous for 500
-    expect([...failedCountsOfAmount([500, 500, 1000], 1000, 500)].sort()).toEqual([0, 2]);
-    expect(failedCountsOfAmount(Array.from({ length: 17 }, () => 1), 1, 1).size).toBe(0);
-  });
-});

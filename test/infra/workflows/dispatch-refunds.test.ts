@@ -7,24 +7,27 @@ describe('DispatchRefunds in the synthesized stack', () => {
   const template = JSON.parse(readFileSync(inject('templatePath'), 'utf8')) as { Resources: Record<string, Resource> };
   const resources = Object.values(template.Resources);
 
-  it('schedules nightly simulate, psp and credit passes in Europe/Zurich with the schedule input', () => {
+  it('schedules one nightly run in Europe/Zurich with the input `mass-refund start DispatchRefunds --schedule nightly` builds', async () => {
+    const { scheduleInput } = await import('../../../lib/cli/start.ts');
     const schedules = resources.filter((r) => r.Type === 'AWS::Scheduler::Schedule');
     const passes = schedules.map((s) => {
       const target = s.Properties.Target as { Input: string };
       return { expression: s.Properties.ScheduleExpression, tz: s.Properties.ScheduleExpressionTimezone, input: JSON.parse(target.Input) as Record<string, unknown> };
     });
-    expect(passes).toEqual(
-      expect.arrayContaining([
-        { expression: 'cron(0 2 * * ? *)', tz: 'Europe/Zurich', input: { schedule: 'nightly', mode: 'simulate', requestedBy: 'schedule:nightly' } },
-        { expression: 'cron(30 2 * * ? *)', tz: 'Europe/Zurich', input: { schedule: 'nightly', mode: 'psp', requestedBy: 'schedule:nightly' } },
-        { expression: 'cron(0 3 * * ? *)', tz: 'Europe/Zurich', input: { schedule: 'nightly', mode: 'credit', requestedBy: 'schedule:nightly' } },
-      ]),
-    );
+    expect(passes).toEqual([{ expression: 'cron(0 2 * * ? *)', tz: 'Europe/Zurich', input: { schedule: 'nightly', requestedBy: 'schedule:nightly' } }]);
+    expect(passes[0]?.input).toEqual(scheduleInput('DispatchRefunds', 'nightly', undefined));
+  });
+
+  it('reconciles first in the same execution, with Lambda tasks only (the definition runs locally as on AWS)', () => {
+    const machine = resources.find((r) => r.Type === 'AWS::StepFunctions::StateMachine' && JSON.stringify(r).includes('ReconcileFirstSegments'));
+    const definition = JSON.stringify(machine?.Properties.DefinitionString ?? '');
+    expect(definition).toContain('ReconcileFirst');
+    expect(definition).not.toMatch(/states:::states:startExecution|JSONata|"Assign"/);
   });
 
   it('gives the PSP secret to the PSP stages only', () => {
     const fns = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
     const withSecret = fns.filter((f) => JSON.stringify((f.Properties.Environment as { Variables?: unknown })?.Variables ?? {}).includes('PSP_SECRET_ARN'));
-    expect(withSecret.length).toBe(2); // DispatchRefunds and ReconcileRefunds page stages
+    expect(withSecret.length).toBe(3); // the DispatchRefunds page, its reconcile-first page, the ReconcileRefunds page
   });
 });

@@ -45,9 +45,9 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await sandbox.stop();
-  // Every answer of the Datatrans API conforms to the spec (the malformed-JSON fault excepted).
+  // Every answer of the Datatrans API conforms to the spec (the malformed-JSON fault and a load balancer's HTML page excepted).
   const problems = exchanges
-    .filter((e) => !e.path.startsWith('/_sandbox/') && e.response && e.fault !== 'malformed_json')
+    .filter((e) => !e.path.startsWith('/_sandbox/') && e.response && e.fault !== 'malformed_json' && !(e.response.headers['content-type'] ?? '').startsWith('text/html'))
     .flatMap((e) => responseProblems(e.method, e.path, e.response!.status, e.response!.body));
   expect(problems).toEqual([]);
 });
@@ -213,6 +213,98 @@ describe('PSP sandbox: faults and rate limit', () => {
   });
 });
 
+describe('PSP sandbox: a gateway as unkind as a real one', () => {
+  const body = { amount: 1000, currency: 'CHF', refno: 'R1' };
+  const key = '5d1c6a3e-7a0b-4c1e-9f3a-2b8e4d6c1a7f';
+  const status = () => fetch(`${sandbox.url}/v1/transactions/${TX}`, { headers: { Authorization: AUTH } }).then((r) => r.json() as Promise<any>);
+
+  it('books, then answers an HTML 502 (for new and replayed keys alike) while the outage lasts', async () => {
+    sandbox.configureFaults({ rules: [{ keys: 'any', until: new Date(clock + 10 * 60_000).toISOString(), fault: { kind: 'booked_then_5xx', status: 502, html: true } }] });
+
+    const first = await fetch(`${sandbox.url}/v1/transactions/${TX}/credit`, { method: 'POST', headers: { Authorization: AUTH, 'Content-Type': 'application/json', 'Idempotency-Key': key }, body: JSON.stringify(body) });
+    const firstText = await first.text();
+    const replayDuringOutage = await fetch(`${sandbox.url}/v1/transactions/${TX}/credit`, { method: 'POST', headers: { Authorization: AUTH, 'Content-Type': 'application/json', 'Idempotency-Key': key }, body: JSON.stringify(body) });
+    await replayDuringOutage.text();
+    clock += 11 * 60_000; // the outage is over; the key is still kept
+    const replayAfter = await credit(body, key);
+
+    expect(first.status).toBe(502);
+    expect(first.headers.get('content-type')).toBe('text/html');
+    expect(firstText).toContain('Bad Gateway');
+    expect(replayDuringOutage.status).toBe(502);
+    expect(replayAfter.status).toBe(200);
+    expect(sandbox.ledger()).toHaveLength(1);
+    expect(sandbox.stats().faultsInjected).toEqual({ booked_then_5xx: 2 });
+    expect((await status()).history.filter((h: any) => h.action === 'credit')).toEqual([{ action: 'credit', amount: 1000, source: 'api', date: expect.any(String), success: true }]);
+  });
+
+  it('forgets keys after its configured TTL (the clock moved by the admin API): the same request is then a second credit', async () => {
+    await admin('POST', 'config', { keyTtlSeconds: 120 });
+    await credit(body, key);
+    await admin('POST', 'clock', { advanceSeconds: 119 });
+    const replay = await credit(body, key);
+    await admin('POST', 'clock', { advanceSeconds: 2 });
+    const anew = await credit(body, key);
+
+    expect(replay.json.transactionId).toBe(sandbox.ledger()[0]?.creditTransactionId);
+    expect(anew.status).toBe(200);
+    expect(sandbox.ledger()).toHaveLength(2);
+  });
+
+  it('a rule fires only inside its window of the sandbox clock', async () => {
+    sandbox.configureFaults({ rules: [{ from: new Date(clock + 60_000).toISOString(), until: new Date(clock + 120_000).toISOString(), fault: { kind: 'http_5xx', status: 503 } }] });
+
+    const before = await credit({ ...body, refno: 'a' });
+    sandbox.advanceClock(90_000);
+    const during = await credit({ ...body, refno: 'b' });
+    sandbox.advanceClock(60_000);
+    const after = await credit({ ...body, refno: 'c' });
+
+    expect([before.status, during.status, after.status]).toEqual([200, 503, 200]);
+  });
+
+  it('books back-office credits (history source admin) through its admin API; they count against the settled amount', async () => {
+    const bo = await admin('POST', `transactions/${TX}/admin-credit`, { amount: 10000 });
+    const tooMuch = await admin('POST', `transactions/${TX}/admin-credit`, { amount: 301 });
+    const ours = await credit({ amount: 301, currency: 'CHF', refno: 'O' });
+    const view = await status();
+
+    expect(bo.status).toBe(200);
+    expect(bo.json).toMatchObject({ source: 'admin', amount: { amount: 10000, currency: 'CHF' }, idempotencyKey: null });
+    expect(tooMuch.status).toBe(409);
+    expect(ours).toMatchObject({ status: 400, json: { error: { code: 'INVALID_PROPERTY' } } });
+    expect(view.detail.credit).toEqual({ amount: 10000 });
+    expect(view.history.filter((h: any) => h.action === 'credit')).toEqual([{ action: 'credit', amount: 10000, source: 'admin', date: new Date(clock).toISOString(), success: true }]);
+  });
+
+  it('refuses a refno already booked when the merchant wants unique refnos (DUPLICATE_REFNO), books nothing', async () => {
+    await admin('POST', 'config', { uniqueRefno: true });
+    await credit(body, key);
+
+    const again = await credit(body, '9d1c6a3e-7a0b-4c1e-9f3a-2b8e4d6c1a7f');
+
+    expect(again).toMatchObject({ status: 400, json: { error: { code: 'DUPLICATE_REFNO' } } });
+    expect(sandbox.ledger()).toHaveLength(1);
+  });
+
+  it('a slow booking lands after its delay even when the client gave up', async () => {
+    sandbox.configureFaults({ rules: [{ times: 1, fault: { kind: 'slow_commit', ms: 1500 } }] });
+
+    const gaveUp = await fetch(`${sandbox.url}/v1/transactions/${TX}/credit`, {
+      method: 'POST',
+      headers: { Authorization: AUTH, 'Content-Type': 'application/json', 'Idempotency-Key': key },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(100),
+    }).catch((e: Error) => e.name);
+    const early = sandbox.ledger().length;
+    for (let i = 0; i < 100 && sandbox.ledger().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+
+    expect(gaveUp).toBe('TimeoutError');
+    expect(early).toBe(0);
+    expect(sandbox.ledger()).toHaveLength(1);
+  });
+});
+
 describe('PSP sandbox: admin API', () => {
   it('registers transactions idempotently and refuses a conflicting one', async () => {
     const again = await admin('POST', 'transactions', { transactions: [{ transactionId: TX, amount: { amount: 10300, currency: 'CHF' } }] });
@@ -236,7 +328,7 @@ describe('PSP sandbox: admin API', () => {
     const afterCredit = await credit({ amount: 1, currency: 'CHF', refno: 'X' });
 
     expect(ledger.json.credits).toEqual([
-      { transactionId: TX, creditTransactionId: expect.stringMatching(/^\d{18}$/), amount: { amount: 700, currency: 'CHF' }, refno: 'LED', idempotencyKey: key, at: expect.any(String), status: 'booked' },
+      { transactionId: TX, creditTransactionId: expect.stringMatching(/^\d{18}$/), amount: { amount: 700, currency: 'CHF' }, refno: 'LED', idempotencyKey: key, at: expect.any(String), status: 'booked', source: 'api' },
     ]);
     expect(stats.json).toMatchObject({ creditsBooked: 1, requests: { 'POST /v1/transactions/{id}/credit 200': 1 } });
     expect(health.json).toMatchObject({ status: 'ok', merchantId: SANDBOX_MERCHANT_ID });
