@@ -72,15 +72,17 @@ export async function runWorkflow(io: Io, stack: StackConnection, workflow: stri
   const display = new ProgressDisplay(io.stderr, workflow);
   const d = await follow(stack, started.executionArn, { plan, onProgress: (s, status) => display.update(s, status) });
   display.done();
-  if (stack.target === 'local') await followLocalEmails(io, stack, workflow, input, started.runId);
+  await followLocalEmails(io, stack, workflow, input, started.runId);
   const outcome = outcomeOf(workflow, started.runId, d);
   printOutcome(io, stack, outcome, text);
   return outcome;
 }
 
 /**
- * Locally SendEmails follows a run that owes emails at once (on AWS its schedule does, within
- * minutes): wait for it, so that what the command printed is also in `export emails`.
+ * The local runtime's endpoint starts SendEmails right after a run that owes emails, named after
+ * it (on AWS a schedule does, within minutes, under other names): when there is such a run, wait
+ * for it, so that what the command printed is also in `export emails`. Whatever the target: the
+ * AWS target pointed at the local endpoints finds it too; on AWS there is none.
  */
 async function followLocalEmails(io: Io, stack: StackConnection, workflow: string, input: unknown, runId: string): Promise<void> {
   const sender = stack.stateMachines[SENDER_WORKFLOW];
