@@ -131,7 +131,7 @@ export const INPUT_DOCS: Record<WorkflowName, WorkflowInputDoc> = {
   DispatchRefunds: {
     summary: 'The three passes of the dispatch over pending refunds created in [from, to): simulate, then psp (card refunds) and credit (credit accounts), each bound to the approved simulation.',
     fields: {
-      mode: 'simulate (writes only its run), psp (refund to card at the PSP) or credit (credit-account fallback)',
+      mode: 'simulate (writes only its run), psp (refund to card at the PSP) or credit (credit-account fallback); required unless schedule is given (without it the nightly run reconciles, simulates, then runs psp and credit)',
       from: 'pending refunds created at or after (ISO date, or date-time with offset)',
       to: 'pending refunds created before (ISO date, or date-time with offset)',
       simulationRunId: 'the approved simulation of the same range (required for psp and credit started by hand)',

@@ -58,7 +58,7 @@ describe('a strict command line', () => {
   it('start WORKFLOW --help lists the workflow\'s input fields from its zod schema', async () => {
     const run = await cli(['start', 'DispatchRefunds', '--help']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^\s+mode\s+simulate\|psp\|credit\s+required\s+/m);
+    expect(run.stdout).toMatch(/^\s+mode\s+simulate\|psp\|credit\s+optional\s+.*required unless schedule is given/m);
     expect(run.stdout).toMatch(/^\s+creditPolicy\s+fallback\|always\|never\s+optional/m);
     expect(run.stdout).toMatch(/^\s+simulationRunId\s+string\s+optional/m);
     expect(run.stdout).toContain('JSON Schema: docs/inputs/DispatchRefunds.schema.json');

@@ -5,6 +5,7 @@ import {
   endedRunReport,
   executionEndError,
   runsOfExecution,
+  scheduledReconcileRunId,
   scheduledSimulationRunId,
   UNFINISHED_EXECUTION_STATUSES,
   unopenedRunReport,
@@ -22,27 +23,32 @@ const run = (over: Partial<OpenedRun> = {}): OpenedRun => ({
 });
 
 describe('the runs an ended execution opened', () => {
-  it('are its own run and a scheduled dispatch simulation made for it, nothing else', () => {
+  it('are its own run and a scheduled dispatch\'s simulation and reconciliation made for it, nothing else', () => {
     // prepare
     const own = run({ runId: 'nightly-psp-1', workflow: 'DispatchRefunds' });
     const simulation = run({ runId: 'nightly-psp-1-simulation', workflow: 'DispatchRefunds', input: { mode: 'simulate', forRun: 'nightly-psp-1' } });
+    const reconciliation = run({ runId: 'nightly-psp-1-reconcile', workflow: 'ReconcileRefunds', input: { forRun: 'nightly-psp-1' } });
     const someoneElsesSimulation = run({ runId: 'nightly-psp-1-simulation', workflow: 'DispatchRefunds', input: { mode: 'simulate' } });
+    const someoneElsesReconciliation = run({ runId: 'nightly-psp-1-reconcile', workflow: 'ReconcileRefunds', input: {} });
     const otherWorkflow = run({ runId: 'nightly-psp-1', workflow: 'WriteOff' });
     // act + assess
-    expect(candidateRunIds('nightly-psp-1')).toEqual(['nightly-psp-1', scheduledSimulationRunId('nightly-psp-1')]);
-    expect(runsOfExecution({ name: 'nightly-psp-1', workflow: 'DispatchRefunds' }, [own, simulation])).toEqual([own, simulation]);
-    expect(runsOfExecution({ name: 'nightly-psp-1', workflow: 'DispatchRefunds' }, [someoneElsesSimulation, otherWorkflow])).toEqual([]);
+    expect(candidateRunIds('nightly-psp-1')).toEqual(['nightly-psp-1', scheduledSimulationRunId('nightly-psp-1'), scheduledReconcileRunId('nightly-psp-1')]);
+    expect(runsOfExecution({ name: 'nightly-psp-1', workflow: 'DispatchRefunds' }, [own, simulation, reconciliation])).toEqual([own, simulation, reconciliation]);
+    expect(runsOfExecution({ name: 'nightly-psp-1', workflow: 'DispatchRefunds' }, [someoneElsesSimulation, someoneElsesReconciliation, otherWorkflow])).toEqual([]);
+    expect(runsOfExecution({ name: 'nightly-psp-1', workflow: 'ReconcileRefunds' }, [reconciliation])).toEqual([]);
   });
 
   it('never include a run of another workflow or another execution (property)', () => {
     const name = fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/);
     const workflow = fc.constantFrom('PartialRefund', 'DispatchRefunds', 'WriteOff');
     fc.assert(
-      fc.property(name, workflow, fc.array(fc.record({ runId: name, workflow, forRun: fc.option(name) })), (exec, wf, candidates) => {
+      fc.property(name, workflow, fc.array(fc.record({ runId: name, workflow: fc.oneof(workflow, fc.constant('ReconcileRefunds')), forRun: fc.option(name) })), (exec, wf, candidates) => {
         const runs = candidates.map((c) => run({ runId: c.runId, workflow: c.workflow, input: c.forRun === null ? {} : { forRun: c.forRun } }));
         for (const r of runsOfExecution({ name: exec, workflow: wf }, runs)) {
-          expect(r.workflow).toBe(wf);
-          expect(r.runId === exec || (r.runId === `${exec}-simulation` && (r.input as { forRun?: string }).forRun === exec)).toBe(true);
+          const madeFor = (r.input as { forRun?: string }).forRun === exec;
+          const ownReconciliation = wf === 'DispatchRefunds' && r.workflow === 'ReconcileRefunds' && r.runId === `${exec}-reconcile` && madeFor;
+          if (!ownReconciliation) expect(r.workflow).toBe(wf);
+          expect(r.runId === exec || (r.runId === `${exec}-simulation` && madeFor) || ownReconciliation).toBe(true);
         }
       }),
     );
