@@ -4,10 +4,12 @@
  * machines, all in one fresh local runtime, and price every execution. `runBench` is what
  * `npm run bench` and the CI smoke test call.
  */
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { importText } from '../lib/cli/import.ts';
 import { addUsage, costOf, formatUsd, NO_USAGE, orchestration, perTickets, total, type Cost, type Usage } from '../lib/core/cost.ts';
 import { applyEnvironment } from '../lib/local/env.ts';
+import { synthesizeTemplate } from '../lib/local/synth.ts';
 import type { RunReport } from '../lib/core/report.ts';
 import { measureBundles, type BundleFigure } from './bundles.ts';
 import { generateBenchData } from './data.ts';
@@ -288,19 +290,24 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
-  log('starting DynamoDB Local, the PSP sandbox and SES…');
-  const rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
+  // --bundles-only: no sizes, so no runtime either; the bundles come from the synthesized cloud assembly.
+  let rt: BenchRuntime | undefined;
+  if (opts.sizes.length > 0) {
+    log('starting DynamoDB Local, the PSP sandbox and SES…');
+    rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
+  }
   try {
     const sizes: SizeResult[] = [];
-    for (const [i, tickets] of opts.sizes.entries()) sizes.push(await runSize(rt, tickets, opts, i));
+    for (const [i, tickets] of opts.sizes.entries()) sizes.push(await runSize(rt as BenchRuntime, tickets, opts, i));
     let bundles: BenchResult['bundles'] = { available: false, reason: 'skipped (--no-bundles)' };
     if (opts.bundles) {
       log('bundling every Lambda entry and timing cold imports…');
-      bundles = await measureBundles(rt.template, opts.initRuns ? { initRuns: opts.initRuns } : {});
+      const template = rt?.template ?? (await benchTemplate(opts));
+      bundles = await measureBundles(template, opts.initRuns ? { initRuns: opts.initRuns } : {});
     }
     const cpuList = cpus();
     const { log: _log, ...options } = opts;
-    const dynamodbPeak = rt.dynamodbPid ? childPeakRssMb(rt.dynamodbPid) : undefined;
+    const dynamodbPeak = rt?.dynamodbPid ? childPeakRssMb(rt.dynamodbPid) : undefined;
     return {
       startedAt,
       wallMs: Math.round(performance.now() - t0),
@@ -312,6 +319,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       ...(dynamodbPeak !== undefined ? { dynamodbLocalPeakRssMb: dynamodbPeak } : {}),
     };
   } finally {
-    await rt.stop();
+    await rt?.stop();
   }
+}
+
+async function benchTemplate(opts: BenchOptions): Promise<Record<string, unknown>> {
+  if (opts.templatePath) return JSON.parse(readFileSync(opts.templatePath, 'utf8')) as Record<string, unknown>;
+  return (await synthesizeTemplate()).template;
 }
