@@ -5,7 +5,9 @@ import { DomainError, ValidationError, type FieldIssue } from '../../lib/core/er
 import { logger } from './powertools.ts';
 
 /** A store error that clears by itself (throttling, transaction conflict): the state machine retries it. */
-export class TransientStoreError extends DomainError {}
+export class TransientStoreError extends DomainError {
+  override readonly name: string = 'TransientStoreError';
+}
 
 const TRANSIENT_AWS_ERRORS = new Set([
   'ProvisionedThroughputExceededException',

@@ -270,7 +270,9 @@ function replayOf(stored: StoredOrder, runId: string): Omit<OrderBooking, 'attem
   };
 }
 
-export class OrderNotFoundError extends ConflictError {}
+export class OrderNotFoundError extends ConflictError {
+  override readonly name: string = 'OrderNotFoundError';
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

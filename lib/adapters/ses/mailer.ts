@@ -7,7 +7,9 @@ export interface Mailer {
   send(to: string, email: RenderedEmail): Promise<{ messageId: string }>;
 }
 
-export class MailerConfigurationError extends DomainError {}
+export class MailerConfigurationError extends DomainError {
+  override readonly name: string = 'MailerConfigurationError';
+}
 
 let cached: { key: string; client: SESClient } | undefined;
 
