@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { RefundFunction } from './constructs/refund-function.ts';
@@ -24,6 +24,7 @@ export class MassRefundStack extends Stack {
       description: 'Datatrans merchant id and password for mass-refund (JSON: {"merchantId","password"})',
       generateSecretString: { secretStringTemplate: JSON.stringify({ merchantId: 'set-me' }), generateStringKey: 'password', excludePunctuation: true },
     });
+    (pspSecret.node.defaultChild as CfnResource).addMetadata('mass-refund:secret', 'psp-credentials');
 
     const recordFailure = new RefundFunction(this, 'RecordFailureFn', { entry: 'functions/runs/record-failure.ts', service: 'runs', timeout: Duration.seconds(30) });
     recordFailure.bindTable(this.tables.runs, 'runs', 'RW');

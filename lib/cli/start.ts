@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { scheduledDispatchInput, SCHEDULES, type ScheduleName } from '../core/dispatch.ts';
 import { lambdaErrorMessage } from '../core/errors.ts';
-import { localEnvironment } from '../local/env.ts';
-import { PROJECT_ROOT } from '../local/paths.ts';
-import { LocalRunner, type ExecutionResult, type LocalExecutionEvent } from '../local/runner.ts';
+import { localEnvironment, stageTuning } from '../local/env.ts';
+import { runnerForLocalRuntime } from '../local/local-runner.ts';
+import type { ExecutionResult, LocalExecutionEvent, LocalRunner } from '../local/runner.ts';
 import { endpointsOf, readState } from '../local/runtime.ts';
 import { synthesizeTemplate } from '../local/synth.ts';
-import { tableNamesByLogicalId } from '../local/tables.ts';
 import { EXIT, Progress, UsageError } from './io.ts';
 
 /** Errors raised before anything is written: the CLI answers them with exit code 2. */
@@ -19,13 +18,8 @@ export async function localRunner(): Promise<LocalRunner> {
   if (cachedRunner) return cachedRunner;
   const state = readState();
   if (!state) throw new UsageError('the local runtime is not running: run `mass-refund local up`');
-  const { template } = await synthesizeTemplate();
-  cachedRunner = new LocalRunner({
-    template,
-    tableNames: tableNamesByLogicalId(template, state.tablePrefix),
-    env: localEnvironment(endpointsOf(state), state.tablePrefix),
-    projectRoot: PROJECT_ROOT,
-  });
+  const synth = await synthesizeTemplate();
+  cachedRunner = runnerForLocalRuntime({ synth, tablePrefix: state.tablePrefix, env: localEnvironment(endpointsOf(state), state.tablePrefix), functionEnv: stageTuning() });
   return cachedRunner;
 }
 

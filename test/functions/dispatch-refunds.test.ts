@@ -5,6 +5,8 @@ import { allRefunds, assertConsistent, creditEntries, pendingRefunds, sesEmails,
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
 let rt: TestRuntime;
+const PAGE = 'functions/dispatch-refunds/page.ts';
+const FINISH_SIMULATION = 'functions/dispatch-refunds/finish-simulation.ts';
 beforeAll(async () => {
   rt = await startTestRuntime();
 });
@@ -157,12 +159,10 @@ describe('DispatchRefunds through the synthesized state machine', () => {
       ],
     });
     const sim = await simulate(from, to);
-    process.env.DISPATCH_PSP_TRIES = '3';
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '1000';
+    await rt.configure({ environment: { DISPATCH_PSP_TRIES: '3', MASS_REFUND_PSP_TIMEOUT_MS: '1000' } }, PAGE);
     // act
     const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
-    delete process.env.DISPATCH_PSP_TRIES;
-    delete process.env.MASS_REFUND_PSP_TIMEOUT_MS;
+    await rt.configure({ environment: { DISPATCH_PSP_TRIES: undefined, MASS_REFUND_PSP_TIMEOUT_MS: undefined } }, PAGE);
     // assess
     const refunds = await allRefunds();
     const st = (i: number) => refunds.get(f[i]!.id);
@@ -239,11 +239,11 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const { from, to, createdAt } = range();
     const f = await pendingRefunds('crash', createdAt, Array.from({ length: 12 }, () => ({ method: 'card' as const })));
     const sim = await simulate(from, to);
-    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'dispatch.afterPspAnswer': 3 });
-    process.env.MASS_REFUND_SENDING_LEASE_SECONDS = '1';
+    // One container for the page stage, so it dies after 3 answers in all.
+    await rt.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'dispatch.afterPspAnswer': 3 }), MASS_REFUND_SENDING_LEASE_SECONDS: '1' }, maxContainers: 1 }, PAGE);
     // act 1: the run dies after 3 answers were written
     const crashed = await run({ mode: 'psp', from, to, simulationRunId: sim.runId }, 'psp-crash');
-    delete process.env.MASS_REFUND_CHAOS;
+    await rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 16 }, PAGE);
     // assess 1
     expect(crashed.status).toBe('FAILED');
     expect(crashed.error).toBe('InjectedCrash');
@@ -257,7 +257,7 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const posts = () => Object.entries(rt.sandbox.stats().requests).filter(([k]) => k.startsWith('POST')).reduce((n, [, v]) => n + v, 0);
     const postsBefore = posts();
     const rerun = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
-    delete process.env.MASS_REFUND_SENDING_LEASE_SECONDS;
+    await rt.configure({ environment: { MASS_REFUND_SENDING_LEASE_SECONDS: undefined } }, PAGE);
     // assess 2: abandoned claims were settled by asking the PSP (GET), only pending ones were sent
     refunds = await allRefunds();
     expect(f.map((x) => refunds.get(x.id)?.status)).toEqual(Array(12).fill('refunded'));
@@ -337,7 +337,7 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const { previousPeriod } = await import('../../lib/core/dispatch.ts');
     const { from } = previousPeriod('nightly', new Date());
     const f = await pendingRefunds('nightly', `${from}T12:00:00Z`, [{ method: 'card', amount: 1000 }, { method: 'klarna', amount: 2000 }]);
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 2500 });
+    await rt.configure({ environment: { AUTO_APPROVAL_LIMITS: JSON.stringify({ CHF: 2500 }) } }, FINISH_SIMULATION);
     // act 1: over the limit -> stops after simulating, nothing sent
     const waiting = await ok({ schedule: 'nightly', mode: 'psp', requestedBy: undefined });
     // assess 1
@@ -352,9 +352,9 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const approved = await ok({ mode: 'psp', from, to, simulationRunId: simId });
     expect(approved.outcomes.refunded?.count).toBe(1);
     // act 3: under the limit the scheduled credit pass goes on by itself
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 1_000_000 });
+    await rt.configure({ environment: { AUTO_APPROVAL_LIMITS: JSON.stringify({ CHF: 1_000_000 }) } }, FINISH_SIMULATION);
     const credit = await ok({ schedule: 'nightly', mode: 'credit' });
-    delete process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS;
+    await rt.configure({ environment: { AUTO_APPROVAL_LIMITS: undefined } }, FINISH_SIMULATION);
     expect(credit.status).toBe('succeeded');
     expect(credit.outcomes.credited?.count).toBe(1);
     expect((credit.input as { from: string }).from).toBe(from);

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { applyEnvironment, localEnvironment } from '../../lib/local/env.ts';
-import { PROJECT_ROOT } from '../../lib/local/paths.ts';
 import { startSesServer } from '../../lib/local/ses-server.ts';
 import { startPspSandbox, type PspSandbox } from '../../lib/local/psp-sandbox/index.ts';
-import { LocalRunner, type ExecutionResult } from '../../lib/local/runner.ts';
-import { dropTables, ensureTables, tableNamesByLogicalId } from '../../lib/local/tables.ts';
+import { runnerForLocalRuntime } from '../../lib/local/local-runner.ts';
+import type { ExecutionResult, FunctionConfigurationUpdate, LocalRunner, RunnerOptions } from '../../lib/local/runner.ts';
+import { dropTables, ensureTables } from '../../lib/local/tables.ts';
 
 export interface TestRuntime {
   prefix: string;
@@ -19,6 +19,11 @@ export interface TestRuntime {
   dynamodb: DynamoDBClient;
   /** Runs a workflow through the synthesized state machine. */
   start(workflow: string, input: unknown, name?: string): Promise<ExecutionResult>;
+  /**
+   * Changes the configuration of the stages whose handler entry is given (default: all), as
+   * UpdateFunctionConfiguration would: their next invocations start in fresh containers.
+   */
+  configure(update: FunctionConfigurationUpdate, ...entries: string[]): Promise<void>;
   emails(): Promise<{ to: string; subject: string; text: string; html?: string }[]>;
   stop(): Promise<void>;
 }
@@ -27,20 +32,22 @@ let counter = 0;
 
 /**
  * The local runtime for one test file: its own tables (unique prefix) in the shared DynamoDB
- * Local, its own SES server and PSP sandbox in-process, and the runner over the synthesized stack.
+ * Local, its own SES server and PSP sandbox in-process, and the runner over the synthesized stack
+ * (the bundles of its cloud assembly, each function in its own containers).
  */
-export async function startTestRuntime(): Promise<TestRuntime> {
+export async function startTestRuntime(runnerOptions: Pick<RunnerOptions, 'preload' | 'onLog' | 'maxContainers'> = {}): Promise<TestRuntime> {
   const dynamodbUrl = inject('dynamodbUrl');
-  const template = JSON.parse(readFileSync(inject('templatePath'), 'utf8')) as Record<string, unknown>;
+  const templatePath = inject('templatePath');
+  const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Record<string, unknown>;
   const prefix = `t${randomBytes(3).toString('hex')}${counter++}-`;
   const sandbox = await startPspSandbox({ port: 0 });
   const ses = await startSesServer();
-  const env = localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix);
-  applyEnvironment(env);
   process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN';
+  const env = { ...localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL };
+  applyEnvironment(env);
   const dynamodb = new DynamoDBClient({ endpoint: dynamodbUrl });
   await ensureTables(dynamodb, template, prefix);
-  const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
+  const runner = runnerForLocalRuntime({ synth: { template, path: templatePath }, tablePrefix: prefix, env, ...runnerOptions });
   let n = 0;
   return {
     prefix,
@@ -51,12 +58,17 @@ export async function startTestRuntime(): Promise<TestRuntime> {
     env,
     dynamodb,
     start: (workflow, input, name) => runner.start(workflow, input, { name: name ?? `${workflow}-${prefix}${n++}` }),
+    async configure(update, ...entries) {
+      for (const entry of entries) if (!runner.functions().some((fn) => fn.entry === entry)) throw new Error(`no stage ${entry} in the stack`);
+      await runner.configure(update, (fn) => entries.length === 0 || entries.includes(fn.entry));
+    },
     async emails() {
       const res = await fetch(`${ses.url}/store`);
       const body = (await res.json()) as { emails: { destination: { to: string[] }; subject: string; body: { text?: string; html?: string } }[] };
       return body.emails.map((e) => ({ to: e.destination.to.join(', '), subject: e.subject, text: e.body.text ?? '', html: e.body.html }));
     },
     async stop() {
+      await runner.close();
       await dropTables(dynamodb, prefix).catch(() => {});
       dynamodb.destroy();
       await sandbox.stop();
