@@ -302,8 +302,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     let bundles: BenchResult['bundles'] = { available: false, reason: 'skipped (--no-bundles)' };
     if (opts.bundles) {
       log('bundling every Lambda entry and timing cold imports…');
-      const template = rt?.template ?? (await benchTemplate(opts));
-      bundles = await measureBundles(template, opts.initRuns ? { initRuns: opts.initRuns } : {});
+      const synth = await benchTemplate(opts);
+      bundles = await measureBundles(synth.template, { templatePath: synth.path, ...(opts.initRuns ? { initRuns: opts.initRuns } : {}) });
     }
     const cpuList = cpus();
     const { log: _log, ...options } = opts;
@@ -323,7 +323,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   }
 }
 
-async function benchTemplate(opts: BenchOptions): Promise<Record<string, unknown>> {
-  if (opts.templatePath) return JSON.parse(readFileSync(opts.templatePath, 'utf8')) as Record<string, unknown>;
-  return (await synthesizeTemplate()).template;
+async function benchTemplate(opts: BenchOptions): Promise<{ template: Record<string, unknown>; path: string }> {
+  if (opts.templatePath) return { template: JSON.parse(readFileSync(opts.templatePath, 'utf8')) as Record<string, unknown>, path: opts.templatePath };
+  return synthesizeTemplate();
 }

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, type CfnResource } from 'aws-cdk-lib';
+import { Duration, type CfnResource } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { TABLE_ENV, type TableKey } from '../../lib/adapters/dynamodb/table-names.ts';
+import { Operations } from './operations.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -19,15 +19,12 @@ export interface RefundFunctionProps extends Partial<NodejsFunctionProps> {
 
 /**
  * A Lambda function with the project's defaults in one place (Node 22, arm64, tracing,
- * source maps, own log group with retention) and least-privilege table binding.
+ * source maps, own log group kept a year and encrypted) and least-privilege table binding.
  * Its handler module is recorded as metadata so the local runner can call it in-process.
  */
 export class RefundFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: RefundFunctionProps) {
-    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup = Operations.of(scope).logGroup(scope, `${id}Logs`);
     super(scope, id, {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
