@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { mergeTallies, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
+import { METRIC } from '../commons/metric-names.ts';
+import { countMetric } from '../commons/powertools.ts';
 import { TalliesSchema } from '../dispatch-refunds/shared.ts';
 
 const Input = z.object({
@@ -31,5 +33,7 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
     differenceCount,
   };
   await new RunRepository().finish(runId, 'succeeded', report);
+  countMetric(METRIC.emailsSent, report.outcomes['emails_sent']?.count ?? 0, { pass: 'reconcile' });
+  countMetric(METRIC.emailsFailed, report.outcomes['emails_failed']?.count ?? 0, { pass: 'reconcile' });
   return report;
 });

@@ -30,7 +30,8 @@ export function localEnvironment(endpoints: LocalEndpoints, tablePrefix = DEFAUL
     MASS_REFUND_SANDBOX_URL: endpoints.psp,
     MAIL_SENDER: process.env.MAIL_SENDER ?? LOCAL_SENDER,
     POWERTOOLS_DEV: 'true',
-    POWERTOOLS_METRICS_DISABLED: 'true',
+    // Metrics go to the functions' stdout as EMF locally, as they go to CloudWatch Logs on AWS.
+    POWERTOOLS_METRICS_DISABLED: 'false',
     ...tableEnv(tablePrefix),
   };
 }

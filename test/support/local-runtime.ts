@@ -35,7 +35,8 @@ let counter = 0;
  * Local, its own SES server and PSP sandbox in-process, and the runner over the synthesized stack
  * (the bundles of its cloud assembly, each function in its own containers).
  */
-export async function startTestRuntime(runnerOptions: Pick<RunnerOptions, 'preload' | 'onLog' | 'maxContainers'> = {}): Promise<TestRuntime> {
+export async function startTestRuntime(options: Pick<RunnerOptions, 'preload' | 'onLog' | 'maxContainers'> & { metrics?: boolean } = {}): Promise<TestRuntime> {
+  const { metrics, ...runnerOptions } = options;
   const dynamodbUrl = inject('dynamodbUrl');
   const templatePath = inject('templatePath');
   const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Record<string, unknown>;
@@ -43,7 +44,8 @@ export async function startTestRuntime(runnerOptions: Pick<RunnerOptions, 'prelo
   const sandbox = await startPspSandbox({ port: 0 });
   const ses = await startSesServer();
   process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN';
-  const env = { ...localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL };
+  // Metrics (EMF lines on stdout) only where a test looks at them.
+  const env = { ...localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_DISABLED: metrics ? 'false' : 'true' };
   applyEnvironment(env);
   const dynamodb = new DynamoDBClient({ endpoint: dynamodbUrl });
   await ensureTables(dynamodb, template, prefix);
