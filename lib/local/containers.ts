@@ -192,8 +192,13 @@ export class FunctionPool {
     return this.#all.size;
   }
 
-  async invoke(event: string, context: Omit<InvocationContext, 'logStreamName'>): Promise<InvocationOutcome> {
-    const container = await this.#acquire();
+  /**
+   * One invocation. `signal`: the execution that invoked it ended; an invocation still waiting for
+   * a container is then dropped (Step Functions starts nothing more for a finished execution),
+   * one already running in a container finishes, as on AWS.
+   */
+  async invoke(event: string, context: Omit<InvocationContext, 'logStreamName'>, signal?: AbortSignal): Promise<InvocationOutcome> {
+    const container = await this.#acquire(signal);
     container.hold(true);
     try {
       const coldStart = container.invocations === 0;
@@ -233,8 +238,9 @@ export class FunctionPool {
     void container.stop();
   }
 
-  async #acquire(): Promise<Container> {
+  async #acquire(signal?: AbortSignal): Promise<Container> {
     for (;;) {
+      if (signal?.aborted) throw new Error('the execution ended before a container was free');
       const idle = this.#idle.pop();
       if (idle) return idle;
       if (this.#all.size < this.#config.maxContainers) {
@@ -246,7 +252,14 @@ export class FunctionPool {
         });
         return container;
       }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      await new Promise<void>((resolve) => {
+        this.#waiting.push(resolve);
+        signal?.addEventListener('abort', () => {
+          const i = this.#waiting.indexOf(resolve);
+          if (i >= 0) this.#waiting.splice(i, 1);
+          resolve();
+        }, { once: true });
+      });
     }
   }
 

@@ -383,7 +383,8 @@ export class LocalRunner {
     const { machine } = prepared;
     const executionArn = `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:execution:${machine.name}:${name}`;
     const jsonInput = jsonRoundTrip(input) ?? {};
-    const counters: Counters = { lambdaInvocations: 0, largestPayloadBytes: jsonBytes(jsonInput), coldStarts: 0, initMs: 0 };
+    const ended = new AbortController();
+    const counters: Counters = { ended: ended.signal, lambdaInvocations: 0, largestPayloadBytes: jsonBytes(jsonInput), coldStarts: 0, initMs: 0 };
     const startedAt = performance.now();
     if (this.#closed) throw new RunnerError('the runner was closed');
     await this.#secretsManager();
@@ -419,6 +420,7 @@ export class LocalRunner {
       outcome = failureOutcome(error);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
+      ended.abort();
     }
     const tally = await history;
     return {
@@ -497,7 +499,7 @@ export class LocalRunner {
         memoryLimitInMB: String(fn.memorySizeMb),
         awsRequestId: requestId,
         logGroupName: `/aws/lambda/${fn.functionName}`,
-      });
+      }, counters.ended);
       if (outcome.coldStart) {
         counters.coldStarts++;
         counters.initMs += outcome.initMs ?? 0;
@@ -679,6 +681,8 @@ export class LocalRunner {
 }
 
 interface Counters {
+  /** Aborted when the execution has ended: invocations still waiting for a container are dropped. */
+  ended: AbortSignal;
   lambdaInvocations: number;
   largestPayloadBytes: number;
   coldStarts: number;

@@ -8,7 +8,8 @@ const REFUNDS = Number(process.env.MASS_REFUND_CHAOS_REFUNDS ?? 300);
 let rt: TestRuntime;
 let summary: ChaosSummary;
 beforeAll(async () => {
-  rt = await startTestRuntime({ preload: [chaosPreload(SEED)] });
+  // As many containers as a deployed pass uses: the races are the point.
+  rt = await startTestRuntime({ preload: [chaosPreload(SEED)], maxContainers: 16 });
   summary = await runChaos({ refunds: REFUNDS, seed: SEED, runner: rt.runner, sandbox: rt.sandbox, log: () => undefined });
   console.info(`chaos (seed ${SEED}, replay: MASS_REFUND_CHAOS_SEED=${SEED}): ${JSON.stringify(summary)}`);
 }, 900_000);

@@ -108,7 +108,7 @@ describe('CancelPerformance through the synthesized state machine', () => {
     // One container for the page stage, so its fifth page is the one that crashes.
     const page = 'functions/cancel-performance/cancel-page.ts';
     await rt.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'cancel.afterPage': 4 }) }, maxContainers: 1 }, page);
-    const crashed = await rt.start('CancelPerformance', input('x-'), 'cp-crashed').finally(() => rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 16 }, page));
+    const crashed = await rt.start('CancelPerformance', input('x-'), 'cp-crashed').finally(() => rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 }, page));
     const partial = await stateOf('x-');
     const rerun = await rt.start('CancelPerformance', input('x-'), 'cp-rerun');
     // assess

@@ -243,7 +243,7 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     await rt.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'dispatch.afterPspAnswer': 3 }), MASS_REFUND_SENDING_LEASE_SECONDS: '1' }, maxContainers: 1 }, PAGE);
     // act 1: the run dies after 3 answers were written
     const crashed = await run({ mode: 'psp', from, to, simulationRunId: sim.runId }, 'psp-crash');
-    await rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 16 }, PAGE);
+    await rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 }, PAGE);
     // assess 1
     expect(crashed.status).toBe('FAILED');
     expect(crashed.error).toBe('InjectedCrash');

@@ -92,7 +92,7 @@ describe('PartialRefund through the synthesized state machine', () => {
     // One container for the page stage, so its fourth page is the one that crashes.
     const page = 'functions/partial-refund/exchange-page.ts';
     await rt.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'partialRefund.afterPage': 3 }) }, maxContainers: 1 }, page);
-    const crashed = await rt.start('PartialRefund', input('pq-'), 'pr-crashed').finally(() => rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 16 }, page));
+    const crashed = await rt.start('PartialRefund', input('pq-'), 'pr-crashed').finally(() => rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 }, page));
     const other = await rt.start('PartialRefund', { ...input('pq-'), percent: 20 }, 'pr-other-percent');
     const rerun = await rt.start('PartialRefund', input('pq-'), 'pr-rerun');
     // assess

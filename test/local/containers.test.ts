@@ -131,8 +131,11 @@ describe('LocalRunner with bundles: Lambda containers', () => {
     const result = await r.start('Echo', { items: Array.from({ length: 4 }, () => ({ sleepMs: 50 })) }).finally(() => r.close());
     // assess
     const echoes = (result.output as { echoes: Echo[] }).echoes;
-    expect(new Set(echoes.map((e) => e.stream)).size).toBe(2);
-    expect(echoes.map((e) => e.invocations).sort()).toEqual([1, 1, 2, 2]);
+    const perContainer = new Map<string, number>();
+    for (const e of echoes) perContainer.set(e.stream, Math.max(perContainer.get(e.stream) ?? 0, e.invocations));
+    expect(perContainer.size).toBe(2);
+    expect([...perContainer.values()].reduce((a, b) => a + b, 0)).toBe(4);
+    expect(result.stats.coldStarts).toBe(2 + 1);
   });
 
   it('a configuration change replaces the containers: new environment, module state from zero; undefined returns to the deployed value', async () => {

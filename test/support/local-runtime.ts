@@ -49,7 +49,9 @@ export async function startTestRuntime(options: Pick<RunnerOptions, 'preload' | 
   applyEnvironment(env);
   const dynamodb = new DynamoDBClient({ endpoint: dynamodbUrl });
   await ensureTables(dynamodb, template, prefix);
-  const runner = runnerForLocalRuntime({ synth: { template, path: templatePath }, tablePrefix: prefix, env, ...runnerOptions });
+  // Four containers per function at most: concurrency enough for every race the tests stage, and a
+  // quarter of the cold starts of 16 (the suite runs on 2 cores). The bench, the chaos suite and the CLI run 16.
+  const runner = runnerForLocalRuntime({ synth: { template, path: templatePath }, tablePrefix: prefix, env, maxContainers: 4, ...runnerOptions });
   let n = 0;
   return {
     prefix,
