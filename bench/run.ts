@@ -32,6 +32,8 @@ export interface BenchOptions {
   rawShare?: number;
   dynamodbUrl?: string;
   templatePath?: string;
+  /** Containers per function (default 16, as deployed; the CI smoke test runs 4). */
+  maxContainers?: number;
   log?: (line: string) => void;
 }
 
@@ -294,7 +296,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   let rt: BenchRuntime | undefined;
   if (opts.sizes.length > 0) {
     log('starting DynamoDB Local, the PSP sandbox and SES…');
-    rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
+    rt = await startBenchRuntime({
+      pspRatePerSecond: opts.pspRate,
+      ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}),
+      ...(opts.templatePath ? { templatePath: opts.templatePath } : {}),
+      ...(opts.maxContainers ? { maxContainers: opts.maxContainers } : {}),
+    });
   }
   try {
     const sizes: SizeResult[] = [];

@@ -17,6 +17,8 @@ import { dynamoMeterPreload } from './meter.ts';
 export interface BenchRuntimeOptions {
   /** Use this DynamoDB Local instead of starting one (the CI smoke test shares the suite's). */
   dynamodbUrl?: string;
+  /** Containers per function (default 16: one per shard, as deployed). */
+  maxContainers?: number;
   /** Use this synthesized template instead of synthesizing. */
   templatePath?: string;
   pspRatePerSecond: number;
@@ -91,7 +93,14 @@ export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<Benc
         applyEnvironment(env);
         await ensureTables(client, template, prefix);
         // The stages' DynamoDB calls are metered in their containers, into the bench's counters.
-        const runner = runnerForLocalRuntime({ synth, tablePrefix: prefix, env: { ...env, ...stageTuning() }, functionEnv: stageTuning(), preload: [dynamoMeterPreload()] });
+        const runner = runnerForLocalRuntime({
+          synth,
+          tablePrefix: prefix,
+          env: { ...env, ...stageTuning() },
+          functionEnv: stageTuning(),
+          preload: [dynamoMeterPreload()],
+          ...(opts.maxContainers ? { maxContainers: opts.maxContainers } : {}),
+        });
         runners.push(runner);
         return { runner, env, drop: () => dropTables(client, prefix) };
       },

@@ -31,8 +31,11 @@ export type PageState = z.infer<typeof PageState>;
 export const pageKey = (shard: number, page: number) => `shard${String(shard).padStart(2, '0')}#page${String(page).padStart(5, '0')}`;
 
 let cachedPsp: { key: string; psp: RefundPsp } | undefined;
-/** Set when Datatrans refused the credentials: the next read skips the cache (the secret was maybe just rotated). */
-let credentialsRefused = false;
+/**
+ * The configuration Datatrans refused (401/403): while the secret still holds it, every read skips
+ * the cache, so the rotated value is used as soon as it is in Secrets Manager.
+ */
+let refusedKey: string | undefined;
 
 /**
  * The Datatrans credentials through Powertools Parameters (Secrets Manager provider), cached for
@@ -41,9 +44,7 @@ let credentialsRefused = false;
  */
 async function readPspSecret(secretArn: string): Promise<string> {
   const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-  const forceFetch = credentialsRefused;
-  credentialsRefused = false;
-  const value = await getSecret(secretArn, { maxAge: envInt('PSP_SECRET_MAX_AGE_SECONDS', 300), forceFetch });
+  const value = await getSecret(secretArn, { maxAge: envInt('PSP_SECRET_MAX_AGE_SECONDS', 300), forceFetch: refusedKey !== undefined });
   if (typeof value !== 'string') throw new PspConfigurationError(0, 'PSP secret has no SecretString');
   return value;
 }
@@ -52,17 +53,18 @@ async function readPspSecret(secretArn: string): Promise<string> {
 export async function psp(): Promise<RefundPsp> {
   const config = await loadDatatransConfig({ readSecret: readPspSecret });
   const key = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+  if (refusedKey !== undefined && refusedKey !== key) refusedKey = undefined;
   if (!cachedPsp || cachedPsp.key !== key) {
     const client = new DatatransPsp({ ...config, logger: { warn: (message, details) => logger.warn(message, details) } });
-    cachedPsp = { key, psp: observed(client) };
+    cachedPsp = { key, psp: observed(client, key) };
   }
   return cachedPsp.psp;
 }
 
 /** Counts the PSP's 429s and unknown outcomes (metrics), and notes refused credentials. */
-function observed(inner: RefundPsp): RefundPsp {
+function observed(inner: RefundPsp, key: string): RefundPsp {
   const seen = (outcome: { kind: string; reason?: string }) => {
-    if (outcome.kind === 'configuration_error') credentialsRefused = true;
+    if (outcome.kind === 'configuration_error') refusedKey = key;
     if (outcome.kind === 'unknown') metrics.addMetric(METRIC.pspUnknown, MetricUnit.Count, 1);
     if (outcome.kind === 'retryable' && outcome.reason?.includes('HTTP 429')) metrics.addMetric(METRIC.pspRateLimited, MetricUnit.Count, 1);
     return outcome;

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 describe('bench smoke run', () => {
   it('imports, measures the raw baseline, cancels and dispatches 2,000 tickets with sane figures', async () => {
     // prepare
-    const options = { sizes: [2000], pspRate: 200, bundles: false, sweepOrders: 60, dynamodbUrl: inject('dynamodbUrl'), templatePath: inject('templatePath') };
+    // 4 containers per function, as the other integration tests (the suite runs on 2 cores).
+    const options = { sizes: [2000], pspRate: 200, bundles: false, sweepOrders: 60, maxContainers: 4, dynamodbUrl: inject('dynamodbUrl'), templatePath: inject('templatePath') };
     // act
     const result = await runBench(options);
     // assess
