@@ -1,6 +1,6 @@
 /**
- * npm run bench -- [--tickets N] [--psp-rate R] [--ses-rate S] [--scaling [10000,50000,100000]] [--no-bundles] [--init-runs K]
- *                  [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]]
+ * npm run bench -- [--tickets N] [--psp-rate R] [--ses-rate S] [--scaling [10000,50000,100000]] [--no-bundles] [--bundles-only]
+ *                  [--init-runs K] [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]] [--help]
  * Prints the tables and writes bench/results/<date>.json (git-ignored).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,10 +10,30 @@ import { formatResult } from './report.ts';
 import { DEFAULT_GROUP_ORDERS } from './data.ts';
 import { runBench, type BenchOptions } from './run.ts';
 
+const USAGE = `usage: npm run bench -- [options]
+  --tickets N          one size of N tickets (default 100000)
+  --psp-rate R         the PSP sandbox's rate limit in requests/s (default 200)
+  --ses-rate S         the emulated SES account's emails per second (SendEmails' quota; default 50)
+  --scaling [a,b,c]    several sizes one after the other (default 10000,50000,100000)
+  --no-bundles         skip the Lambda bundle table
+  --bundles-only       only the Lambda bundle table (size, cold init per bundle of the cloud assembly)
+  --init-runs K        cold loads per bundle, median reported (default 3)
+  --sweep-orders K     orders in the raw-write concurrency sweep
+  --raw-share S        share of the orders the raw baseline times, in (0, 1]
+  --group-orders [S]   run each size again with a share S (default 0.05) of its tickets in group orders
+  --help               this text`;
+
 class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
+  }
+}
+
+class HelpRequested extends Error {
+  constructor() {
+    super('help');
+    this.name = 'HelpRequested';
   }
 }
 
@@ -47,6 +67,13 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--no-bundles':
         opts.bundles = false;
         break;
+      case '--bundles-only':
+        opts.sizes = [];
+        opts.bundles = true;
+        break;
+      case '--help':
+      case '-h':
+        throw new HelpRequested();
       case '--init-runs':
         opts.initRuns = positiveInt('--init-runs', value());
         break;
@@ -68,7 +95,7 @@ export function parseArgs(argv: string[]): BenchOptions {
         opts.sweepOrders = positiveInt('--sweep-orders', value());
         break;
       default:
-        throw new UsageError(`unknown option ${arg}; usage: npm run bench -- [--tickets N] [--psp-rate R] [--ses-rate S] [--scaling [a,b,c]] [--no-bundles] [--init-runs K] [--sweep-orders K] [--raw-share S] [--group-orders [SHARE]]`);
+        throw new UsageError(`unknown option ${arg}\n${USAGE}`);
     }
   }
   return opts;
@@ -79,6 +106,10 @@ async function main(): Promise<number> {
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      console.log(USAGE);
+      return 0;
+    }
     if (error instanceof UsageError) {
       console.error(error.message);
       return 2;

@@ -1,17 +1,18 @@
 /**
- * Every Lambda entry of the template bundled with esbuild exactly as RefundFunction configures
- * NodejsFunction (CommonJS, minify, source map file, target node22, main fields module/main,
- * @aws-sdk/* external: the runtime provides it), its size, what weighs in it (metafile), and its
- * cold module-init time: a fresh `node` requires it, as the Lambda runtime loads a CommonJS
- * handler, several times, median.
+ * Every Lambda bundle of the cloud assembly (what `cdk deploy` uploads, found by the function's
+ * Code and Handler), its size, and its cold module-init time: a fresh `node` requires it with the
+ * function's environment (NODE_OPTIONS=--enable-source-maps included), as the Lambda runtime loads
+ * a CommonJS handler, several times, median. What weighs in it comes from an esbuild metafile of
+ * the same entry built with RefundFunction's options (the assembly keeps no metafile).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
+import { functionBundles } from '../lib/local/assembly.ts';
 import { PROJECT_ROOT } from '../lib/local/paths.ts';
-import { listFunctions, type CfnTemplate } from '../lib/local/template.ts';
+import { listFunctions, type CfnTemplate, type LocalFunction } from '../lib/local/template.ts';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,7 @@ export interface BundleFigure {
   bytes: number;
   initMsMedian: number;
   initMsRuns: number[];
-  /** Median init of a stub importing only the bundle's external @aws-sdk/* modules (the runtime's own SDK). */
+  /** Median load of only the @aws-sdk/* modules the bundle requires (the runtime's own SDK), at init or on first use. */
   sdkInitMsMedian: number;
   externals: string[];
   /** Largest contributors to the bundle (package or project folder), bytes in output. */
@@ -58,65 +59,72 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-function externalsOf(metafile: Metafile): string[] {
-  const found = new Set<string>();
-  for (const output of Object.values(metafile.outputs)) {
-    for (const i of output.imports) if (i.external && i.path.startsWith('@aws-sdk/')) found.add(i.path);
-  }
-  return [...found].sort();
+/** The @aws-sdk/* modules a bundle requires (left external: the runtime provides them). */
+function externalsOf(bundle: string): string[] {
+  return [...new Set([...readFileSync(bundle, 'utf8').matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1] as string))].sort();
 }
 
+/** Loads `file` in a fresh node with the function's environment; `SDK_STUB` runs the import alone. */
 async function initTimes(file: string, env: Record<string, string>, runs: number): Promise<number[]> {
   const script = 'const t0 = performance.now(); require(process.argv[1]); process.stdout.write(String(performance.now() - t0));';
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const { stdout } = await run(process.execPath, ['-e', script, file], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env, NODE_OPTIONS: '--enable-source-maps', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      cwd: path.dirname(file),
+      env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-central-1', ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
     times.push(Math.round(Number(stdout) * 10) / 10);
   }
   return times;
 }
 
-export async function measureBundles(template: Record<string, unknown>, opts: { initRuns?: number; outdir?: string; only?: (entry: string) => boolean } = {}): Promise<BundleFigure[]> {
+/** What weighs in a bundle: the same entry built with RefundFunction's esbuild options and a metafile. */
+async function weigh(entry: string, outdir: string): Promise<BundleFigure['heaviest']> {
+  const result = await build({
+    entryPoints: [path.join(PROJECT_ROOT, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    sourcemap: true,
+    mainFields: ['module', 'main'],
+    external: ['@aws-sdk/*'],
+    outfile: path.join(outdir, entry.replace(/[/.]/g, '_'), 'index.js'),
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
+    absWorkingDir: PROJECT_ROOT,
+  });
+  return heaviest(result.metafile);
+}
+
+export async function measureBundles(
+  template: Record<string, unknown>,
+  opts: { templatePath: string; initRuns?: number; outdir?: string; only?: (entry: string) => boolean },
+): Promise<BundleFigure[]> {
   const runs = opts.initRuns ?? 3;
-  // Under the project so the external @aws-sdk/* resolves from node_modules, as from the Lambda runtime.
-  const outdir = opts.outdir ?? path.join(PROJECT_ROOT, '.local', 'bench-bundles');
+  // The SDK-only stubs live in the assembly too, so @aws-sdk/* resolves from the same node_modules.
+  const outdir = opts.outdir ?? path.join(path.dirname(opts.templatePath), 'bench-sdk-stubs');
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  // The project is "type": "module"; a Lambda asset has no package.json, so its .js is CommonJS.
-  writeFileSync(path.join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
-  const byEntry = new Map<string, { functions: string[]; env: Record<string, string> }>();
-  for (const fn of listFunctions(template as CfnTemplate)) {
-    if (opts.only && !opts.only(fn.entry)) continue;
+  const functions = listFunctions(template as CfnTemplate).filter((fn) => !opts.only || opts.only(fn.entry));
+  const bundles = functionBundles(opts.templatePath, functions);
+  // Functions of one entry (and so one asset) are measured once.
+  const byEntry = new Map<string, { functions: string[]; fn: LocalFunction }>();
+  for (const fn of functions) {
     let e = byEntry.get(fn.entry);
-    if (!e) byEntry.set(fn.entry, (e = { functions: [], env: fn.environment }));
+    if (!e) byEntry.set(fn.entry, (e = { functions: [], fn }));
     e.functions.push(fn.logicalId);
   }
   const figures: BundleFigure[] = [];
-  for (const [entry, { functions, env }] of [...byEntry.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const dir = path.join(outdir, entry.replace(/[/.]/g, '_'));
-    mkdirSync(dir, { recursive: true });
-    const outfile = path.join(dir, 'index.js');
-    const result = await build({
-      entryPoints: [path.join(PROJECT_ROOT, entry)],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node22',
-      minify: true,
-      sourcemap: true,
-      mainFields: ['module', 'main'],
-      external: ['@aws-sdk/*'],
-      outfile,
-      metafile: true,
-      logLevel: 'silent',
-      absWorkingDir: PROJECT_ROOT,
-    });
+  for (const [entry, { functions: ids, fn }] of [...byEntry.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const functions = ids;
+    const env = fn.environment;
+    const outfile = bundles.get(fn.logicalId)!.file;
     const bytes = statSync(outfile).size;
-    const externals = externalsOf(result.metafile);
-    const stub = path.join(dir, 'sdk-only.js');
+    const externals = externalsOf(outfile);
+    const stub = path.join(outdir, `${entry.replace(/[/.]/g, '_')}.js`);
     writeFileSync(stub, externals.map((e) => `require('${e}');`).join('\n') + '\n');
     const initMsRuns: number[] = [];
     const sdkRuns: number[] = [];
@@ -130,7 +138,7 @@ export async function measureBundles(template: Record<string, unknown>, opts: { 
     const flags: string[] = [];
     if (bytes > BUNDLE_LIMIT_BYTES) flags.push(`bundle ${Math.round(bytes / 1024)} KB > 300 KB`);
     if (initMsMedian > INIT_LIMIT_MS) flags.push(`init ${initMsMedian} ms > 100 ms`);
-    figures.push({ entry, functions, bytes, initMsMedian, initMsRuns, sdkInitMsMedian, externals, heaviest: heaviest(result.metafile), flags });
+    figures.push({ entry, functions, bytes, initMsMedian, initMsRuns, sdkInitMsMedian, externals, heaviest: await weigh(entry, outdir), flags });
   }
   return figures;
 }

@@ -1,12 +1,17 @@
 /**
- * Meters what the process asks of DynamoDB and how much memory it holds, so each bench phase
- * can be priced and compared. Every DynamoDB call of the handlers and adapters goes through the
- * one document client (lib/adapters/dynamodb/client.ts); a middleware on it asks DynamoDB Local
- * for ReturnConsumedCapacity and sums what it reports (it doubles transactional writes and
- * halves eventually consistent reads, as DynamoDB bills them).
+ * Meters what the bench asks of DynamoDB and how much memory it holds, so each bench phase can be
+ * priced and compared. Every DynamoDB call goes through a document client: the bench's own (import,
+ * raw baseline) in this process, the stages' in their Lambda containers. bench/dynamo-meter.cjs,
+ * installed here and preloaded into every container, asks DynamoDB Local for
+ * ReturnConsumedCapacity and sums what it reports into counters in shared memory (it doubles
+ * transactional writes and halves eventually consistent reads, as DynamoDB bills them).
  */
 import { readFileSync } from 'node:fs';
-import { documentClient } from '../lib/adapters/dynamodb/client.ts';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../lib/local/paths.ts';
+import type { PreloadHook } from '../lib/local/runner.ts';
 
 export interface DynamoCounts {
   /** Request units in halves (exact integers). */
@@ -17,68 +22,46 @@ export interface DynamoCounts {
   requests: number;
 }
 
-const READS = /^(Get|GetItem|Query|Scan|BatchGet|BatchGetItem|TransactGet|TransactGetItems)Command$/;
-const WRITES = /^(Put|PutItem|Update|UpdateItem|Delete|DeleteItem|BatchWrite|BatchWriteItem|TransactWrite|TransactWriteItems)Command$/;
+const METER_HOOK = fileURLToPath(new URL('./dynamo-meter.cjs', import.meta.url));
+/** Layout of the shared counters (see dynamo-meter.cjs). */
+const shared = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
 
 export class DynamoMeter {
-  readonly counts: DynamoCounts = { writeUnitHalves: 0, readUnitHalves: 0, itemsWritten: 0, requests: 0 };
+  get counts(): DynamoCounts {
+    return { writeUnitHalves: Atomics.load(shared, 0), readUnitHalves: Atomics.load(shared, 1), itemsWritten: Atomics.load(shared, 2), requests: Atomics.load(shared, 3) };
+  }
 
   snapshot(): DynamoCounts {
-    return { ...this.counts };
+    return this.counts;
   }
 
   since(before: DynamoCounts): DynamoCounts {
+    const now = this.counts;
     return {
-      writeUnitHalves: this.counts.writeUnitHalves - before.writeUnitHalves,
-      readUnitHalves: this.counts.readUnitHalves - before.readUnitHalves,
-      itemsWritten: this.counts.itemsWritten - before.itemsWritten,
-      requests: this.counts.requests - before.requests,
+      writeUnitHalves: now.writeUnitHalves - before.writeUnitHalves,
+      readUnitHalves: now.readUnitHalves - before.readUnitHalves,
+      itemsWritten: now.itemsWritten - before.itemsWritten,
+      requests: now.requests - before.requests,
     };
   }
 }
 
 const meter = new DynamoMeter();
-const metered = new WeakSet<object>();
+let installed = false;
 
-/**
- * The process's meter, installed on the current document client. Call it again after the
- * environment changes: documentClient() makes a new client when the endpoint does.
- */
-export function meterDynamo(): DynamoMeter {
-  const doc = documentClient();
-  if (metered.has(doc)) return meter;
-  metered.add(doc);
-  doc.middlewareStack.add(
-    (next, context) => async (args) => {
-      const command = String((context as { commandName?: string }).commandName ?? '');
-      const read = READS.test(command);
-      const write = WRITES.test(command);
-      const input = args.input as Record<string, unknown>;
-      if (read || write) input.ReturnConsumedCapacity ??= 'TOTAL';
-      if (write) meter.counts.itemsWritten += itemsOf(command, input);
-      const result = await next(args);
-      meter.counts.requests++;
-      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }).ConsumedCapacity;
-      let units = 0;
-      for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) units += c.CapacityUnits ?? 0;
-      const halves = Math.round(units * 2);
-      if (read) meter.counts.readUnitHalves += halves;
-      else if (write) meter.counts.writeUnitHalves += halves;
-      return result;
-    },
-    { step: 'initialize', name: 'benchCapacityMeter', override: true },
-  );
-  return meter;
+/** The preload that meters every Lambda container's DynamoDB calls into the same counters. */
+export function dynamoMeterPreload(): PreloadHook {
+  return { module: METER_HOOK, data: shared.buffer };
 }
 
-function itemsOf(command: string, input: Record<string, unknown>): number {
-  if (command.startsWith('TransactWrite')) {
-    return ((input.TransactItems as Record<string, unknown>[] | undefined) ?? []).filter((a) => a.Put || a.Update || a.Delete).length;
+/** The process's meter, installed on this process's document clients (once). */
+export function meterDynamo(): DynamoMeter {
+  if (!installed) {
+    installed = true;
+    const require = createRequire(path.join(PROJECT_ROOT, 'package.json'));
+    (require(METER_HOOK) as (ctx: { require: NodeJS.Require; data: unknown }) => void)({ require, data: shared.buffer });
   }
-  if (command.startsWith('BatchWrite')) {
-    return Object.values((input.RequestItems as Record<string, unknown[]> | undefined) ?? {}).reduce((s, list) => s + list.length, 0);
-  }
-  return 1;
+  return meter;
 }
 
 /** Samples the process's resident memory while a phase runs; `maxRss` is the whole process's peak. */

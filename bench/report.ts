@@ -189,7 +189,7 @@ export function formatResult(result: BenchResult): string {
   if (isAvailable(result.bundles)) {
     out.push(
       table(
-        ['Lambda bundle (esbuild as NodejsFunction)', 'Size', 'Init median', 'of which SDK', 'Init runs', 'Heaviest', 'Flags'],
+        ['Lambda bundle (cloud assembly)', 'Size', 'Init median', 'SDK alone', 'Init runs', 'Heaviest', 'Flags'],
         result.bundles.map((b) => [
           b.entry,
           `${(b.bytes / 1024).toFixed(1)} KB`,

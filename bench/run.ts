@@ -4,10 +4,12 @@
  * machines, all in one fresh local runtime, and price every execution. `runBench` is what
  * `npm run bench` and the CI smoke test call.
  */
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { importText } from '../lib/cli/import.ts';
 import { addUsage, costOf, formatUsd, NO_USAGE, orchestration, perTickets, total, type Cost, type Usage } from '../lib/core/cost.ts';
 import { applyEnvironment } from '../lib/local/env.ts';
+import { synthesizeTemplate } from '../lib/local/synth.ts';
 import type { RunReport } from '../lib/core/report.ts';
 import { measureBundles, type BundleFigure } from './bundles.ts';
 import { generateBenchData, type GroupOrderOptions } from './data.ts';
@@ -34,6 +36,8 @@ export interface BenchOptions {
   groupOrders?: GroupOrderOptions;
   dynamodbUrl?: string;
   templatePath?: string;
+  /** Containers per function (default 16, as deployed; the CI smoke test runs 4). */
+  maxContainers?: number;
   log?: (line: string) => void;
 }
 
@@ -354,23 +358,34 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
-  log('starting DynamoDB Local, the PSP sandbox and SES…');
-  const rt = await startBenchRuntime({ pspRatePerSecond: opts.pspRate, sesRatePerSecond: opts.sesRate ?? DEFAULT_SES_RATE, ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}), ...(opts.templatePath ? { templatePath: opts.templatePath } : {}) });
+  // --bundles-only: no sizes, so no runtime either; the bundles come from the synthesized cloud assembly.
+  let rt: BenchRuntime | undefined;
+  if (opts.sizes.length > 0) {
+    log('starting DynamoDB Local, the PSP sandbox and SES…');
+    rt = await startBenchRuntime({
+      pspRatePerSecond: opts.pspRate,
+      sesRatePerSecond: opts.sesRate ?? DEFAULT_SES_RATE,
+      ...(opts.dynamodbUrl ? { dynamodbUrl: opts.dynamodbUrl } : {}),
+      ...(opts.templatePath ? { templatePath: opts.templatePath } : {}),
+      ...(opts.maxContainers ? { maxContainers: opts.maxContainers } : {}),
+    });
+  }
   try {
     const sizes: SizeResult[] = [];
     const groupVariants: SizeResult[] = [];
     for (const [i, tickets] of opts.sizes.entries()) {
-      sizes.push(await runSize(rt, tickets, opts, i));
-      if (opts.groupOrders) groupVariants.push(await runSize(rt, tickets, opts, i, opts.groupOrders));
+      sizes.push(await runSize(rt as BenchRuntime, tickets, opts, i));
+      if (opts.groupOrders) groupVariants.push(await runSize(rt as BenchRuntime, tickets, opts, i, opts.groupOrders));
     }
     let bundles: BenchResult['bundles'] = { available: false, reason: 'skipped (--no-bundles)' };
     if (opts.bundles) {
       log('bundling every Lambda entry and timing cold imports…');
-      bundles = await measureBundles(rt.template, opts.initRuns ? { initRuns: opts.initRuns } : {});
+      const synth = await benchTemplate(opts);
+      bundles = await measureBundles(synth.template, { templatePath: synth.path, ...(opts.initRuns ? { initRuns: opts.initRuns } : {}) });
     }
     const cpuList = cpus();
     const { log: _log, ...options } = opts;
-    const dynamodbPeak = rt.dynamodbPid ? childPeakRssMb(rt.dynamodbPid) : undefined;
+    const dynamodbPeak = rt?.dynamodbPid ? childPeakRssMb(rt.dynamodbPid) : undefined;
     return {
       startedAt,
       wallMs: Math.round(performance.now() - t0),
@@ -383,6 +398,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       ...(dynamodbPeak !== undefined ? { dynamodbLocalPeakRssMb: dynamodbPeak } : {}),
     };
   } finally {
-    await rt.stop();
+    await rt?.stop();
   }
+}
+
+async function benchTemplate(opts: BenchOptions): Promise<{ template: Record<string, unknown>; path: string }> {
+  if (opts.templatePath) return { template: JSON.parse(readFileSync(opts.templatePath, 'utf8')) as Record<string, unknown>, path: opts.templatePath };
+  return synthesizeTemplate();
 }

@@ -4,18 +4,21 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
-import { applyEnvironment, localEnvironment } from '../lib/local/env.ts';
-import { PROJECT_ROOT } from '../lib/local/paths.ts';
+import { applyEnvironment, localEnvironment, stageTuning } from '../lib/local/env.ts';
+import { runnerForLocalRuntime } from '../lib/local/local-runner.ts';
 import { startSesServer } from '../lib/local/ses-server.ts';
 import { startPspSandbox, type PspSandbox } from '../lib/local/psp-sandbox/index.ts';
-import { LocalRunner } from '../lib/local/runner.ts';
+import type { LocalRunner } from '../lib/local/runner.ts';
 import { startDynamoDbLocal, type StartedService } from '../lib/local/services.ts';
 import { synthesizeTemplate } from '../lib/local/synth.ts';
-import { dropTables, ensureTables, tableNamesByLogicalId } from '../lib/local/tables.ts';
+import { dropTables, ensureTables } from '../lib/local/tables.ts';
+import { dynamoMeterPreload } from './meter.ts';
 
 export interface BenchRuntimeOptions {
   /** Use this DynamoDB Local instead of starting one (the CI smoke test shares the suite's). */
   dynamodbUrl?: string;
+  /** Containers per function (default 16: one per shard, as deployed). */
+  maxContainers?: number;
   /** Use this synthesized template instead of synthesizing. */
   templatePath?: string;
   pspRatePerSecond: number;
@@ -53,9 +56,10 @@ export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<Benc
   let dynamodb: StartedService | undefined;
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const template = opts.templatePath
-      ? (JSON.parse(readFileSync(opts.templatePath, 'utf8')) as Record<string, unknown>)
-      : (await synthesizeTemplate()).template;
+    const synth = opts.templatePath
+      ? { template: JSON.parse(readFileSync(opts.templatePath, 'utf8')) as Record<string, unknown>, path: opts.templatePath }
+      : await synthesizeTemplate();
+    const { template } = synth;
     if (!opts.dynamodbUrl) dynamodb = await startDynamoDbLocal({ detached: false });
     const dynamodbUrl = opts.dynamodbUrl ?? (dynamodb as StartedService).url;
 
@@ -75,6 +79,7 @@ export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<Benc
       if (req.method === 'POST' && !String(req.url).startsWith('/clear-store')) emails++;
     });
     const client = new DynamoDBClient({ endpoint: dynamodbUrl });
+    const runners: LocalRunner[] = [];
 
     return {
       template,
@@ -92,10 +97,20 @@ export async function startBenchRuntime(opts: BenchRuntimeOptions): Promise<Benc
         const env = { ...localEnvironment({ dynamodb: dynamodbUrl, ses: ses.url, psp: sandbox.url }, prefix), SES_MAX_SEND_RATE: String(opts.sesRatePerSecond) };
         applyEnvironment(env);
         await ensureTables(client, template, prefix);
-        const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
+        // The stages' DynamoDB calls are metered in their containers, into the bench's counters.
+        const runner = runnerForLocalRuntime({
+          synth,
+          tablePrefix: prefix,
+          env: { ...env, ...stageTuning() },
+          functionEnv: stageTuning(),
+          preload: [dynamoMeterPreload()],
+          ...(opts.maxContainers ? { maxContainers: opts.maxContainers } : {}),
+        });
+        runners.push(runner);
         return { runner, env, drop: () => dropTables(client, prefix) };
       },
       async stop() {
+        for (const runner of runners) await runner.close();
         client.destroy();
         for (const s of started.reverse()) await s.stop().catch(() => undefined);
         dynamodb?.child.kill('SIGTERM');

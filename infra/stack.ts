@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -6,7 +6,10 @@ import { RefundFunction } from './constructs/refund-function.ts';
 import { acknowledgeNagFindingsAtSynth } from './nag.ts';
 import { RunEnds } from './run-ends.ts';
 import { RefundTables } from './tables.ts';
-import type { WorkflowDeps } from './workflows/common.ts';
+import { addOperationsDashboard } from './dashboard.ts';
+import { Operations } from './constructs/operations.ts';
+import { assertDeployable } from './settings.ts';
+import type { WorkflowConstruct, WorkflowDeps } from './workflows/common.ts';
 import { WORKFLOWS } from './workflows/index.ts';
 
 /**
@@ -19,13 +22,19 @@ export class MassRefundStack extends Stack {
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
+    // S3 log delivery through bucket policies, not ACLs (Control Tower CT.S3.PR.5 prohibits bucket ACLs).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    // A production stage with trial settings (example sender, Datatrans' test URL) stops here.
+    assertDeployable(this);
     this.tables = new RefundTables(this, 'Tables');
+    const operations = Operations.of(this);
 
     // PSP credentials {merchantId, password}: set the value after the first deploy.
     const pspSecret = new secretsmanager.Secret(this, 'PspCredentials', {
       description: 'Datatrans merchant id and password for mass-refund (JSON: {"merchantId","password"})',
       generateSecretString: { secretStringTemplate: JSON.stringify({ merchantId: 'set-me' }), generateStringKey: 'password', excludePunctuation: true },
     });
+    (pspSecret.node.defaultChild as CfnResource).addMetadata('mass-refund:secret', 'psp-credentials');
 
     const recordFailure = new RefundFunction(this, 'RecordFailureFn', { entry: 'functions/runs/record-failure.ts', service: 'runs', timeout: Duration.seconds(30) });
     recordFailure.bindTable(this.tables.runs, 'runs', 'RW');
@@ -45,6 +54,10 @@ export class MassRefundStack extends Stack {
     for (const [key, table] of Object.entries(this.tables.all())) {
       new CfnOutput(this, `${key}TableName`, { value: table.tableName });
     }
+    new CfnOutput(this, 'PspSecretName', { value: pspSecret.secretName, description: 'Set the Datatrans credentials here: JSON {"merchantId","password"}' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: operations.alarmTopic.topicArn, description: 'Every alarm notifies this topic (context mass-refund:alarmEmail subscribes an address)' });
+    new CfnOutput(this, 'DashboardName', { value: operations.dashboard.dashboardName });
+    addOperationsDashboard(operations, Object.values(this.workflows) as WorkflowConstruct[]);
     acknowledgeNagFindingsAtSynth(this);
   }
 }

@@ -8,12 +8,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { importText } from '../lib/cli/import.ts';
 import { generateSampleLines, samplePerformanceIds } from '../lib/core/sample-data.ts';
 import type { RunReport } from '../lib/core/report.ts';
-import { applyEnvironment, localEnvironment } from '../lib/local/env.ts';
-import { PROJECT_ROOT } from '../lib/local/paths.ts';
-import { LocalRunner } from '../lib/local/runner.ts';
+import { applyEnvironment, localEnvironment, stageTuning } from '../lib/local/env.ts';
+import { runnerForLocalRuntime } from '../lib/local/local-runner.ts';
 import { startDynamoDbLocal } from '../lib/local/services.ts';
 import { synthesizeTemplate } from '../lib/local/synth.ts';
-import { ensureTables, tableNamesByLogicalId } from '../lib/local/tables.ts';
+import { ensureTables } from '../lib/local/tables.ts';
 
 const tickets = Number(process.argv[2] ?? 20_000);
 const pageSize = process.argv[3] ? Number(process.argv[3]) : undefined;
@@ -23,7 +22,8 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const dynamodb = await startDynamoDbLocal({ detached: false });
 try {
-  const { template } = await synthesizeTemplate();
+  const synth = await synthesizeTemplate();
+  const { template } = synth;
   const prefix = 'cancel20k-';
   // No SES or PSP is needed to cancel: their endpoints point nowhere.
   const env = localEnvironment({ dynamodb: dynamodb.url, ses: 'http://127.0.0.1:9', psp: '' }, prefix);
@@ -40,7 +40,7 @@ try {
   if (!imported.ok) throw new Error(`import failed: ${JSON.stringify(imported.issues?.slice(0, 5))}`);
   console.error(`imported ${JSON.stringify(imported.written)} in ${seconds(performance.now() - t0)}`);
 
-  const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
+  const runner = runnerForLocalRuntime({ synth, tablePrefix: prefix, env: { ...env, ...stageTuning() }, functionEnv: stageTuning() });
   t0 = performance.now();
   const result = await runner.start('CancelPerformance', { performanceId, reason: 'load test', requestedBy: 'cancel-20k', ...(pageSize ? { pageSize } : {}) }, { name: 'cancel-20k' });
   const elapsed = performance.now() - t0;

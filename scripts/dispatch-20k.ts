@@ -7,13 +7,13 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { refnoFor } from '../lib/adapters/psp/port.ts';
-import { applyEnvironment, localEnvironment } from '../lib/local/env.ts';
-import { PROJECT_ROOT } from '../lib/local/paths.ts';
+import { applyEnvironment, localEnvironment, stageTuning } from '../lib/local/env.ts';
 import { startPspSandbox } from '../lib/local/psp-sandbox/index.ts';
-import { LocalRunner, type ExecutionResult } from '../lib/local/runner.ts';
+import { runnerForLocalRuntime } from '../lib/local/local-runner.ts';
+import type { ExecutionResult } from '../lib/local/runner.ts';
 import { startDynamoDbLocal, startSesLocal } from '../lib/local/services.ts';
 import { synthesizeTemplate } from '../lib/local/synth.ts';
-import { ensureTables, tableNamesByLogicalId } from '../lib/local/tables.ts';
+import { ensureTables } from '../lib/local/tables.ts';
 import { seedOneTicketRefunds } from '../test/support/one-ticket-refunds.ts';
 
 const arg = (name: string, fallback: number) => {
@@ -34,7 +34,8 @@ async function main() {
   const env = localEnvironment({ dynamodb: dynamodb.url, ses: ses.url, psp: sandbox.url }, prefix);
   applyEnvironment(env);
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const { template } = await synthesizeTemplate();
+  const synth = await synthesizeTemplate();
+  const { template } = synth;
   const client = new DynamoDBClient({ endpoint: dynamodb.url });
   await ensureTables(client, template, prefix);
   log(`runtime up in ${secs(performance.now() - t0)} (DynamoDB Local ${dynamodb.url}, SES ${ses.url}, sandbox ${sandbox.url} at ${RATE} req/s)`);
@@ -48,7 +49,7 @@ async function main() {
     sandbox.configureFaults({ seed: 7, rules: [{ probability: 0.01, fault: { kind: 'decline', code: 'EXPIRED_CARD' } }] });
     log(`${N} orders, customers and pending refunds written in ${secs(performance.now() - t1)}`);
 
-    const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
+    const runner = runnerForLocalRuntime({ synth, tablePrefix: prefix, env: { ...env, ...stageTuning() }, functionEnv: stageTuning() });
     const range = { from: '2026-06-01', to: '2026-06-02', requestedBy: 'bench' };
     const results: Record<string, { ms: number; result: ExecutionResult }> = {};
     const phaseMs: Record<string, number> = {};

@@ -13,12 +13,12 @@ import { fingerprint, type ImportRecord } from '../lib/core/import.ts';
 import type { VoucherKind } from '../lib/core/model.ts';
 import type { RunReport } from '../lib/core/report.ts';
 import { writeOffChecksum } from '../lib/core/write-off.ts';
-import { applyEnvironment, localEnvironment } from '../lib/local/env.ts';
-import { PROJECT_ROOT } from '../lib/local/paths.ts';
-import { LocalRunner, type ExecutionResult } from '../lib/local/runner.ts';
+import { applyEnvironment, localEnvironment, stageTuning } from '../lib/local/env.ts';
+import { runnerForLocalRuntime } from '../lib/local/local-runner.ts';
+import type { ExecutionResult } from '../lib/local/runner.ts';
 import { startDynamoDbLocal } from '../lib/local/services.ts';
 import { synthesizeTemplate } from '../lib/local/synth.ts';
-import { ensureTables, tableNamesByLogicalId } from '../lib/local/tables.ts';
+import { ensureTables } from '../lib/local/tables.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,14 +74,15 @@ async function main(): Promise<void> {
   console.log(`starting DynamoDB Local and synthesizing the stack…`);
   const ddb = await startDynamoDbLocal({ detached: false });
   try {
-    const { template } = await synthesizeTemplate();
+    const synth = await synthesizeTemplate();
+    const { template } = synth;
     const prefix = 'w200k-';
     const env = localEnvironment({ dynamodb: ddb.url, ses: 'http://127.0.0.1:9', psp: 'http://127.0.0.1:9' }, prefix);
     applyEnvironment(env);
     const client = new DynamoDBClient({ endpoint: ddb.url });
     await ensureTables(client, template, prefix);
     client.destroy();
-    const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
+    const runner = runnerForLocalRuntime({ synth, tablePrefix: prefix, env: { ...env, ...stageTuning() }, functionEnv: stageTuning() });
 
     const t0 = performance.now();
     const items: Item[] = [];

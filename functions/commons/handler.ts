@@ -1,11 +1,14 @@
-import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { DomainError, ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
-import { logger } from './powertools.ts';
+import { logger, metrics } from './powertools.ts';
 
 /** A store error that clears by itself (throttling, transaction conflict): the state machine retries it. */
-export class TransientStoreError extends DomainError {}
+export class TransientStoreError extends DomainError {
+  override readonly name: string = 'TransientStoreError';
+}
 
 const TRANSIENT_AWS_ERRORS = new Set([
   'ProvisionedThroughputExceededException',
@@ -55,10 +58,21 @@ export interface StageContext {
   lambda: Context;
 }
 
+/** Publishes what the invocation counted, if anything (an empty flush would only log a warning). */
+const publishMetrics: MiddlewareObj = {
+  after: () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+  onError: () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+};
+
 /**
  * One Lambda stage: parse the input with zod, call the core, return a small typed result.
  * Errors keep their typed name (Step Functions matches on it); transient store errors are renamed
- * so the state machine's Retry catches them.
+ * so the state machine's Retry catches them. The logger gets the Lambda context (request id,
+ * function name, cold start) on every line; metrics counted during the call are published.
  */
 export function stage<S extends z.ZodType, O>(schema: S, fn: (input: z.output<S>, ctx: StageContext) => Promise<O>) {
   const base = async (event: unknown, context: Context): Promise<O> => {
@@ -77,5 +91,5 @@ export function stage<S extends z.ZodType, O>(schema: S, fn: (input: z.output<S>
       if (typeof runId === 'string') logger.removeKeys(['runId']);
     }
   };
-  return middy(base);
+  return middy(base).use(injectLambdaContext(logger)).use(publishMetrics);
 }

@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { finishedStatus, mergeTallies, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
+import { METRIC } from '../commons/metric-names.ts';
+import { countMetric } from '../commons/powertools.ts';
 import { TalliesSchema, WORKFLOW } from './shared.ts';
 
 const Input = z.object({
@@ -39,5 +41,16 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
     ...(reconcileFirst && reconcileRunId ? { reconcileRunId } : {}),
   };
   await runs.finish(runId, status, report);
+  publishPassMetrics(String(input['mode'] ?? 'unknown'), outcomes);
   return report;
 });
+
+/** What the pass did, for the dashboard: refunds per outcome, emails sent and failed. */
+function publishPassMetrics(pass: string, outcomes: RunReport['outcomes']): void {
+  for (const [outcome, { count }] of Object.entries(outcomes)) {
+    if (outcome.startsWith('emails_')) continue;
+    countMetric(METRIC.refunds, count, { pass, outcome });
+  }
+  countMetric(METRIC.emailsSent, outcomes['emails_sent']?.count ?? 0, { pass });
+  countMetric(METRIC.emailsFailed, outcomes['emails_failed']?.count ?? 0, { pass });
+}

@@ -6,7 +6,8 @@ import { ConflictError } from '../../lib/core/errors.ts';
 import { mergeTallies, type RunReport, type Tallies } from '../../lib/core/report.ts';
 import { renderWriteOffFile, writeOffChecksum } from '../../lib/core/write-off.ts';
 import { stage } from '../commons/handler.ts';
-import { logger } from '../commons/powertools.ts';
+import { METRIC } from '../commons/metric-names.ts';
+import { countMetric, logger } from '../commons/powertools.ts';
 import { WRITE_OFF_WORKFLOW } from './open-run.ts';
 import { ValidatedWriteOffInput } from './validate.ts';
 
@@ -46,6 +47,7 @@ export const handler = stage(Input, async ({ runId, startedAt, input, segmentRes
   }
   const stored = await storeWriteOffFile(runId, text);
   if (stored.note) logger.info('write-off file not uploaded', { runId, note: stored.note });
+  if (!input.simulate) countMetric(METRIC.writtenOff, selected.count);
   const report: RunReport = {
     runId,
     workflow: WRITE_OFF_WORKFLOW,

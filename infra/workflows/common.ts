@@ -2,13 +2,15 @@ import { Duration, Stack, type CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { Operations } from '../constructs/operations.ts';
 import type { RefundFunction } from '../constructs/refund-function.ts';
+import { mailSenderOf } from '../settings.ts';
+
+export { mailSenderOf };
 import type { RefundTables } from '../tables.ts';
 
 /** Errors our handlers raise for conditions that clear by themselves (throttling, transaction conflicts). */
@@ -98,12 +100,15 @@ export interface WorkflowStateMachineProps {
  * with its workflow name so the local runner finds it in the synthesized template.
  */
 export class WorkflowStateMachine extends Construct {
+  readonly workflow: string;
   readonly stateMachine: sfn.StateMachine;
   readonly failedAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: WorkflowStateMachineProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    this.workflow = props.workflow;
+    const operations = Operations.of(this);
+    const logGroup = operations.logGroup(this, 'Logs');
     const docs = (scope.node.tryGetContext('mass-refund:inputDocsUrl') as string | undefined) ?? 'docs/inputs';
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: `MassRefund-${props.workflow}`,
@@ -124,6 +129,7 @@ export class WorkflowStateMachine extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    operations.notify(this.failedAlarm);
   }
 }
 
@@ -132,11 +138,6 @@ export interface WorkflowConstruct extends Construct {
   readonly machine: WorkflowStateMachine;
 }
 export type WorkflowClass = new (scope: Construct, id: string, deps: WorkflowDeps) => WorkflowConstruct;
-
-/** The verified SES sender (context `mass-refund:mailSender`). */
-export function mailSenderOf(scope: Construct): string {
-  return (scope.node.tryGetContext('mass-refund:mailSender') as string | undefined) ?? 'refunds@mass-refund.example';
-}
 
 /**
  * Lets a mail stage send as the verified sender identity only: the address itself and its

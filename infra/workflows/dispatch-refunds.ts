@@ -5,6 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
+import { autoApprovalLimitsOf, pspUrlOf, schedulesEnabledOf } from '../settings.ts';
 import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 const WORKFLOW = 'DispatchRefunds';
@@ -28,14 +29,15 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
     const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
     const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const pspUrl = (this.node.tryGetContext('mass-refund:pspUrl') as string | undefined) ?? 'https://api.sandbox.datatrans.com';
+    const pspUrl = pspUrlOf(this);
     const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW')
       .bindTable(t.creditAccounts, 'creditAccounts', 'RW')
       .bindTable(t.orders, 'orders', 'RO');
     deps.pspSecret.grantRead(pageFn);
-    const limits = JSON.stringify(this.node.tryGetContext('mass-refund:autoApprovalLimits') ?? { CHF: 2_000_000, EUR: 2_000_000 });
+    // Default {}: no currency is approved automatically, a person approves every pass that moves money.
+    const limits = JSON.stringify(autoApprovalLimitsOf(this));
     const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { AUTO_APPROVAL_LIMITS: limits }).bindTable(t.runs, 'runs', 'RW');
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
     // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
@@ -207,6 +209,8 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     for (const pass of NIGHTLY_PASSES) {
       new scheduler.Schedule(this, pass.id, {
         description: `mass-refund: nightly DispatchRefunds${pass.mode ? ` ${pass.mode}` : ''}: reconcile first, then every open refund created before today`,
+        // Deployed disabled until the operator turns them on (context mass-refund:schedulesEnabled).
+        enabled: schedulesEnabledOf(this),
         schedule: scheduler.ScheduleExpression.cron({ hour: String(pass.hour), minute: String(pass.minute), timeZone: TimeZone.EUROPE_ZURICH }),
         target: new schedulerTargets.StepFunctionsStartExecution(this.machine.stateMachine, {
           input: scheduler.ScheduleTargetInput.fromObject(scheduledDispatchInput('nightly', pass.mode ? { mode: pass.mode } : {})),

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
+import { pspUrlOf } from '../settings.ts';
 import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
 const WORKFLOW = 'ReconcileRefunds';
@@ -17,7 +18,7 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
       new RefundFunction(this, name, { entry: `functions/reconcile-refunds/${entry}`, service: 'reconcile-refunds', timeout, environment });
     const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RO');
     const openFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const pspUrl = (this.node.tryGetContext('mass-refund:pspUrl') as string | undefined) ?? 'https://api.sandbox.datatrans.com';
+    const pspUrl = pspUrlOf(this);
     const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW');

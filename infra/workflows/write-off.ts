@@ -4,6 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WRITE_OFF_BUCKET_ENV } from '../../lib/adapters/s3/write-off-files.ts';
+import { Operations } from '../constructs/operations.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
@@ -21,11 +22,21 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
   constructor(scope: Construct, id: string, deps: WorkflowDeps) {
     super(scope, id);
     // The write-off files operators download; kept when the stack goes (they are evidence).
+    const operations = Operations.of(this);
     this.files = new s3.Bucket(this, 'Files', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: operations.key,
+      bucketKeyEnabled: true,
       enforceSSL: true,
       versioned: true,
+      serverAccessLogsBucket: operations.accessLogs(),
+      serverAccessLogsPrefix: 'write-off-files/',
+      // Current files are kept (evidence), moved to cheaper storage once nobody reads them; replaced versions go after a year.
+      lifecycleRules: [
+        { id: 'FilesToInfrequentAccess', transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(90) }] },
+        { id: 'ReplacedVersions', noncurrentVersionExpiration: Duration.days(365), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
     new CfnOutput(this, 'FilesBucketName', { value: this.files.bucketName, description: 'Write-off files: s3://<bucket>/write-off/<runId>.txt' });
@@ -39,6 +50,8 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
     const finishFn = fn('FinishRunFn', 'finish-run.ts', Duration.minutes(5), 1024).bindTable(deps.tables.runs, 'runs', 'RW');
     // Only PutObject, only under write-off/: the finish stage writes the file and nothing else.
     finishFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.files.arnForObjects('write-off/*')] }));
+    // Writing an SSE-KMS object needs a data key from the bucket's key, nothing more.
+    finishFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [operations.key.keyArn] }));
     Validations.of(finishFn.role!.node.findChild('DefaultPolicy')).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.files.node.defaultChild as CfnResource)}.Arn>/write-off/*]`,
       reason: 'One object per run under write-off/<runId>.txt; the run id is not known at deploy time.',

@@ -76,6 +76,7 @@ const fmtTotals = (t: Record<string, number>) =>
 
 /** The refusal of a real run: what changed since the approved simulation, with counts and totals. */
 export class SimulationMismatchError extends DomainError {
+  override readonly name: string = 'SimulationMismatchError';
   readonly difference: SelectionDifference | null;
   constructor(message: string, difference: SelectionDifference | null = null, options?: { cause?: unknown }) {
     super(message, options);

@@ -32,9 +32,32 @@ export function localEnvironment(endpoints: LocalEndpoints, tablePrefix = DEFAUL
     // The sender's quota is the stack's (context mass-refund:sesMaxSendRate) unless set here for local runs.
     ...(process.env.MASS_REFUND_SES_MAX_SEND_RATE ? { SES_MAX_SEND_RATE: process.env.MASS_REFUND_SES_MAX_SEND_RATE } : {}),
     POWERTOOLS_DEV: 'true',
-    POWERTOOLS_METRICS_DISABLED: 'true',
+    // Metrics go to the functions' stdout as EMF locally, as they go to CloudWatch Logs on AWS.
+    POWERTOOLS_METRICS_DISABLED: 'false',
     ...tableEnv(tablePrefix),
   };
+}
+
+/** Tuning knobs of the stages (see bench/README.md) and the log level, set in the shell for local runs. */
+const STAGE_TUNING = /^(BOOKING_|DISPATCH_|RECONCILE_|POWERTOOLS_LOG_LEVEL$|MASS_REFUND_SENDING_LEASE_SECONDS$|MASS_REFUND_PSP_TIMEOUT_MS$)/;
+
+/**
+ * The tuning variables of this process's environment. Deployed functions see only their own
+ * configuration; locally these are added to it (the runner's configure()), as a deploy would.
+ */
+export function stageTuning(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => STAGE_TUNING.test(e[0]) && e[1] !== undefined));
+}
+
+/** The `mass-refund:secret` of the Datatrans credentials in the stack. */
+export const PSP_SECRET_KEY = 'psp-credentials';
+
+/**
+ * The local runtime's secrets, served by the runner's local Secrets Manager: the Datatrans
+ * credentials the dispatch reads as it does on AWS (the sandbox's, or the user's own).
+ */
+export function localSecrets(env: Record<string, string | undefined>): Record<string, string> {
+  return { [PSP_SECRET_KEY]: JSON.stringify({ merchantId: env.MASS_REFUND_PSP_MERCHANT_ID ?? SANDBOX_MERCHANT_ID, password: env.MASS_REFUND_PSP_PASSWORD ?? SANDBOX_PASSWORD }) };
 }
 
 export function applyEnvironment(env: Record<string, string>): void {

@@ -1,15 +1,22 @@
 /**
- * Runs the synthesized state machines locally with aws-local-stepfunctions, invoking the real
- * Lambda handler modules in-process with the same payload shapes, errors and context as AWS.
+ * Runs the synthesized state machines locally with aws-local-stepfunctions. Task states invoke the
+ * Lambda bundles of the cloud assembly, what `cdk deploy` uploads, in containers (worker threads,
+ * one pool per function, see containers.ts) with each function's own environment from the
+ * template, and the same payload shapes, errors and context as AWS. For inner-loop work
+ * MASS_REFUND_LOCAL_HANDLERS=source calls the TypeScript handler modules in-process instead.
  */
 import { randomUUID, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { AssemblyError, functionBundles, markAssemblyCommonJs, type FunctionBundle } from './assembly.ts';
 import { executionStatusChangeEvent, listEventRules, LocalEventBus, type EventDelivery } from './events.ts';
+import { FunctionPool, type LogSource } from './containers.ts';
+import { handlerModeFromEnv, type HandlerMode } from './paths.ts';
 import { preflight } from './preflight.ts';
+import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager.ts';
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_PARTITION,
@@ -21,14 +28,63 @@ import {
   type LocalStateMachine,
 } from './template.ts';
 
+
+export { handlerModeFromEnv, type HandlerMode } from './paths.ts';
+
+/** Resource metadata key naming a secret for the local runtime (e.g. `psp-credentials`). */
+export const SECRET_METADATA_KEY = 'mass-refund:secret';
+
+/** Default cap of containers per function: one per shard of the Maps (MaxConcurrency 16). */
+export const DEFAULT_MAX_CONTAINERS = 16;
+
+export interface PreloadHook {
+  /** Absolute path of a CommonJS file. */
+  module: string;
+  data?: unknown;
+}
+
+/** What a test or the chaos suite changes on deployed functions (Lambda's UpdateFunctionConfiguration). */
+export interface FunctionConfigurationUpdate {
+  /** Variables to set (a string), or to return to what the stack deployed (undefined). */
+  environment?: Record<string, string | undefined>;
+  /** Most containers of the function at once (bundles only). */
+  maxContainers?: number;
+}
+
 export interface RunnerOptions {
-  template: object;
+  /** The synthesized template (or give templatePath). */
+  template?: object;
+  /** The template's file in its cloud assembly: where the bundles are found (required for bundles). */
+  templatePath?: string;
   /** DynamoDB table logical id -> local physical name. */
   tableNames?: Record<string, string>;
-  /** Extra environment for every handler (wins over the template's, e.g. DynamoDB Local endpoint). */
+  /**
+   * The local platform's environment. With bundles a container gets a variable from here if its
+   * function has it in the template (the local value wins, e.g. a table name or the PSP URL) or
+   * if it is the platform's (AWS_*: region, credentials, endpoints; POWERTOOLS_*), nothing else.
+   * With source modules every handler shares process.env, so all of it applies.
+   */
   env?: Record<string, string>;
-  /** Root that handler `entry` paths are relative to. */
+  /** Variables added to every function's own environment, as if the stack had set them (e.g. tuning knobs). */
+  functionEnv?: Record<string, string>;
+  /** Root of the project: handler `entry` paths (source) and the runtime's AWS SDK (bundles). */
   projectRoot: string;
+  /** Default: handlerModeFromEnv(). */
+  handlers?: HandlerMode;
+  /** Containers per function at most (default 16); invocations beyond wait for a free one. */
+  maxContainers?: number;
+  /**
+   * Test instrumentation every container loads before its bundle, as a Lambda layer's wrapper
+   * would (the chaos suite's DynamoDB faults, the bench's DynamoDB meter): a CommonJS module
+   * `module.exports = ({ require, data }) => …`, `require` resolving as the bundle does, `data`
+   * given to every container (a SharedArrayBuffer is shared, e.g. counters). With source modules
+   * each runs once in this process.
+   */
+  preload?: PreloadHook[];
+  /** What a container writes to stdout/stderr (default: the host's console.log/console.error). */
+  onLog?: (text: string, source: LogSource) => void;
+  /** Values of the template's secrets by their `mass-refund:secret` metadata, served by a local Secrets Manager. */
+  secrets?: Record<string, string>;
   /** Wait between Retry attempts, instead of IntervalSeconds/BackoffRate (default 10 ms). */
   retryIntervalMs?: number;
   /** Duration of every Wait state (default 0 ms). */
@@ -49,6 +105,9 @@ export interface ExecutionStats {
   /** Largest JSON size of any execution/state input or output or Lambda payload. */
   largestPayloadBytes: number;
   durationMs: number;
+  /** Containers started for this execution's invocations (bundles only) and their init durations. */
+  coldStarts: number;
+  initMs: number;
 }
 
 export interface ExecutionResult {
@@ -79,17 +138,17 @@ export interface StartOptions {
 
 /** The runner was used wrongly (unknown workflow, unmapped handler, conflicting environment...). */
 export class RunnerError extends Error {
+  override readonly name: string = 'RunnerError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'RunnerError';
   }
 }
 
 /** AWS StartExecution refuses a name already used for the same state machine. */
 export class ExecutionAlreadyExistsError extends RunnerError {
+  override readonly name: string = 'ExecutionAlreadyExists';
   constructor(workflow: string, name: string) {
     super(`Execution ${name} already exists for workflow ${workflow}`);
-    this.name = 'ExecutionAlreadyExists';
   }
 }
 
@@ -172,11 +231,21 @@ export function installPromiseWithResolvers(): void {
 
 export class LocalRunner {
   readonly #opts: RunnerOptions;
+  readonly #mode: HandlerMode;
   readonly #workflows = new Map<string, PreparedWorkflow>();
-  readonly #env: Record<string, string>;
+  #env: Record<string, string>;
   readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
   readonly #untagged: string[];
   readonly #logStreams = new Map<string, string>();
+  readonly #used = new Map<string, LocalFunction>();
+  readonly #bundles = new Map<string, FunctionBundle>();
+  readonly #pools = new Map<string, FunctionPool>();
+  /** Per function: what configure() changed (environment, container cap). */
+  readonly #configured = new Map<string, { environment: Record<string, string>; maxContainers?: number }>();
+  readonly #secretValues: { ids: string[]; key: string }[] = [];
+  #secrets: Promise<LocalSecretsManager> | undefined;
+  #preloaded: Promise<void> | undefined;
+  #closed = false;
   readonly #bus: LocalEventBus;
   /** Handler invocations still running (an aborted or timed-out execution leaves them running, as on AWS). */
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -184,7 +253,8 @@ export class LocalRunner {
   constructor(opts: RunnerOptions) {
     installPromiseWithResolvers();
     this.#opts = opts;
-    const template = opts.template as CfnTemplate;
+    this.#mode = opts.handlers ?? handlerModeFromEnv();
+    const template = (opts.template ?? loadTemplateFile(opts.templatePath)) as CfnTemplate;
     if (typeof template !== 'object' || template === null || typeof template.Resources !== 'object') {
       throw new RunnerError('RunnerOptions.template is not a CloudFormation template (no Resources)');
     }
@@ -197,18 +267,39 @@ export class LocalRunner {
 
     for (const machine of machines) preflight(machine.definition, { workflow: machine.workflow });
 
-    const used = new Map<string, LocalFunction>();
+    const used = this.#used;
     for (const machine of machines) {
       const prepared = this.#prepare(machine, functions);
       for (const task of prepared.tasks) used.set(task.fn.logicalId, task.fn);
       this.#workflows.set(machine.workflow, prepared);
     }
+    // The template's EventBridge rules on execution status changes, and the functions they target.
     this.#bus = new LocalEventBus(listEventRules(template, functions, ctx), (fn, event) => this.#invokeAsync(fn, event));
     for (const fn of this.#bus.targetFunctions()) used.set(fn.logicalId, fn);
-    this.#env = { ...mergeEnvironments([...used.values()]), ...opts.env };
-    for (const fn of used.values()) {
-      const file = path.join(opts.projectRoot, fn.entry);
-      if (!existsSync(file)) throw new RunnerError(`Handler module of ${fn.logicalId} not found: ${file}`);
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      const key = resource.Metadata?.[SECRET_METADATA_KEY];
+      if (resource.Type === 'AWS::SecretsManager::Secret' && typeof key === 'string') {
+        const name = resource.Properties?.['Name'];
+        this.#secretValues.push({ ids: [logicalId, ...(typeof name === 'string' ? [name] : [])], key });
+      }
+    }
+    for (const fn of used.values()) this.#configured.set(fn.logicalId, { environment: { ...opts.functionEnv } });
+    if (this.#mode === 'source') {
+      this.#env = { ...mergeEnvironments([...used.values()]), ...opts.env, ...opts.functionEnv };
+      for (const fn of used.values()) {
+        const file = path.join(opts.projectRoot, fn.entry);
+        if (!existsSync(file)) throw new RunnerError(`Handler module of ${fn.logicalId} not found: ${file}`);
+      }
+    } else {
+      this.#env = { ...opts.env };
+      if (opts.templatePath === undefined) throw new RunnerError('the bundles are found through the template\'s cloud assembly: give RunnerOptions.templatePath (or handlers: "source")');
+      try {
+        for (const [id, bundle] of functionBundles(opts.templatePath, [...used.values()])) this.#bundles.set(id, bundle);
+      } catch (error) {
+        if (error instanceof AssemblyError) throw new RunnerError(error.message, { cause: error });
+        throw error;
+      }
+      markAssemblyCommonJs(path.dirname(opts.templatePath));
     }
   }
 
@@ -219,6 +310,78 @@ export class LocalRunner {
   /** Resolves when no handler invocation of any execution is running any more. */
   async idle(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  get handlerMode(): HandlerMode {
+    return this.#mode;
+  }
+
+  /** The functions the workflows call. */
+  functions(): LocalFunction[] {
+    return [...this.#used.values()];
+  }
+
+  /**
+   * Changes the configuration of the selected functions (default: all), as Lambda's
+   * UpdateFunctionConfiguration does: their containers are replaced, so the next invocation
+   * starts fresh (module state included) with the new environment.
+   */
+  async configure(update: FunctionConfigurationUpdate, select: (fn: LocalFunction) => boolean = () => true): Promise<void> {
+    for (const fn of this.#used.values()) {
+      if (!select(fn)) continue;
+      const current = this.#configured.get(fn.logicalId) ?? { environment: {} };
+      const environment = { ...current.environment };
+      for (const [key, value] of Object.entries(update.environment ?? {})) {
+        if (value === undefined) delete environment[key];
+        else environment[key] = value;
+      }
+      const next = {
+        environment,
+        ...((update.maxContainers ?? current.maxContainers) !== undefined ? { maxContainers: update.maxContainers ?? current.maxContainers } : {}),
+      };
+      this.#configured.set(fn.logicalId, next);
+      const pool = this.#pools.get(fn.logicalId);
+      if (pool) pool.reconfigure({ environment: await this.#containerEnvironment(fn), maxContainers: this.#maxContainers(fn) });
+    }
+    if (this.#mode === 'source' && update.environment) {
+      // One process for every "container": its environment is process.env, and fresh containers
+      // would start the crash points' pass counters at zero.
+      for (const [key, value] of Object.entries(update.environment)) {
+        if (value === undefined) {
+          delete this.#env[key];
+          delete process.env[key];
+        } else {
+          this.#env[key] = value;
+          process.env[key] = value;
+        }
+      }
+      if ('MASS_REFUND_CHAOS' in update.environment) {
+        const chaos = (await import(pathToFileURL(path.join(this.#opts.projectRoot, 'functions/commons/chaos.ts')).href)) as { resetCrashPoints?: () => void };
+        chaos.resetCrashPoints?.();
+      }
+    }
+  }
+
+  /** Sets a secret's value in the local Secrets Manager (as `aws secretsmanager put-secret-value`). */
+  async putSecret(key: string, value: string): Promise<void> {
+    const secret = this.#secretValues.find((s) => s.key === key);
+    if (!secret) throw new RunnerError(`the template has no secret with ${SECRET_METADATA_KEY} ${key}`);
+    (await this.#secretsManager())?.put(secret.ids[0] as string, value);
+  }
+
+  /** Cold-start init durations so far, per function logical id (bundles only). */
+  coldStarts(): Record<string, number[]> {
+    return Object.fromEntries([...this.#pools].map(([id, pool]) => [id, [...pool.coldStarts]]));
+  }
+
+  /** Stops every container and the local Secrets Manager. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    this.#pools.clear();
+    const secrets = this.#secrets;
+    this.#secrets = undefined;
+    await (await secrets)?.stop();
   }
 
   async start(workflow: string, input: unknown, opts: StartOptions = {}): Promise<ExecutionResult> {
@@ -234,15 +397,19 @@ export class LocalRunner {
     const { machine } = prepared;
     const executionArn = `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:execution:${machine.name}:${name}`;
     const jsonInput = jsonRoundTrip(input) ?? {};
-    const counters = { lambdaInvocations: 0, largestPayloadBytes: jsonBytes(jsonInput) };
+    const ended = new AbortController();
+    const counters: Counters = { ended: ended.signal, lambdaInvocations: 0, largestPayloadBytes: jsonBytes(jsonInput), coldStarts: 0, initMs: 0 };
     const startedAt = performance.now();
     const startDate = Date.now();
+    if (this.#closed) throw new RunnerError('the runner was closed');
+    await this.#secretsManager();
+    await this.#preload();
 
     const taskResourceLocalHandlers = Object.fromEntries(
       prepared.tasks.map((task) => [task.state, (taskInput: unknown) => this.#invoke(task, taskInput, counters)]),
     );
-    // One process.env for all handlers (mergeEnvironments guarantees they agree); set per start, not per call (setenv is slow).
-    Object.assign(process.env, this.#env);
+    // Source modules: one process.env for all handlers (mergeEnvironments guarantees they agree); set per start, not per call (setenv is slow).
+    if (this.#mode === 'source') Object.assign(process.env, this.#env);
     const execution = prepared.stateMachine.run(jsonInput as never, {
       overrides: {
         taskResourceLocalHandlers: taskResourceLocalHandlers as never,
@@ -268,6 +435,7 @@ export class LocalRunner {
       outcome = failureOutcome(error);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
+      ended.abort();
     }
     const tally = await history;
     // As Step Functions does on AWS: the status change goes to EventBridge, whose rules come from the template.
@@ -285,6 +453,8 @@ export class LocalRunner {
         historyEvents: approximateHistory(tally, counters.lambdaInvocations),
         largestPayloadBytes: Math.max(counters.largestPayloadBytes, tally.largestPayloadBytes),
         durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+        coldStarts: counters.coldStarts,
+        initMs: Math.round(counters.initMs * 10) / 10,
       },
     };
   }
@@ -331,24 +501,45 @@ export class LocalRunner {
     return { machine, stateMachine, tasks, retryIntervalOverrides, waitTimeOverrides, usedNames: new Set() };
   }
 
-  async #invoke(task: TaskBinding, taskInput: unknown, counters: { lambdaInvocations: number; largestPayloadBytes: number }): Promise<unknown> {
+  async #invoke(task: TaskBinding, taskInput: unknown, counters: Counters): Promise<unknown> {
     const { fn } = task;
     // Like the Lambda service: the handler sees a fresh JSON copy, and only the Payload for lambda:invoke.
     const requestJson = JSON.stringify(task.wrapped ? ((taskInput as Record<string, unknown>)['Payload'] ?? {}) : taskInput);
-    const event: unknown = JSON.parse(requestJson);
     counters.lambdaInvocations++;
     counters.largestPayloadBytes = Math.max(counters.largestPayloadBytes, Buffer.byteLength(requestJson));
     const requestId = randomUUID();
-    const context = lambdaContext(fn, requestId, this.#logStream(fn));
 
-    let result: unknown;
-    try {
-      const handler = await this.#loadHandler(fn);
-      result = await this.#track(handler(event, context));
-    } catch (error) {
-      throw toLambdaError(error);
+    let responseJson: string;
+    if (this.#mode === 'bundles') {
+      const outcome = await this.#track((await this.#pool(fn)).invoke(requestJson, {
+        functionName: fn.functionName,
+        functionVersion: '$LATEST',
+        invokedFunctionArn: fn.arn,
+        memoryLimitInMB: String(fn.memorySizeMb),
+        awsRequestId: requestId,
+        logGroupName: `/aws/lambda/${fn.functionName}`,
+      }, counters.ended));
+      if (outcome.coldStart) {
+        counters.coldStarts++;
+        counters.initMs += outcome.initMs ?? 0;
+      }
+      if (!outcome.ok) {
+        const body = { errorType: outcome.errorType, errorMessage: outcome.errorMessage, trace: outcome.trace };
+        throw new LambdaFunctionError(outcome.errorType, JSON.stringify(body), { name: outcome.errorType, message: outcome.errorMessage });
+      }
+      responseJson = outcome.payload;
+    } else {
+      const event: unknown = JSON.parse(requestJson);
+      const context = lambdaContext(fn, requestId, this.#logStream(fn));
+      let result: unknown;
+      try {
+        const handler = await this.#loadHandler(fn);
+        result = await this.#track(handler(event, context));
+      } catch (error) {
+        throw toLambdaError(error);
+      }
+      responseJson = JSON.stringify(result) ?? 'null';
     }
-    const responseJson = JSON.stringify(result) ?? 'null';
     const responseBytes = Buffer.byteLength(responseJson);
     counters.largestPayloadBytes = Math.max(counters.largestPayloadBytes, responseBytes);
     const limit = this.#opts.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
@@ -388,10 +579,28 @@ export class LocalRunner {
     };
   }
 
-  /** An asynchronous invocation (an EventBridge target): the handler gets a JSON copy of the event, and the function's timeout. */
+  /**
+   * An asynchronous invocation (an EventBridge target): the function gets a JSON copy of the event,
+   * in its own containers (bundles) or in-process (source modules), within its timeout.
+   */
   async #invokeAsync(fn: LocalFunction, event: unknown): Promise<unknown> {
+    const requestJson = JSON.stringify(event);
+    if (this.#mode === 'bundles') {
+      const outcome = await this.#track(
+        (await this.#pool(fn)).invoke(requestJson, {
+          functionName: fn.functionName,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: fn.arn,
+          memoryLimitInMB: String(fn.memorySizeMb),
+          awsRequestId: randomUUID(),
+          logGroupName: `/aws/lambda/${fn.functionName}`,
+        }),
+      );
+      if (!outcome.ok) throw namedError(outcome.errorType, outcome.errorMessage);
+      return JSON.parse(outcome.payload) as unknown;
+    }
     const handler = await this.#loadHandler(fn);
-    const running = this.#track(handler(JSON.parse(JSON.stringify(event)), lambdaContext(fn, randomUUID(), this.#logStream(fn))));
+    const running = this.#track(handler(JSON.parse(requestJson), lambdaContext(fn, randomUUID(), this.#logStream(fn))));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(namedError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`)), fn.timeoutSeconds * 1000);
@@ -408,6 +617,93 @@ export class LocalRunner {
     this.#inFlight.add(promise);
     void promise.finally(() => this.#inFlight.delete(promise)).catch(() => undefined);
     return promise;
+  }
+
+  #maxContainers(fn: LocalFunction): number {
+    return this.#configured.get(fn.logicalId)?.maxContainers ?? this.#opts.maxContainers ?? DEFAULT_MAX_CONTAINERS;
+  }
+
+  /**
+   * A container's environment: what the Lambda service sets, the function's own variables from
+   * the template, the local platform's (see RunnerOptions.env), then what configure() changed.
+   */
+  async #containerEnvironment(fn: LocalFunction): Promise<Record<string, string>> {
+    const bundle = this.#bundles.get(fn.logicalId);
+    const region = this.#env['AWS_REGION'] ?? LOCAL_REGION;
+    const env: Record<string, string | undefined> = {
+      AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySizeMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.functionName}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime ?? 'nodejs22.x'}`,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      LAMBDA_TASK_ROOT: bundle?.dir,
+      _HANDLER: fn.handlerProperty,
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      // This machine's Node is older than the function's runtime: the SDK's warning is about the host.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED,
+      ...fn.environment,
+    };
+    for (const [key, value] of Object.entries(this.#env)) {
+      if (key in fn.environment || /^(AWS_|POWERTOOLS_)/.test(key)) env[key] = value;
+    }
+    const secrets = await this.#secretsManager();
+    if (secrets) env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = secrets.url;
+    Object.assign(env, this.#configured.get(fn.logicalId)?.environment);
+    return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  }
+
+  async #pool(fn: LocalFunction): Promise<FunctionPool> {
+    let pool = this.#pools.get(fn.logicalId);
+    if (pool === undefined) {
+      const bundle = this.#bundles.get(fn.logicalId);
+      if (bundle === undefined) throw new RunnerError(`no bundle for ${fn.logicalId}`);
+      const environment = await this.#containerEnvironment(fn);
+      pool = this.#pools.get(fn.logicalId);
+      if (pool !== undefined) return pool;
+      const onLog = this.#opts.onLog ?? defaultLog;
+      pool = new FunctionPool(fn, bundle, { environment, maxContainers: this.#maxContainers(fn) }, {
+        projectRoot: this.#opts.projectRoot,
+        preload: this.#opts.preload ?? [],
+        onLog,
+      });
+      this.#pools.set(fn.logicalId, pool);
+    }
+    return pool;
+  }
+
+  /** The local Secrets Manager, started once when the runner has secret values to serve. */
+  #secretsManager(): Promise<LocalSecretsManager | undefined> {
+    const values = this.#opts.secrets ?? {};
+    const served = this.#secretValues.filter((s) => values[s.key] !== undefined);
+    if (served.length === 0) return Promise.resolve(undefined);
+    if (this.#secrets === undefined) {
+      this.#secrets = startLocalSecretsManager(served.map((s) => ({ ids: s.ids, value: values[s.key] as string })));
+      if (this.#mode === 'source') {
+        void this.#secrets.then((sm) => {
+          this.#env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = sm.url;
+          process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = sm.url;
+        });
+      }
+    }
+    return this.#secrets;
+  }
+
+  /** Source modules: the preload hooks run once in this process, before the first handler. */
+  #preload(): Promise<void> {
+    if (this.#mode === 'bundles' || (this.#opts.preload ?? []).length === 0) return Promise.resolve();
+    this.#preloaded ??= (async () => {
+      const { createRequire } = await import('node:module');
+      const require = createRequire(path.join(this.#opts.projectRoot, 'package.json'));
+      for (const hook of this.#opts.preload ?? []) {
+        const install = require(hook.module) as (ctx: unknown) => void;
+        install({ require, data: hook.data });
+      }
+    })();
+    return this.#preloaded;
   }
 
   /** Like one warm container per function: a stable log stream name. */
@@ -441,6 +737,27 @@ export class LocalRunner {
       },
     );
   }
+}
+
+interface Counters {
+  /** Aborted when the execution has ended: invocations still waiting for a container are dropped. */
+  ended: AbortSignal;
+  lambdaInvocations: number;
+  largestPayloadBytes: number;
+  coldStarts: number;
+  initMs: number;
+}
+
+/** Lambda sends what a function writes to its log group; locally it goes to this process's console. */
+function defaultLog(text: string, source: LogSource): void {
+  const line = text.endsWith('\n') ? text.slice(0, -1) : text;
+  if (source.stream === 'stderr') console.error(line);
+  else console.log(line);
+}
+
+function loadTemplateFile(templatePath: string | undefined): object {
+  if (templatePath === undefined) throw new RunnerError('RunnerOptions needs template or templatePath');
+  return JSON.parse(readFileSync(templatePath, 'utf8')) as object;
 }
 
 function namedError(name: string, message: string, cause?: unknown): Error {

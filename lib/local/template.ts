@@ -61,6 +61,12 @@ export interface LocalFunction {
   environment: Record<string, string>;
   timeoutSeconds: number;
   memorySizeMb: number;
+  /** The function's Handler property, e.g. `index.handler`: the bundle's module and export. */
+  handlerProperty: string;
+  /** The S3 key of its code (`<asset hash>.zip`), which names its asset in the cloud assembly. */
+  codeS3Key?: string;
+  /** Runtime identifier, e.g. nodejs22.x. */
+  runtime?: string;
 }
 
 export interface LocalTable {
@@ -353,6 +359,7 @@ export function listFunctions(template: CfnTemplate, options?: Omit<IntrinsicCon
       environment[key] = expectString(value, `${logicalId}.Environment.Variables.${key}`);
     }
     const name = resolveIntrinsics(props['FunctionName'], ctx);
+    const code = props['Code'] as { S3Key?: unknown } | undefined;
     functions.push({
       logicalId,
       entry: meta['entry'],
@@ -362,6 +369,9 @@ export function listFunctions(template: CfnTemplate, options?: Omit<IntrinsicCon
       environment,
       timeoutSeconds: typeof props['Timeout'] === 'number' ? props['Timeout'] : 3,
       memorySizeMb: typeof props['MemorySize'] === 'number' ? props['MemorySize'] : 128,
+      handlerProperty: typeof props['Handler'] === 'string' ? props['Handler'] : 'index.handler',
+      ...(typeof code?.S3Key === 'string' ? { codeS3Key: code.S3Key } : {}),
+      ...(typeof props['Runtime'] === 'string' ? { runtime: props['Runtime'] } : {}),
     });
   }
   return functions;

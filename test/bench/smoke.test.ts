@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 describe('bench smoke run', () => {
   it('imports, measures the raw baseline, cancels and dispatches 2,000 tickets with sane figures', async () => {
     // prepare
-    const options = { sizes: [2000], pspRate: 200, sesRate: 400, bundles: false, sweepOrders: 60, dynamodbUrl: inject('dynamodbUrl'), templatePath: inject('templatePath') };
+    // 4 containers per function, as the other integration tests (the suite runs on 2 cores).
+    const options = { sizes: [2000], pspRate: 200, sesRate: 400, bundles: false, sweepOrders: 60, maxContainers: 4, dynamodbUrl: inject('dynamodbUrl'), templatePath: inject('templatePath') };
     // act
     const result = await runBench(options);
     // assess
@@ -58,11 +59,12 @@ describe('bench smoke run', () => {
     expect(formatResult(result)).toContain('Orchestration per 100,000 tickets');
   }, 240_000);
 
-  it('bundles a Lambda entry as NodejsFunction does and times its cold import', async () => {
+  it("measures a Lambda bundle of the cloud assembly and times its cold import", async () => {
     // prepare
-    const template = JSON.parse(readFileSync(inject('templatePath'), 'utf8')) as Record<string, unknown>;
+    const templatePath = inject('templatePath');
+    const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Record<string, unknown>;
     // act
-    const [figure] = await measureBundles(template, { initRuns: 1, only: (entry) => entry === 'functions/runs/record-failure.ts' });
+    const [figure] = await measureBundles(template, { templatePath, initRuns: 1, only: (entry) => entry === 'functions/runs/record-failure.ts' });
     // assess
     expect(figure?.entry).toBe('functions/runs/record-failure.ts');
     expect(figure!.bytes).toBeGreaterThan(1000);

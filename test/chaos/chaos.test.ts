@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { runChaos, type ChaosSummary } from './chaos.ts';
+import { chaosPreload, runChaos, type ChaosSummary } from './chaos.ts';
 
 const SEED = Number(process.env.MASS_REFUND_CHAOS_SEED ?? 20260713);
 const REFUNDS = Number(process.env.MASS_REFUND_CHAOS_REFUNDS ?? 300);
@@ -8,15 +8,12 @@ const REFUNDS = Number(process.env.MASS_REFUND_CHAOS_REFUNDS ?? 300);
 let rt: TestRuntime;
 let summary: ChaosSummary;
 beforeAll(async () => {
-  rt = await startTestRuntime();
-  process.env.MASS_REFUND_CHAOS_DYNAMODB = '1';
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  // As many containers as a deployed pass uses: the races are the point.
+  rt = await startTestRuntime({ preload: [chaosPreload(SEED)], maxContainers: 16 });
   summary = await runChaos({ refunds: REFUNDS, seed: SEED, runner: rt.runner, sandbox: rt.sandbox, log: () => undefined });
   console.info(`chaos (seed ${SEED}, replay: MASS_REFUND_CHAOS_SEED=${SEED}): ${JSON.stringify(summary)}`);
 }, 900_000);
 afterAll(async () => {
-  delete process.env.MASS_REFUND_CHAOS_DYNAMODB;
-  delete process.env.MASS_REFUND_CHAOS;
   await rt?.stop();
 });
 

@@ -12,15 +12,13 @@
  *   npm run chaos -- --refunds 10000 --seed 42
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { pathToFileURL } from 'node:url';
-import { resetCrashPoints } from '../../functions/commons/chaos.ts';
-import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { scanAll } from '../../lib/adapters/dynamodb/items.ts';
 import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
 import { refnoFor } from '../../lib/adapters/psp/port.ts';
 import { mulberry32 } from '../../lib/local/psp-sandbox/faults.ts';
 import type { FaultRule, PspSandbox } from '../../lib/local/psp-sandbox/index.ts';
-import type { ExecutionResult, LocalRunner } from '../../lib/local/runner.ts';
+import type { ExecutionResult, LocalRunner, PreloadHook } from '../../lib/local/runner.ts';
 import { seedOneTicketRefunds, type OneTicketRefund } from '../support/one-ticket-refunds.ts';
 
 export interface ChaosOptions {
@@ -92,32 +90,27 @@ function pspFaults(outage: { from: string; until: string } | null): FaultRule[] 
 }
 
 /**
- * DynamoDB faults through a middleware on the one document client the stages share: throttling
- * before the call (nothing written), or a throttling error after the call committed (the caller
- * cannot tell it was written). On only while `rate` > 0, set by the chaos process alone.
+ * DynamoDB faults, injected by test/chaos/dynamo-faults.cjs into the document client of every
+ * Lambda container (the runner's preload): throttling before the call (nothing written), or a
+ * throttling error after the call committed (the caller cannot tell it was written). Rate and
+ * counts are in memory the containers share: [rate in millionths, seed, before, after].
  */
-export const dynamoFaults = { rate: 0, before: 0, after: 0, random: mulberry32(1) };
-let middlewareAdded = false;
-function installDynamoFaults(seed: number): void {
-  dynamoFaults.random = mulberry32(seed ^ 0x5eed);
-  if (middlewareAdded || process.env.MASS_REFUND_CHAOS_DYNAMODB !== '1') return;
-  middlewareAdded = true;
-  const throttle = (name: string) => Object.assign(new Error(`chaos: ${name}`), { name, $fault: 'client', $metadata: {} });
-  documentClient().middlewareStack.add(
-    (next) => async (args) => {
-      if (dynamoFaults.rate > 0 && dynamoFaults.random() < dynamoFaults.rate) {
-        dynamoFaults.before++;
-        throw throttle('ProvisionedThroughputExceededException');
-      }
-      const out = await next(args);
-      if (dynamoFaults.rate > 0 && dynamoFaults.random() < dynamoFaults.rate / 2) {
-        dynamoFaults.after++;
-        throw throttle('ThrottlingException');
-      }
-      return out;
-    },
-    { step: 'initialize', name: 'chaosDynamoFaults' },
-  );
+const FAULTS = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+export const dynamoFaults = {
+  set rate(rate: number) {
+    Atomics.store(FAULTS, 0, Math.round(rate * 1e6));
+  },
+  get before(): number {
+    return Atomics.load(FAULTS, 2);
+  },
+  get after(): number {
+    return Atomics.load(FAULTS, 3);
+  },
+};
+/** What the runner running the chaos suite must preload into its containers. */
+export function chaosPreload(seed: number): PreloadHook {
+  Atomics.store(FAULTS, 1, seed);
+  return { module: fileURLToPath(new URL('./dynamo-faults.cjs', import.meta.url)), data: FAULTS.buffer };
 }
 
 type RefundSpec = OneTicketRefund;
@@ -175,14 +168,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   let n = 0;
   // Short lease, PSP time-out and reconciliation margin so abandoned claims and time-outs resolve within the run;
   // the sandbox forgets keys after 3 s: resending a request that may have booked would book twice.
-  process.env.MASS_REFUND_SENDING_LEASE_SECONDS = '3';
-  process.env.MASS_REFUND_PSP_TIMEOUT_MS = '1000';
-  process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '2';
-  // A refund the PSP's records cannot settle goes to a person after this long (a night in production).
-  process.env.MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS = '5';
-  process.env.DISPATCH_PSP_TRIES = '4';
-  installDynamoFaults(opts.seed);
+  // A refund the PSP's records cannot settle goes to a person after 5 s (a night in production).
+  await runner.configure({
+    environment: {
+      MASS_REFUND_SENDING_LEASE_SECONDS: '3',
+      MASS_REFUND_PSP_TIMEOUT_MS: '1000',
+      MASS_REFUND_RECONCILE_MARGIN_SECONDS: '2',
+      MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS: '5',
+      DISPATCH_PSP_TRIES: '4',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
+  });
   sandbox.configure({ keyTtlMs: 3_000, uniqueRefno: true });
+  // Crash points are read by the dispatch page stage (functions/commons/chaos.ts) from its environment.
+  const dispatchPage = (fn: { entry: string }) => fn.entry === 'functions/dispatch-refunds/page.ts';
 
   const start = async (workflow: string, input: Record<string, unknown>, kill = false): Promise<ExecutionResult> => {
     const name = `chaos-${opts.seed}-${workflow}-${n++}`;
@@ -195,13 +194,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     if (result.status === 'ABORTED') killedRuns++;
     return result;
   };
-  const crashAfter = (passes: number) => {
-    resetCrashPoints();
-    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'dispatch.afterPspAnswer': passes });
-  };
-  const calm = () => {
-    delete process.env.MASS_REFUND_CHAOS;
-    resetCrashPoints();
+  // New containers count from zero: the budget is per container, as a crash would be.
+  const crashAfter = (passes: number) => runner.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'dispatch.afterPspAnswer': passes }) } }, dispatchPage);
+  const calm = async () => {
+    await runner.configure({ environment: { MASS_REFUND_CHAOS: undefined } }, dispatchPage);
     dynamoFaults.rate = 0;
     sandbox.configureFaults({ rules: [] });
   };
@@ -220,7 +216,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   for (const s of onTransactions(backOfficeSameAmount)) (sandbox.adminCredit(s.tx as string, s.amount), backOfficeCredits++);
 
   // Scenario 401: wrong credentials stop the PSP pass; nothing is lost, the next run goes on.
-  calm();
+  await calm();
   sandbox.configureFaults({ seed: opts.seed, rules: [{ endpoint: 'any', fault: { kind: 'unauthorized' } }] });
   const sim401 = await simulate();
   if (sim401) await start('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: sim401 });
@@ -229,7 +225,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const maxRounds = opts.maxRounds ?? 8;
   let rounds = 0;
   for (; rounds < maxRounds; rounds++) {
-    calm(); // the driver's own reads run without injected faults
+    await calm(); // simulate without injected faults
     const open = (await allRefunds()).filter((r) => !TERMINAL.has(r.status)).length;
     if (open === 0) break;
     const simId = await simulate();
@@ -238,15 +234,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     const outage = rounds < 2 ? { from: new Date(Date.now() + 1_000).toISOString(), until: new Date(Date.now() + 4_000).toISOString() } : null;
     sandbox.configureFaults({ seed: opts.seed + rounds, rules: pspFaults(outage) });
     dynamoFaults.rate = 0.002;
-    // Crash after a random number of PSP answers in this container; every later answer crashes too until reset.
-    crashAfter(Math.floor(random() * Math.max(50, open / 2)));
+    // Crash after a random number of PSP answers in a container (a pass spreads over up to 16, one
+    // per shard); every later answer in that container crashes too until reset.
+    await crashAfter(Math.floor((random() * Math.max(50, open / 2)) / 16));
     // Two PSP passes over the same range race; one of them may be killed mid-run.
     const killOne = random() < 0.5;
     await Promise.all([
       start('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: simId }),
       start('DispatchRefunds', { mode: 'psp', ...range, simulationRunId: simId }, killOne),
     ]);
-    crashAfter(1_000_000_000);
+    await crashAfter(1_000_000_000);
     await start('DispatchRefunds', { mode: 'credit', ...range, simulationRunId: simId });
     await start('ReconcileRefunds', { requestedBy: 'chaos' });
     if (rounds === 0) for (const s of onTransactions(backOfficeDuring)) (sandbox.adminCredit(s.tx as string, s.amount), backOfficeCredits++);
@@ -257,7 +254,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   // Final: no faults; until nothing is open (bounded): wait out the leases, reconcile, dispatch again.
   // A reconcile can send a refund back to pending (not credited) or failed (late failure), so the
   // passes run again after it; a slow machine may need more than one lease period.
-  calm();
+  await calm();
   for (let final = 0; final < 6; final++) {
     await new Promise((r) => setTimeout(r, 3_500));
     await start('ReconcileRefunds', { requestedBy: 'chaos-final' });
@@ -389,12 +386,11 @@ async function main(): Promise<number> {
   const refunds = arg('refunds', 10_000);
   const seedValue = arg('seed', Date.now() % 1_000_000);
   const { applyEnvironment, localEnvironment } = await import('../../lib/local/env.ts');
-  const { PROJECT_ROOT } = await import('../../lib/local/paths.ts');
+  const { runnerForLocalRuntime } = await import('../../lib/local/local-runner.ts');
   const { startPspSandbox } = await import('../../lib/local/psp-sandbox/index.ts');
-  const { LocalRunner } = await import('../../lib/local/runner.ts');
   const { startDynamoDbLocal, startSesLocal } = await import('../../lib/local/services.ts');
   const { synthesizeTemplate } = await import('../../lib/local/synth.ts');
-  const { ensureTables, tableNamesByLogicalId } = await import('../../lib/local/tables.ts');
+  const { ensureTables } = await import('../../lib/local/tables.ts');
 
   process.stderr.write(`chaos: seed ${seedValue} (replay: npm run chaos -- --refunds ${refunds} --seed ${seedValue})\n`);
   const dynamodb = await startDynamoDbLocal({ detached: false });
@@ -404,13 +400,11 @@ async function main(): Promise<number> {
     const prefix = `chaos${seedValue}-`;
     const env = localEnvironment({ dynamodb: dynamodb.url, ses: ses.url, psp: sandbox.url }, prefix);
     applyEnvironment(env);
-    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-    process.env.MASS_REFUND_CHAOS_DYNAMODB = '1';
-    const { template } = await synthesizeTemplate();
+    const synth = await synthesizeTemplate();
     const client = new DynamoDBClient({ endpoint: dynamodb.url });
-    await ensureTables(client, template, prefix);
-    const runner = new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, prefix), env, projectRoot: PROJECT_ROOT });
-    const summary = await runChaos({ refunds, seed: seedValue, runner, sandbox });
+    await ensureTables(client, synth.template, prefix);
+    const runner = runnerForLocalRuntime({ synth, tablePrefix: prefix, env: { ...env, POWERTOOLS_LOG_LEVEL: 'ERROR' }, preload: [chaosPreload(seedValue)] });
+    const summary = await runChaos({ refunds, seed: seedValue, runner, sandbox }).finally(() => runner.close());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     process.stderr.write(`chaos: ${zeros(summary) ? 'all five numbers zero' : 'NOT ZERO'} (seed ${seedValue}, ${summary.durationSeconds} s)\n`);
     return zeros(summary) ? 0 : 1;

@@ -208,7 +208,7 @@ describe('a nightly run over the auto-approval limit', () => {
     // prepare: a resale paid out yesterday is a pending refund of yesterday; any CHF amount needs a person
     const resale = JSON.stringify({ type: 'resale', id: 'awn-RS1', ticketId: 'awn-T1', sellerOrderId: 'awn-O1', payout: { amount: 9000, currency: 'CHF' }, resoldAt: yesterdayNoon });
     expect((await cli(['import', file('nightly.jsonl', [cancellationDataset('awn-'), resale].join('\n')), ...AWS])).code).toBe(0);
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = '{"CHF": 1, "EUR": 1}';
+    await rt.configure({ environment: { MASS_REFUND_AUTO_APPROVAL_LIMITS: '{"CHF": 1, "EUR": 1}' } });
     try {
       // act
       const nightly = await cli(['start', 'DispatchRefunds', '--schedule', 'nightly', '--input', '{"mode":"psp"}', ...AWS]);
@@ -225,7 +225,7 @@ describe('a nightly run over the auto-approval limit', () => {
       expect(approved.code, approved.stderr).toBe(0);
       expect(approved.json<Report>()).toMatchObject({ status: 'succeeded', simulationRunId, input: { mode: 'psp', from: report.input && (report.input as { from: string }).from }, outcomes: { refunded: { count: 1, totals: { CHF: 9000 } } } });
     } finally {
-      delete process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS;
+      await rt.configure({ environment: { MASS_REFUND_AUTO_APPROVAL_LIMITS: undefined } });
     }
   });
 });

@@ -18,7 +18,6 @@ beforeAll(async () => {
   rt = await startTestRuntime();
 });
 afterAll(async () => {
-  delete process.env.DISPATCH_CREDITS_PER_TRANSACTION;
   await rt?.stop();
 });
 
@@ -59,7 +58,7 @@ describe('batch sizes from the environment', () => {
     const ids = await oneShardOfCredits(60, '2026-03-02T09:00:00Z');
     const range = { from: '2026-03-02', to: '2026-03-03' };
     const sim = await rt.start('DispatchRefunds', { mode: 'simulate', ...range, requestedBy: 'op' }, 'bl-sim');
-    process.env.DISPATCH_CREDITS_PER_TRANSACTION = '80';
+    await rt.configure({ environment: { DISPATCH_CREDITS_PER_TRANSACTION: '80' } });
     // act
     const credit = await rt.start('DispatchRefunds', { mode: 'credit', ...range, simulationRunId: 'bl-sim', requestedBy: 'op' }, 'bl-credit');
     // assess

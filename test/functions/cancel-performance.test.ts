@@ -3,7 +3,6 @@ import { intermediateAccounts } from '../../lib/adapters/dynamodb/accounts.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import type { RunReport } from '../../lib/core/report.ts';
-import { resetCrashPoints } from '../../functions/commons/chaos.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { cancellationDataset, importDataset, refundsOf, stateOf } from '../support/cancellation-data.ts';
 
@@ -165,9 +164,10 @@ describe('CancelPerformance through the synthesized state machine', () => {
     const input = (p: string) => ({ performanceId: `${p}P1`, reason: 'storm', requestedBy: 'op', pageSize: 2 });
     // act
     const reference = await rt.start('CancelPerformance', input('y-'), 'cp-reference');
-    resetCrashPoints();
-    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'cancel.afterPage': 4 });
-    const crashed = await rt.start('CancelPerformance', input('x-'), 'cp-crashed').finally(() => delete process.env.MASS_REFUND_CHAOS);
+    // One container for the page stage, so its fifth page is the one that crashes.
+    const page = 'functions/cancel-performance/cancel-page.ts';
+    await rt.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'cancel.afterPage': 4 }) }, maxContainers: 1 }, page);
+    const crashed = await rt.start('CancelPerformance', input('x-'), 'cp-crashed').finally(() => rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 }, page));
     const partial = await stateOf('x-');
     const rerun = await rt.start('CancelPerformance', input('x-'), 'cp-rerun');
     // assess

@@ -10,7 +10,6 @@ beforeAll(async () => {
   rt = await startTestRuntime();
 });
 afterAll(async () => {
-  for (const name of ['MASS_REFUND_AUTO_APPROVAL_LIMITS', 'MASS_REFUND_PSP_TIMEOUT_MS', 'MASS_REFUND_RECONCILE_MARGIN_SECONDS', 'DISPATCH_PSP_TRIES']) delete process.env[name];
   await rt?.stop();
 });
 
@@ -41,9 +40,9 @@ describe('the nightly schedule through the synthesized state machine', () => {
         { transactionId: notBooked!.transactionId!, fault: { kind: 'http_5xx', status: 503 } },
       ],
     });
-    process.env.DISPATCH_PSP_TRIES = '2';
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '2000';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { DISPATCH_PSP_TRIES: '2' } });
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: '2000' } });
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
     const handRange = { from: daysAgo(today, 3), to: daysAgo(today, 2), requestedBy: 'op' };
     const sim = await ok({ mode: 'simulate', ...handRange });
     const hand = await ok({ mode: 'psp', ...handRange, simulationRunId: sim.runId });
@@ -53,7 +52,7 @@ describe('the nightly schedule through the synthesized state machine', () => {
     const ledgerBefore = rt.sandbox.ledger().length;
 
     // act 1: the nightly input as the schedule sends it; over the auto-approval limit
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 1 });
+    await rt.configure({ environment: { MASS_REFUND_AUTO_APPROVAL_LIMITS: JSON.stringify({ CHF: 1 }) } });
     const waiting = await ok(scheduleInput('DispatchRefunds', 'nightly', undefined));
     // assess 1: reconciled first (the booked one refunded, the other back to pending), simulated, nothing sent
     expect(waiting.status).toBe('awaiting_approval');
@@ -68,7 +67,7 @@ describe('the nightly schedule through the synthesized state machine', () => {
     expect(rt.sandbox.ledger()).toHaveLength(ledgerBefore);
 
     // act 2: the next night, under the limit
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 1_000_000 });
+    await rt.configure({ environment: { MASS_REFUND_AUTO_APPROVAL_LIMITS: JSON.stringify({ CHF: 1_000_000 }) } });
     const night = await ok(scheduleInput('DispatchRefunds', 'nightly', undefined));
     // assess 2: one run, both passes
     expect(night.status).toBe('succeeded');
@@ -83,7 +82,7 @@ describe('the nightly schedule through the synthesized state machine', () => {
   });
 
   it('a scheduled single pass reconciles first too; a scheduled simulation writes nothing but its report', async () => {
-    process.env.MASS_REFUND_AUTO_APPROVAL_LIMITS = JSON.stringify({ CHF: 1_000_000 });
+    await rt.configure({ environment: { MASS_REFUND_AUTO_APPROVAL_LIMITS: JSON.stringify({ CHF: 1_000_000 }) } });
     const today = dateIn(new Date(), SCHEDULE_TIME_ZONE);
     const [klarna] = await pendingRefunds('nightly-single', `${daysAgo(today, 1)}T09:00:00Z`, [{ method: 'klarna' }]);
 

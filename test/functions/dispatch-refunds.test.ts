@@ -6,6 +6,8 @@ import { allRefunds, assertConsistent, creditEntries, pendingRefunds, sesEmails,
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
 let rt: TestRuntime;
+const PAGE = 'functions/dispatch-refunds/page.ts';
+const FINISH_SIMULATION = 'functions/dispatch-refunds/finish-simulation.ts';
 beforeAll(async () => {
   rt = await startTestRuntime();
 });
@@ -169,12 +171,10 @@ describe('DispatchRefunds through the synthesized state machine', () => {
       ],
     });
     const sim = await simulate(from, to);
-    process.env.DISPATCH_PSP_TRIES = '3';
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '1000';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { DISPATCH_PSP_TRIES: '3', MASS_REFUND_PSP_TIMEOUT_MS: '1000', MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } }, PAGE);
     // act
     const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
-    delete process.env.DISPATCH_PSP_TRIES;
+    await rt.configure({ environment: { DISPATCH_PSP_TRIES: undefined, MASS_REFUND_PSP_TIMEOUT_MS: undefined, MASS_REFUND_RECONCILE_MARGIN_SECONDS: undefined } }, PAGE);
     // assess
     const refunds = await allRefunds();
     const st = (i: number) => refunds.get(f[i]!.id);
@@ -220,8 +220,8 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     expect(rep.outcomes.back_to_pending?.count).toBe(4); // 5, 7, 9 and 11 were not
     const sim3 = await simulate(from, to);
     const psp3 = await ok({ mode: 'psp', from, to, simulationRunId: sim3.runId });
-    delete process.env.MASS_REFUND_PSP_TIMEOUT_MS;
-    delete process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS;
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: undefined } });
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: undefined } });
     expect(psp3.outcomes.refunded?.count).toBe(4);
     const final = await allRefunds();
     expect([3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => final.get(f[i]!.id)?.status)).toEqual(Array(9).fill('refunded'));
@@ -260,13 +260,14 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const { from, to, createdAt } = range();
     const f = await pendingRefunds('crash', createdAt, Array.from({ length: 12 }, () => ({ method: 'card' as const })));
     const sim = await simulate(from, to);
-    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'dispatch.afterPspAnswer': 3 });
-    process.env.MASS_REFUND_SENDING_LEASE_SECONDS = '1';
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '500';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    // One container for the page stage, so it dies after 3 answers in all.
+    await rt.configure(
+      { environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'dispatch.afterPspAnswer': 3 }), MASS_REFUND_SENDING_LEASE_SECONDS: '1', MASS_REFUND_PSP_TIMEOUT_MS: '500', MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' }, maxContainers: 1 },
+      PAGE,
+    );
     // act 1: the run dies after 3 answers were written
     const crashed = await run({ mode: 'psp', from, to, simulationRunId: sim.runId }, 'psp-crash');
-    delete process.env.MASS_REFUND_CHAOS;
+    await rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 }, PAGE);
     // assess 1
     expect(crashed.status).toBe('FAILED');
     expect(crashed.error).toBe('InjectedCrash');
@@ -280,9 +281,7 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     const posts = () => Object.entries(rt.sandbox.stats().requests).filter(([k]) => k.startsWith('POST')).reduce((n, [, v]) => n + v, 0);
     const postsBefore = posts();
     const rerun = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
-    delete process.env.MASS_REFUND_SENDING_LEASE_SECONDS;
-    delete process.env.MASS_REFUND_PSP_TIMEOUT_MS;
-    delete process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS;
+    await rt.configure({ environment: { MASS_REFUND_SENDING_LEASE_SECONDS: undefined, MASS_REFUND_PSP_TIMEOUT_MS: undefined, MASS_REFUND_RECONCILE_MARGIN_SECONDS: undefined } }, PAGE);
     // assess 2: abandoned claims were settled by asking the PSP (GET), only pending ones were sent
     refunds = await allRefunds();
     expect(f.map((x) => refunds.get(x.id)?.status)).toEqual(Array(12).fill('refunded'));

@@ -12,7 +12,6 @@ import { outcomeOf } from '../../lib/cli/executions.ts';
 import { planCancellation, selectTickets } from '../../lib/core/cancellation.ts';
 import { percentOf } from '../../lib/core/money.ts';
 import type { RunReport } from '../../lib/core/report.ts';
-import { resetCrashPoints } from '../../functions/commons/chaos.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { importDataset, refundsOf, stateOf } from '../support/cancellation-data.ts';
 import { groupOrderDataset } from '../support/group-orders.ts';
@@ -29,15 +28,16 @@ const errorMessage = (cause: string | undefined) => lambdaErrorMessage(cause);
 const boxOffice = { reason: 'group cannot travel', requestedBy: 'cashier-1', salesChannel: 'box_office', pointOfSale: 'Kasse Stadion' };
 const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
 
-/** Runs a workflow with MASS_REFUND_CHAOS set to `chaos` (crash points), then clears it. */
+/**
+ * Runs a workflow with MASS_REFUND_CHAOS set to `chaos` (crash points) in the stages' environment,
+ * one container per stage so a point's passes count over the whole run, then clears it.
+ */
 async function withChaos<T>(chaos: Record<string, number>, run: () => Promise<T>): Promise<T> {
-  resetCrashPoints();
-  process.env.MASS_REFUND_CHAOS = JSON.stringify(chaos);
+  await rt.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify(chaos) }, maxContainers: 1 });
   try {
     return await run();
   } finally {
-    delete process.env.MASS_REFUND_CHAOS;
-    resetCrashPoints();
+    await rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 });
   }
 }
 

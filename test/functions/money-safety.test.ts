@@ -22,7 +22,6 @@ afterAll(async () => rt?.stop());
 afterEach(() => {
   rt.sandbox.configureFaults({ rules: [] });
   rt.sandbox.configure({ uniqueRefno: false });
-  for (const name of ['MASS_REFUND_PSP_TIMEOUT_MS', 'MASS_REFUND_RECONCILE_MARGIN_SECONDS', 'DISPATCH_PSP_TRIES']) delete process.env[name];
 });
 
 let day = 0;
@@ -91,8 +90,8 @@ describe('money safety through the synthesized state machines', () => {
     const cards = f.filter((x) => x.transactionId);
     // The load balancer answers every credit request (new and replayed keys) with an HTML 502, although the backend books it.
     rt.sandbox.configureFaults({ rules: [{ keys: 'any', fault: { kind: 'booked_then_5xx', status: 502, html: true } }] });
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '2000';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '60';
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: '2000' } });
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '60' } });
 
     // act 1: the psp pass during the outage, the credit pass, and a reconciliation right after
     const sim = await ok('DispatchRefunds', { mode: 'simulate', from, to });
@@ -114,7 +113,7 @@ describe('money safety through the synthesized state machines', () => {
     // act 2: the outage is over; more than an hour later Datatrans has forgotten the keys; the operator's rounds
     rt.sandbox.configureFaults({ rules: [] });
     rt.sandbox.advanceClock(61 * 60_000);
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
     await new Promise((r) => setTimeout(r, 2100)); // past the client time-out after the last request
     const postsBefore = posts();
     const first = await operatorRound(from, to);
@@ -138,8 +137,8 @@ describe('money safety through the synthesized state machines', () => {
     const f = await pendingRefunds('backoffice', createdAt, [{ method: 'card', amount: 3000, paid: 6500 }]);
     const [r] = f;
     rt.sandbox.configureFaults({ rules: [{ transactionId: r!.transactionId!, times: 1, fault: { kind: 'http_5xx', status: 503 } }] });
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '2000';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: '2000' } });
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
     const sim = await ok('DispatchRefunds', { mode: 'simulate', from, to });
     await ok('DispatchRefunds', { mode: 'psp', from, to, simulationRunId: sim.runId });
     const backOffice = rt.sandbox.adminCredit(r!.transactionId!, 3000);
@@ -165,8 +164,8 @@ describe('money safety through the synthesized state machines', () => {
     const { from, to, createdAt } = range();
     const [r] = await pendingRefunds('overrefund', createdAt, [{ method: 'card', amount: 5000 }]);
     rt.sandbox.adminCredit(r!.transactionId!, 2000);
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '2000';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: '2000' } });
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
 
     // act
     const sim = await ok('DispatchRefunds', { mode: 'simulate', from, to });
@@ -199,8 +198,8 @@ describe('money safety through the synthesized state machines', () => {
     const { from, to, createdAt } = range();
     const [r] = await pendingRefunds('slow', createdAt, [{ method: 'card', amount: 2500, paid: 6000 }]);
     rt.sandbox.configureFaults({ rules: [{ transactionId: r!.transactionId!, times: 1, fault: { kind: 'slow_commit', ms: 4000 } }] });
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '2000';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '60';
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: '2000' } });
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '60' } });
     const sim = await ok('DispatchRefunds', { mode: 'simulate', from, to });
     const pass = await ok('DispatchRefunds', { mode: 'psp', from, to, simulationRunId: sim.runId });
     expect(pass.outcomes.unknown?.count).toBe(1);
@@ -214,7 +213,7 @@ describe('money safety through the synthesized state machines', () => {
 
     // act 2: later (the margin passed, which the test stands in for by lowering it once the booking landed)
     for (let i = 0; i < 100 && pspCredits(r!.transactionId) === 0; i++) await new Promise((res) => setTimeout(res, 100));
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
     const later = await ok('ReconcileRefunds', {});
     // assess 2
     expect(later.outcomes.refunded?.count).toBe(1);
@@ -285,7 +284,7 @@ describe('money safety through the synthesized state machines', () => {
       await asLeftBefore(x.id, { status: 'unknown', attempt: 1, attemptSentAt: minuteAgo, lastPspAt: minuteAgo, attemptNotBooked: false, pspUnknownReason: 'answer lost' });
     }
     rt.sandbox.configureFaults({ rules: [] });
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
 
     // act 1
     const first = await operatorRound(from, to);
@@ -300,9 +299,9 @@ describe('money safety through the synthesized state machines', () => {
     expect(pspCredits(alone!.transactionId)).toBe(2600);
 
     // act 2: unclear for longer than a person is given (30 s here, a night in production)
-    process.env.MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS = '30';
+    await rt.configure({ environment: { MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS: '30' } });
     const second = await operatorRound(from, to);
-    delete process.env.MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS;
+    await rt.configure({ environment: { MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS: undefined } });
     // assess 2
     expect(second.reconcile.outcomes.manual?.count).toBe(1);
     refunds = await allRefunds();
@@ -326,8 +325,8 @@ describe('money safety through the synthesized state machines', () => {
     expect((await psp().refund({ refundId: found!.id, originalTransactionId: found!.transactionId!, amount: { amount: 2100, currency: 'CHF' }, attempt: 1 })).kind).toBe('succeeded');
     rt.sandbox.advanceClock(61 * 60_000); // that request's key is forgotten: the psp pass gets DUPLICATE_REFNO, not a replay
     rt.sandbox.configureFaults({ rules: [{ transactionId: none!.transactionId!, fault: { kind: 'decline', code: 'DUPLICATE_REFNO', message: 'a transaction with this refno exists already' } }] });
-    process.env.MASS_REFUND_PSP_TIMEOUT_MS = '2000';
-    process.env.MASS_REFUND_RECONCILE_MARGIN_SECONDS = '0';
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: '2000' } });
+    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
 
     // act
     const sim = await ok('DispatchRefunds', { mode: 'simulate', from, to });

@@ -5,7 +5,6 @@ import { partialRefundMark } from '../../lib/adapters/dynamodb/partial-refunds.t
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { exportRecords } from '../../lib/cli/export.ts';
 import type { RunReport } from '../../lib/core/report.ts';
-import { resetCrashPoints } from '../../functions/commons/chaos.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { cancellationDataset, importDataset, refundsOf, stateOf } from '../support/cancellation-data.ts';
 
@@ -91,9 +90,10 @@ describe('PartialRefund through the synthesized state machine', () => {
     const input = (p: string) => ({ performanceId: `${p}P1`, percent: '12.5', ...booking, pageSize: 2 });
     // act
     const reference = await rt.start('PartialRefund', input('pz-'), 'pr-reference');
-    resetCrashPoints();
-    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'partialRefund.afterPage': 3 });
-    const crashed = await rt.start('PartialRefund', input('pq-'), 'pr-crashed').finally(() => delete process.env.MASS_REFUND_CHAOS);
+    // One container for the page stage, so its fourth page is the one that crashes.
+    const page = 'functions/partial-refund/exchange-page.ts';
+    await rt.configure({ environment: { MASS_REFUND_CHAOS: JSON.stringify({ 'partialRefund.afterPage': 3 }) }, maxContainers: 1 }, page);
+    const crashed = await rt.start('PartialRefund', input('pq-'), 'pr-crashed').finally(() => rt.configure({ environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 }, page));
     const other = await rt.start('PartialRefund', { ...input('pq-'), percent: 20 }, 'pr-other-percent');
     const rerun = await rt.start('PartialRefund', input('pq-'), 'pr-rerun');
     // assess

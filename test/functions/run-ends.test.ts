@@ -1,15 +1,13 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { resetCrashPoints } from '../../functions/commons/chaos.ts';
 import { handler as runEnded } from '../../functions/runs/run-ended.ts';
 import { partialRefundMark } from '../../lib/adapters/dynamodb/partial-refunds.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import type { RunReport } from '../../lib/core/report.ts';
 import { executionStatusChangeEvent } from '../../lib/local/events.ts';
-import { PROJECT_ROOT } from '../../lib/local/paths.ts';
-import { LocalRunner } from '../../lib/local/runner.ts';
-import { tableNamesByLogicalId } from '../../lib/local/tables.ts';
+import { runnerForLocalRuntime } from '../../lib/local/local-runner.ts';
+import type { LocalRunner } from '../../lib/local/runner.ts';
 import { listStateMachines, type CfnTemplate } from '../../lib/local/template.ts';
 import { cancellationDataset, importDataset, stateOf } from '../support/cancellation-data.ts';
 import { pendingRefunds } from '../support/dispatch-fixtures.ts';
@@ -22,6 +20,10 @@ import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts'
  * the synthesized template), and a PartialRefund re-run then finishes the job exactly once.
  */
 
+/** Crash points in the stages' environment (null: none), one container per stage so passes count over the run. */
+const chaos = (points: Record<string, number> | null) =>
+  rt.configure(points ? { environment: { MASS_REFUND_CHAOS: JSON.stringify(points) }, maxContainers: 1 } : { environment: { MASS_REFUND_CHAOS: undefined }, maxContainers: 4 });
+
 let rt: TestRuntime;
 let gate: DynamoDbGate;
 beforeAll(async () => {
@@ -32,7 +34,9 @@ beforeAll(async () => {
   const reference = await rt.start('PartialRefund', input('rz-'), 'pr-reference');
   expect(reference.status).toBe('SUCCEEDED');
 });
+const gatedRunners: LocalRunner[] = [];
 afterAll(async () => {
+  for (const runner of gatedRunners) await runner.close();
   await gate?.stop();
   await rt?.stop();
 });
@@ -50,9 +54,11 @@ function withExecutionTimeout(template: Record<string, unknown>, workflow: strin
   return copy as unknown as Record<string, unknown>;
 }
 
-/** A runner over `template` whose handlers reach DynamoDB Local through the gate. */
+/** A runner over `template` (the suite's bundles) whose stages reach DynamoDB Local through the gate. */
 function gatedRunner(template: Record<string, unknown>): LocalRunner {
-  return new LocalRunner({ template, tableNames: tableNamesByLogicalId(template, rt.prefix), env: { ...rt.env, AWS_ENDPOINT_URL_DYNAMODB: gate.url }, projectRoot: PROJECT_ROOT });
+  const runner = runnerForLocalRuntime({ synth: { template, path: inject('templatePath') }, tablePrefix: rt.prefix, env: { ...rt.env, AWS_ENDPOINT_URL_DYNAMODB: gate.url }, maxContainers: 4 });
+  gatedRunners.push(runner);
+  return runner;
 }
 
 const lastError = (report: RunReport | undefined) => report?.errors.at(-1);
@@ -112,10 +118,9 @@ describe('a run whose execution ends without finishing it', () => {
   it('fails and cannot record it (RecordFailure fails too): the run is marked failed, and a re-run finishes the job exactly once', async () => {
     // prepare
     await importDataset(cancellationDataset('tc-', 12));
-    resetCrashPoints();
-    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'partialRefund.afterPage': 2, 'recordFailure.beforeWrite': 0 });
+    await chaos({ 'partialRefund.afterPage': 2, 'recordFailure.beforeWrite': 0 });
     // act
-    const failed = await rt.start('PartialRefund', input('tc-'), 'pr-unrecorded').finally(() => delete process.env.MASS_REFUND_CHAOS);
+    const failed = await rt.start('PartialRefund', input('tc-'), 'pr-unrecorded').finally(() => chaos(null));
     await rt.runner.idle();
     const run = await new RunRepository().get('pr-unrecorded');
     const rerun = await rt.start('PartialRefund', input('tc-'), 'pr-unrecorded-rerun');
@@ -192,9 +197,8 @@ describe('a run whose execution ends without finishing it', () => {
   it('never overwrites a run that ended: a recorded failure keeps its report, a repeated event changes nothing', async () => {
     // prepare: a run that failed and recorded it itself
     await importDataset(cancellationDataset('td-', 4));
-    resetCrashPoints();
-    process.env.MASS_REFUND_CHAOS = JSON.stringify({ 'partialRefund.afterPage': 1 });
-    const failed = await rt.start('PartialRefund', input('td-'), 'pr-recorded').finally(() => delete process.env.MASS_REFUND_CHAOS);
+    await chaos({ 'partialRefund.afterPage': 1 });
+    const failed = await rt.start('PartialRefund', input('td-'), 'pr-recorded').finally(() => chaos(null));
     await rt.runner.idle();
     const before = await new RunRepository().get('pr-recorded');
     const machine = listStateMachines(rt.template as unknown as CfnTemplate).find((m) => m.workflow === 'PartialRefund')!;

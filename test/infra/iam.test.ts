@@ -214,6 +214,14 @@ describe('least privilege of every Lambda function (from the synthesized templat
       const told = new Set(referencedIds(env));
       // Lambda puts a failed asynchronous event on the function's dead-letter queue with the function's role.
       const deadLetters = new Set(referencedIds(fn.Properties.DeadLetterConfig?.TargetArn ?? []));
+      // Writing to an SSE-KMS bucket named in the environment takes a data key of that bucket's key, and only that.
+      for (const bucket of [...told].filter((t) => resources[t]?.Type === 'AWS::S3::Bucket')) {
+        const keys = referencedIds(resources[bucket]!.Properties.BucketEncryption);
+        for (const s of statementsOf(fn).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')) && referencedIds(s.Resource).every((k) => keys.includes(k)))) {
+          expect(actionsOf(s), `${id}: KMS on the key of bucket ${bucket}`).toEqual(['kms:GenerateDataKey']);
+          for (const key of referencedIds(s.Resource)) told.add(key);
+        }
+      }
       for (const s of statementsOf(fn)) {
         const other = actionsOf(s).filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('secretsmanager:') && !a.startsWith('ses:') && !TRACING.has(a));
         if (other.length === 0) continue;

@@ -12,6 +12,7 @@ const fn = (logicalId: string): LocalFunction => ({
   environment: {},
   timeoutSeconds: 30,
   memorySizeMb: 512,
+  handlerProperty: 'index.handler',
 });
 
 const ended = (status: 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'SUCCEEDED', stateMachineArn = 'arn:aws:states:local:000000000000:stateMachine:M') =>

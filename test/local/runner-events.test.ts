@@ -11,7 +11,7 @@ beforeAll(() => {
 beforeEach(() => clearCalls());
 
 /** Waits stretched to 3 s: longer than the machine's TimeoutSeconds (1). */
-const runner = (waitOverrideMs = 0) => new LocalRunner({ template, projectRoot: FIXTURE_ROOT, waitOverrideMs });
+const runner = (waitOverrideMs = 0) => new LocalRunner({ template, projectRoot: FIXTURE_ROOT, waitOverrideMs, handlers: 'source' });
 const received = () => recordedCalls('OnEnd').map((c) => c.event as { 'detail-type': string; source: string; detail: Record<string, unknown> });
 
 describe('the runner delivers an ended execution to the EventBridge rules of its template', () => {

@@ -19,6 +19,9 @@ function mainRunner(extra: Partial<ConstructorParameters<typeof LocalRunner>[0]>
   return new LocalRunner({
     template: templates.main,
     projectRoot: FIXTURE_ROOT,
+    // The fixture's functions are inline stand-ins; the runner calls the fixture modules in-process
+    // (test/local/containers.test.ts runs bundles in containers).
+    handlers: 'source',
     tableNames: { [ordersTableId]: 'orders-local' },
     ...extra,
   });
@@ -224,7 +227,7 @@ describe('LocalRunner refusals and misuse', () => {
     // prepare
     const template = templates[key];
     // act
-    const construct = () => new LocalRunner({ template, projectRoot: FIXTURE_ROOT });
+    const construct = () => new LocalRunner({ template, projectRoot: FIXTURE_ROOT, handlers: 'source' });
     // assess
     expect(construct).toThrow(UnsupportedDefinitionError);
     expect(construct).toThrow(message);
@@ -257,7 +260,7 @@ describe('LocalRunner refusals and misuse', () => {
     if (pageOrdersFn === undefined) throw new Error('fixture has no PageOrders function');
     pageOrdersFn.Properties.Environment.Variables['STAGE'] = 'other';
     // act
-    const construct = () => new LocalRunner({ template, projectRoot: FIXTURE_ROOT });
+    const construct = () => new LocalRunner({ template, projectRoot: FIXTURE_ROOT, handlers: 'source' });
     // assess
     expect(construct).toThrow(RunnerError);
     expect(construct).toThrow(/Environment variable STAGE differs between .*\(fixture\) and PageOrdersFn.*\(other\)/);
@@ -269,6 +272,6 @@ describe('LocalRunner refusals and misuse', () => {
     const fnId = Object.keys(template.Resources).find((id) => id.startsWith('ConfirmRunFn') && template.Resources[id]?.Type === 'AWS::Lambda::Function');
     delete template.Resources[fnId ?? '']?.Metadata;
     // act / assess
-    expect(() => new LocalRunner({ template, projectRoot: FIXTURE_ROOT })).toThrow(/Task "ConfirmRun" calls .*ConfirmRunFn.*mass-refund:handler/);
+    expect(() => new LocalRunner({ template, projectRoot: FIXTURE_ROOT, handlers: 'source' })).toThrow(/Task "ConfirmRun" calls .*ConfirmRunFn.*mass-refund:handler/);
   });
 });

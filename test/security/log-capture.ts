@@ -77,10 +77,43 @@ export function luhn(digits: string): boolean {
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 
+/**
+ * A metrics line (CloudWatch embedded metric format) without its `_aws.Timestamp`: a 13-digit
+ * millisecond epoch, not a card number. Everything else in it is scanned like any line.
+ */
+function withoutEmfTimestamp(line: string): string {
+  if (!line.includes('"_aws"')) return line;
+  try {
+    const emf = JSON.parse(line) as { _aws?: { Timestamp?: unknown } };
+    if (!emf._aws || typeof emf._aws.Timestamp !== 'number') return line;
+    return JSON.stringify({ ...emf, _aws: { ...emf._aws, Timestamp: 0 } });
+  } catch {
+    return line;
+  }
+}
+
+/** Metrics lines (embedded metric format): their metric names, with the dimensions they carry. */
+export function emfMetrics(lines: readonly string[]): { name: string; dimensions: Record<string, string>; value: unknown }[] {
+  const found: { name: string; dimensions: Record<string, string>; value: unknown }[] = [];
+  for (const line of lines) {
+    if (!line.includes('"_aws"')) continue;
+    try {
+      const emf = JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] } };
+      for (const directive of emf._aws.CloudWatchMetrics) {
+        const dimensions = Object.fromEntries(directive.Dimensions.flat().map((d) => [d, String(emf[d])]));
+        for (const metric of directive.Metrics) found.push({ name: metric.Name, dimensions, value: emf[metric.Name] });
+      }
+    } catch {
+      // not a metrics line
+    }
+  }
+  return found;
+}
+
 /** Every leak in the lines: `line: what`. */
 export function findLeaks(lines: readonly string[], sensitive: Sensitive, allowedEmails: readonly string[] = []): string[] {
   const leaks: string[] = [];
-  lines.forEach((line, i) => {
+  lines.map(withoutEmfTimestamp).forEach((line, i) => {
     const at = `log line ${i + 1}`;
     for (const email of line.match(EMAIL) ?? []) if (!allowedEmails.includes(email)) leaks.push(`${at}: email address ${email}`);
     for (const name of sensitive.names) if (line.includes(name)) leaks.push(`${at}: name "${name}"`);

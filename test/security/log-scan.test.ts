@@ -9,7 +9,7 @@ import { SANDBOX_MERCHANT_ID, SANDBOX_PASSWORD } from '../../lib/local/psp-sandb
 import { PROJECT_ROOT } from '../../lib/local/paths.ts';
 import { SAMPLE_FILE, SAMPLE_PERFORMANCE_IDS } from '../../lib/core/sample-data.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { captureLogs, findLeaks, sensitiveOfImport, stageLines, type LogCapture } from './log-capture.ts';
+import { captureLogs, emfMetrics, findLeaks, sensitiveOfImport, stageLines, type LogCapture } from './log-capture.ts';
 
 /**
  * Runs every available workflow over the bundled sample (names, emails, card transactions) with
@@ -31,7 +31,8 @@ async function run(workflow: string, input: unknown, name: string): Promise<void
 
 beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  rt = await startTestRuntime();
+  // Metrics on: their EMF lines are scanned like every other line.
+  rt = await startTestRuntime({ metrics: true });
   capture = captureLogs();
   const imported = await importText(SAMPLE, rt.sandbox.url);
   if (!imported.ok) throw new Error('the bundled sample did not import');
@@ -94,6 +95,15 @@ describe('log output of the workflows over the bundled sample', () => {
     const leaks = findLeaks(planted.lines(), { emails: [], names: [], secrets: [], transactionIds: new Set() });
     expect(leaks.some((l) => l.includes('someone@example.org'))).toBe(true);
     expect(leaks.some((l) => l.includes('card-number-like'))).toBe(true);
+  });
+
+  it('publishes the metrics as EMF on the functions\' stdout: refunds per pass and outcome, emails, write-offs', () => {
+    const metrics = emfMetrics(capture.lines());
+    expect(metrics.some((m) => m.name === 'Refunds' && m.dimensions.pass === 'psp' && m.dimensions.outcome === 'refunded')).toBe(true);
+    expect(metrics.some((m) => m.name === 'Refunds' && m.dimensions.pass === 'credit')).toBe(true);
+    expect(metrics.some((m) => m.name === 'EmailsSent' && m.dimensions.pass === 'psp')).toBe(true);
+    expect(metrics.some((m) => m.name === 'WrittenOff' && (m.value as number) > 0)).toBe(true);
+    for (const m of metrics) expect(m.dimensions.service, m.name).toBe('mass-refund');
   });
 
   it('puts a runId on every structured stage line, and a refundId on every line about one refund', () => {

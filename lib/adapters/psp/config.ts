@@ -8,12 +8,14 @@ export interface DatatransConfig {
   timeoutMs: number;
 }
 
-/** Reads a secret string; the default uses @aws-sdk/client-secrets-manager (loaded only on AWS). */
+/**
+ * Reads a secret string; the default uses @aws-sdk/client-secrets-manager (loaded only on AWS).
+ * Caching is the reader's (the stages use Powertools Parameters with a max age): a rotated secret
+ * must reach warm containers, so nothing here keeps it for the container's life.
+ */
 export type SecretReader = (secretArn: string) => Promise<string>;
 
 const secretSchema = z.object({ merchantId: z.string().min(1), password: z.string().min(1) });
-// One read per container: Lambda reuses the module between invocations.
-const secretCache = new Map<string, Promise<{ merchantId: string; password: string }>>();
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 
@@ -43,34 +45,20 @@ export async function loadDatatransConfig(
 
   const secretArn = env.PSP_SECRET_ARN;
   if (secretArn) {
-    let cached = secretCache.get(secretArn);
-    if (!cached) {
-      const read = options.readSecret ?? readSecretFromAws;
-      cached = read(secretArn).then((text) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (cause) {
-          throw new PspConfigurationError(0, 'PSP secret is not JSON', { cause });
-        }
-        const parsed = secretSchema.safeParse(json);
-        if (!parsed.success) throw new PspConfigurationError(0, 'PSP secret must be JSON {merchantId, password}');
-        return parsed.data;
-      });
-      // A failed read is not cached: the next invocation tries again.
-      cached.catch(() => secretCache.delete(secretArn));
-      secretCache.set(secretArn, cached);
+    const text = await (options.readSecret ?? readSecretFromAws)(secretArn);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new PspConfigurationError(0, 'PSP secret is not JSON', { cause });
     }
-    const { merchantId, password } = await cached;
+    const parsed = secretSchema.safeParse(json);
+    if (!parsed.success) throw new PspConfigurationError(0, 'PSP secret must be JSON {merchantId, password}');
+    const { merchantId, password } = parsed.data;
     return { baseUrl, merchantId, password, timeoutMs };
   }
   const merchantId = env.MASS_REFUND_PSP_MERCHANT_ID || fallback.merchantId;
   const password = env.MASS_REFUND_PSP_PASSWORD || fallback.password;
   if (!merchantId || !password) throw new PspConfigurationError(0, 'MASS_REFUND_PSP_MERCHANT_ID and MASS_REFUND_PSP_PASSWORD must be set');
   return { baseUrl, merchantId, password, timeoutMs };
-}
-
-/** For tests: forget cached secrets. */
-export function clearDatatransSecretCache(): void {
-  secretCache.clear();
 }

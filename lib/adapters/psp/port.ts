@@ -60,6 +60,7 @@ export interface PspRefundRequest {
 
 /** For callers who prefer throwing: the dispatch run must stop, refunds must not fail one by one. */
 export class PspConfigurationError extends DomainError {
+  override readonly name: string = 'PspConfigurationError';
   readonly httpStatus: number;
   constructor(httpStatus: number, reason: string, options?: { cause?: unknown }) {
     super(`PSP configuration error (HTTP ${httpStatus}): ${reason}`, options);

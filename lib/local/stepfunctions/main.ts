@@ -7,9 +7,9 @@
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyEnvironment, localEnvironment } from '../env.ts';
-import { localHome, PROJECT_ROOT } from '../paths.ts';
-import { LocalRunner } from '../runner.ts';
+import { applyEnvironment, localEnvironment, stageTuning } from '../env.ts';
+import { runnerForLocalRuntime } from '../local-runner.ts';
+import { localHome } from '../paths.ts';
 import { tableNamesByLogicalId } from '../tables.ts';
 import type { CfnTemplate } from '../template.ts';
 import { StepFunctionsEndpoint, startStepFunctionsEndpoint } from './server.ts';
@@ -35,7 +35,7 @@ for (const required of ['template', 'prefix', 'dynamodb', 'ses', 'psp'] as const
   }
 }
 
-// Handlers run in this process and log through console (POWERTOOLS_DEV): into the functions log.
+// The functions' containers log through this process's console: into the functions log.
 const logFile = path.join(localHome(), 'logs', 'functions.log');
 mkdirSync(path.dirname(logFile), { recursive: true });
 const log = createWriteStream(logFile, { flags: 'a' });
@@ -47,7 +47,8 @@ const prefix = values.prefix as string;
 const env = localEnvironment({ dynamodb: values.dynamodb as string, ses: values.ses as string, psp: values.psp as string }, prefix);
 applyEnvironment(env);
 const tableNames = tableNamesByLogicalId(template, prefix);
-const runner = new LocalRunner({ template, tableNames, env, projectRoot: PROJECT_ROOT });
+// The deployed bundles of the cloud assembly the template belongs to, in their own containers.
+const runner = runnerForLocalRuntime({ synth: { template: template as unknown as Record<string, unknown>, path: values.template as string }, tablePrefix: prefix, env, functionEnv: stageTuning() });
 const endpoint = new StepFunctionsEndpoint(new LocalStack({ template, tableNames, region: env.AWS_REGION }), runner);
 const running = await startStepFunctionsEndpoint(endpoint, { port: Number(values.port), host: values.host });
 process.stdout.write(JSON.stringify({ url: running.url, pid: process.pid }) + '\n');
@@ -56,7 +57,10 @@ let stopping = false;
 const shutdown = () => {
   if (stopping) return;
   stopping = true;
-  running.stop().then(() => process.exit(0), () => process.exit(1));
+  running
+    .stop()
+    .then(() => runner.close())
+    .then(() => process.exit(0), () => process.exit(1));
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

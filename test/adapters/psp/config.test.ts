@@ -1,8 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import { clearDatatransSecretCache, loadDatatransConfig } from '../../../lib/adapters/psp/config.ts';
+import { describe, expect, it } from 'vitest';
+import { loadDatatransConfig } from '../../../lib/adapters/psp/config.ts';
 import { PspConfigurationError } from '../../../lib/adapters/psp/port.ts';
-
-beforeEach(() => clearDatatransSecretCache());
 
 describe('loadDatatransConfig', () => {
   it('reads the local runtime settings from the environment', async () => {
@@ -18,7 +16,7 @@ describe('loadDatatransConfig', () => {
     await expect(loadDatatransConfig({ env: {} })).rejects.toThrow(PspConfigurationError);
   });
 
-  it('on AWS reads {merchantId, password} from Secrets Manager once per container', async () => {
+  it('on AWS reads {merchantId, password} from Secrets Manager through the reader, every time (the reader caches with a max age)', async () => {
     let reads = 0;
     const readSecret = async (arn: string) => {
       reads += 1;
@@ -32,7 +30,7 @@ describe('loadDatatransConfig', () => {
 
     expect(first).toMatchObject({ merchantId: 'live-m', password: 'live-p' });
     expect(second).toEqual(first);
-    expect(reads).toBe(1);
+    expect(reads).toBe(2);
   });
 
   it('refuses a secret that is not {merchantId, password}, and retries the read next time', async () => {
