@@ -36,9 +36,8 @@ export function addOperationsDashboard(operations: Operations, workflows: Workfl
       width: 12,
     }),
   );
-  const byPass = (metricName: string, label: string) => ['psp', 'credit'].map((pass) => operations.metric(metricName, { pass }, `${label} (${pass})`));
   operations.dashboard.addWidgets(
-    new cloudwatch.GraphWidget({ title: 'Customer and agency emails', left: [...byPass(METRIC.emailsSent, 'sent'), ...byPass(METRIC.emailsFailed, 'failed')], width: 12 }),
+    new cloudwatch.GraphWidget({ title: 'Customer and agency emails (SendEmails)', left: [operations.metric(METRIC.emailsSent, {}, 'sent'), operations.metric(METRIC.emailsFailed, {}, 'failed')], width: 12 }),
     new cloudwatch.GraphWidget({ title: 'Vouchers and tickets written off', left: [operations.metric(METRIC.writtenOff, {}, 'written off')], width: 12 }),
   );
 }

@@ -11,7 +11,7 @@ export const METRIC = {
   pspRateLimited: 'PspRateLimited',
   /** A PSP credit whose outcome is unknown (time-out, 5xx, lost answer): reconciliation settles it. */
   pspUnknown: 'PspUnknown',
-  /** Customer and agency emails of a pass (dimension: pass). */
+  /** Customer and agency emails SendEmails sent, and gave up on, per run. */
   emailsSent: 'EmailsSent',
   emailsFailed: 'EmailsFailed',
   /** Vouchers and tickets written off by a real (not simulated) write-off run. */

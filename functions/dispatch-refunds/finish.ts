@@ -45,12 +45,7 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
   return report;
 });
 
-/** What the pass did, for the dashboard: refunds per outcome, emails sent and failed. */
+/** What the pass did, for the dashboard: refunds per outcome (its emails are SendEmails' to count). */
 function publishPassMetrics(pass: string, outcomes: RunReport['outcomes']): void {
-  for (const [outcome, { count }] of Object.entries(outcomes)) {
-    if (outcome.startsWith('emails_')) continue;
-    countMetric(METRIC.refunds, count, { pass, outcome });
-  }
-  countMetric(METRIC.emailsSent, outcomes['emails_sent']?.count ?? 0, { pass });
-  countMetric(METRIC.emailsFailed, outcomes['emails_failed']?.count ?? 0, { pass });
+  for (const [outcome, { count }] of Object.entries(outcomes)) countMetric(METRIC.refunds, count, { pass, outcome });
 }

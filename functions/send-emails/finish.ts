@@ -2,6 +2,8 @@ import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { SenderLock } from '../../lib/adapters/dynamodb/sender-lock.ts';
 import { finishedStatus, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
+import { METRIC } from '../commons/metric-names.ts';
+import { countMetric } from '../commons/powertools.ts';
 import { OpenedSenderState, WORKFLOW } from './shared.ts';
 
 
@@ -31,5 +33,7 @@ export const handler = stage(OpenedSenderState, async (state) => {
     ...(opened.value.acquired ? {} : { skipped: `another SendEmails run (${opened.value.holder}) is sending; it drains the outbox` }),
   };
   await new RunRepository().finish(runId, status, report);
+  countMetric(METRIC.emailsSent, sent);
+  countMetric(METRIC.emailsFailed, state.tallies.emails_failed?.count ?? 0);
   return report;
 });
