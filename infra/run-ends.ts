@@ -6,6 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { UNFINISHED_EXECUTION_STATUSES, WORKFLOWS_BY_STATE_MACHINE_ENV } from '../lib/core/run-end.ts';
+import { Operations } from './constructs/operations.ts';
 import { RefundFunction } from './constructs/refund-function.ts';
 import type { RefundTables } from './tables.ts';
 
@@ -36,6 +37,8 @@ export class RunEnds extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // It is itself the dead-letter queue (Control Tower CT.SQS.PR.1): messages may be driven back from it.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
     });
     const workflows = props.machines.map((m) => ({ stateMachineArn: m.stateMachine.stateMachineArn, workflow: m.workflow }));
     this.fn = new RefundFunction(this, 'RunEndedFn', {
@@ -58,12 +61,13 @@ export class RunEnds extends Construct {
     // EventBridge retries delivery for up to a day; what the function then fails on goes to the same queue.
     this.rule.addTarget(new targets.LambdaFunction(this.fn, { deadLetterQueue: this.deadLetters, maxEventAge: Duration.hours(24), retryAttempts: 185 }));
 
-    new cloudwatch.Alarm(this, 'UnrecordedRunEnds', {
+    const unrecorded = new cloudwatch.Alarm(this, 'UnrecordedRunEnds', {
       alarmDescription: 'A run end could not be recorded: a run may still show running; see the dead-letter queue',
       metric: this.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    Operations.of(this).notify(unrecorded);
   }
 }

@@ -6,6 +6,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { Operations } from '../constructs/operations.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 
@@ -77,13 +78,14 @@ export class SendEmailsWorkflow extends Construct implements WorkflowConstruct {
     });
     // SES pauses an account above about 10 % bounces or 0.5 % complaints: warn well before.
     for (const [name, threshold] of [['Reputation.BounceRate', 0.05], ['Reputation.ComplaintRate', 0.001]] as const) {
-      new cloudwatch.Alarm(this, `${name.split('.')[1]}Alarm`, {
+      const alarm = new cloudwatch.Alarm(this, `${name.split('.')[1]}Alarm`, {
         alarmDescription: `mass-refund emails: SES ${name} above ${threshold * 100} %`,
         metric: new cloudwatch.Metric({ namespace: 'AWS/SES', metricName: name, statistic: 'Maximum', period: Duration.minutes(15) }),
         threshold,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      Operations.of(this).notify(alarm);
     }
 
     const environment: Record<string, string> = {

@@ -23,6 +23,7 @@ import {
   LOCAL_REGION,
   listFunctions,
   listStateMachines,
+  secretArn,
   type CfnTemplate,
   type LocalFunction,
   type LocalStateMachine,
@@ -280,7 +281,7 @@ export class LocalRunner {
       const key = resource.Metadata?.[SECRET_METADATA_KEY];
       if (resource.Type === 'AWS::SecretsManager::Secret' && typeof key === 'string') {
         const name = resource.Properties?.['Name'];
-        this.#secretValues.push({ ids: [logicalId, ...(typeof name === 'string' ? [name] : [])], key });
+        this.#secretValues.push({ ids: [logicalId, secretArn(logicalId), ...(typeof name === 'string' ? [name] : [])], key });
       }
     }
     for (const fn of used.values()) this.#configured.set(fn.logicalId, { environment: { ...opts.functionEnv } });

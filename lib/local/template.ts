@@ -95,6 +95,11 @@ export function functionArn(logicalId: string): string {
   return `arn:${LOCAL_PARTITION}:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${logicalId}`;
 }
 
+/** A secret's local ARN (its Ref on AWS is the ARN, which outputs and policies split). */
+export function secretArn(logicalId: string): string {
+  return `arn:${LOCAL_PARTITION}:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:secret:${logicalId}-local`;
+}
+
 export function stateMachineArn(name: string): string {
   return `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`;
 }
@@ -200,6 +205,11 @@ function resolveRef(name: string, ctx: IntrinsicContext, at: string): unknown {
       return tableName(name, ctx);
     case 'AWS::StepFunctions::StateMachine':
       return stateMachineArn(stateMachineName(name, resource));
+    // Resources whose Ref is an ARN on AWS: outputs and policies split it.
+    case 'AWS::SecretsManager::Secret':
+      return secretArn(name);
+    case 'AWS::SNS::Topic':
+      return `arn:${LOCAL_PARTITION}:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}`;
     default:
       // Role names, queue URLs, bucket names... are not needed locally beyond being stable.
       return name;

@@ -171,10 +171,11 @@ describe('DispatchRefunds through the synthesized state machine', () => {
       ],
     });
     const sim = await simulate(from, to);
-    await rt.configure({ environment: { DISPATCH_PSP_TRIES: '3', MASS_REFUND_PSP_TIMEOUT_MS: '1000', MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } }, PAGE);
+    // The PSP time-out and no reconciliation margin hold for every stage until the end of this test.
+    await rt.configure({ environment: { DISPATCH_PSP_TRIES: '3', MASS_REFUND_PSP_TIMEOUT_MS: '1000', MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0' } });
     // act
     const psp = await ok({ mode: 'psp', from, to, simulationRunId: sim.runId });
-    await rt.configure({ environment: { DISPATCH_PSP_TRIES: undefined, MASS_REFUND_PSP_TIMEOUT_MS: undefined, MASS_REFUND_RECONCILE_MARGIN_SECONDS: undefined } }, PAGE);
+    await rt.configure({ environment: { DISPATCH_PSP_TRIES: undefined } });
     // assess
     const refunds = await allRefunds();
     const st = (i: number) => refunds.get(f[i]!.id);
@@ -220,8 +221,7 @@ describe('DispatchRefunds through the synthesized state machine', () => {
     expect(rep.outcomes.back_to_pending?.count).toBe(4); // 5, 7, 9 and 11 were not
     const sim3 = await simulate(from, to);
     const psp3 = await ok({ mode: 'psp', from, to, simulationRunId: sim3.runId });
-    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: undefined } });
-    await rt.configure({ environment: { MASS_REFUND_RECONCILE_MARGIN_SECONDS: undefined } });
+    await rt.configure({ environment: { MASS_REFUND_PSP_TIMEOUT_MS: undefined, MASS_REFUND_RECONCILE_MARGIN_SECONDS: undefined } });
     expect(psp3.outcomes.refunded?.count).toBe(4);
     const final = await allRefunds();
     expect([3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => final.get(f[i]!.id)?.status)).toEqual(Array(9).fill('refunded'));

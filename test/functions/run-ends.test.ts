@@ -8,7 +8,8 @@ import type { RunReport } from '../../lib/core/report.ts';
 import { executionStatusChangeEvent } from '../../lib/local/events.ts';
 import { runnerForLocalRuntime } from '../../lib/local/local-runner.ts';
 import type { LocalRunner } from '../../lib/local/runner.ts';
-import { listStateMachines, type CfnTemplate } from '../../lib/local/template.ts';
+import { listFunctions, listStateMachines, type CfnTemplate } from '../../lib/local/template.ts';
+import { WORKFLOWS_BY_STATE_MACHINE_ENV } from '../../lib/core/run-end.ts';
 import { cancellationDataset, importDataset, stateOf } from '../support/cancellation-data.ts';
 import { pendingRefunds } from '../support/dispatch-fixtures.ts';
 import { DynamoDbGate, isPageLogWrite } from '../support/dynamodb-gate.ts';
@@ -203,8 +204,15 @@ describe('a run whose execution ends without finishing it', () => {
     const before = await new RunRepository().get('pr-recorded');
     const machine = listStateMachines(rt.template as unknown as CfnTemplate).find((m) => m.workflow === 'PartialRefund')!;
     const event = executionStatusChangeEvent({ executionArn: failed.executionArn, stateMachineArn: machine.arn, name: 'pr-recorded', status: 'ABORTED', startDate: Date.now(), input: input('td-') });
-    // act: the same end delivered again, and once more as if it had been stopped
-    const again = await runEnded(event, {} as Context);
+    // act: the same end delivered again, and once more as if it had been stopped (the handler called
+    // here in-process, with the environment the stack gives RunEndedFn)
+    const runEndedFn = listFunctions(rt.template as unknown as CfnTemplate).find((f) => f.entry === 'functions/runs/run-ended.ts')!;
+    const saved = process.env[WORKFLOWS_BY_STATE_MACHINE_ENV];
+    process.env[WORKFLOWS_BY_STATE_MACHINE_ENV] = runEndedFn.environment[WORKFLOWS_BY_STATE_MACHINE_ENV];
+    const again = await runEnded(event, {} as Context).finally(() => {
+      if (saved === undefined) delete process.env[WORKFLOWS_BY_STATE_MACHINE_ENV];
+      else process.env[WORKFLOWS_BY_STATE_MACHINE_ENV] = saved;
+    });
     // assess
     expect(failed.eventDeliveries).toEqual([expect.objectContaining({ delivered: true })]);
     expect(before?.status).toBe('failed');
