@@ -33,6 +33,9 @@ export const EVENTS_PER_CALL = 7;
 export const EVENTS_PER_SHARD = 4;
 export const EVENTS_PER_MAP = 4;
 
+/** Events one execution of a run stays under, with room for retries: 10,000 of AWS's 25,000. */
+export const HISTORY_BOUND_TARGET = 10_000;
+
 /** The bound above: events of the Maps of one execution at most (the stages around them come on top). */
 export function mapEventsBound(shards: number, callsPerShard = CALLS_PER_SHARD_PER_EXECUTION, maps = 1): number {
   return shards * (callsPerShard * EVENTS_PER_CALL + EVENTS_PER_SHARD * maps) + EVENTS_PER_MAP * maps;
