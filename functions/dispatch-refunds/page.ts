@@ -7,18 +7,25 @@ import { KEY_TRUST_MS, planSend, resultOfTries, retriesAfter, type AttemptResult
 import { creditPassSelects, passFor, pspPassSelects, type CreditPolicy } from '../../lib/core/refund-lifecycle.ts';
 import { tally, type Tallies } from '../../lib/core/report.ts';
 import { crashPoint } from '../commons/chaos.ts';
+import * as z from 'zod';
 import { stage, type StageContext } from '../commons/handler.ts';
+import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { logger } from '../commons/powertools.ts';
 import { lookupTiming, reconcileTransaction } from '../reconcile-refunds/transaction.ts';
 import { envInt, forEachConcurrently, PageState, pageKey, psp } from './shared.ts';
 
+const PageInput = PageState.extend(CallFields.shape);
+const Input = z.preprocess((raw) => shardItem(raw), PageInput);
+
 /**
- * 3. One page of one open-refunds shard, for any pass: simulate (select and log, write only the
- * run's items), psp (claim, send, write the outcome) or credit (each refund's
- * transaction, packed several to one).
+ * 3. Pages of one open-refunds shard (several a call, functions/commons/paging.ts), for any pass:
+ * simulate (select and log, write only the run's items), psp (claim, send, write the outcome) or
+ * credit (each refund's transaction, packed several to one).
  * Returns the next state of the shard's paging loop.
  */
-export const handler = stage(PageState, async (state, ctx) => {
+export const handler = stage(Input, async (first, ctx) => pageCall(first, ctx, (state) => dispatchPage(state, ctx)));
+
+async function dispatchPage(state: z.infer<typeof PageInput>, ctx: StageContext) {
   const store = new DispatchStore();
   const limit = state.mode === 'psp' ? envInt('DISPATCH_PSP_PAGE_SIZE', 100) : envInt('DISPATCH_PAGE_SIZE', 250);
   const page = await store.openRefundsPage(state.shard, state.from, state.to, state.cursor, limit, state.performanceId);
@@ -77,7 +84,7 @@ export const handler = stage(PageState, async (state, ctx) => {
   }
   await new RunRepository().log(state.runId, pageKey(state.shard, state.page, state.logPrefix), lines);
   return { ...state, cursor: page.cursor, page: state.page + 1, done: page.cursor === null, tallies };
-});
+}
 
 /** Runs stopped by a configuration error: other pages of the same run in this container stop claiming too. */
 const stoppedRuns = new Map<string, PspConfigurationError>();

@@ -6,9 +6,10 @@ import { tally, type Tallies } from '../../lib/core/report.ts';
 import { bookingOptions, DEFAULT_PAGE_SIZE, PageState, runPage } from '../commons/bookings.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage } from '../commons/handler.ts';
+import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { PartialRefundInput } from './validate.ts';
 
-const Input = PageState.extend({ input: PartialRefundInput, percentHundredths: z.number().int().min(1).max(9999) });
+const Input = z.preprocess((raw) => shardItem(raw), PageState.extend({ input: PartialRefundInput, percentHundredths: z.number().int().min(1).max(9999), ...CallFields.shape }));
 
 /** Tickets of the performance the exchange leaves alone: cancelled before, or exchanged by another run. */
 function leftAlone(stored: StoredOrder, performanceId: string, runId: string): Tallies {
@@ -23,8 +24,10 @@ function leftAlone(stored: StoredOrder, performanceId: string, runId: string): T
   return t;
 }
 
-/** 3. One page of one shard: every valid or controlled ticket of each order exchanged for one at the reduced price (a group order in parts). */
-export const handler = stage(Input, async (state) => {
+/** 3. Pages of one shard (several a call): every valid or controlled ticket of each order exchanged for one at the reduced price (a group order in parts). */
+export const handler = stage(Input, async (first, ctx) => pageCall(first, ctx, exchangePage));
+
+async function exchangePage(state: z.infer<typeof Input>) {
   const { input, runId, percentHundredths } = state;
   const at = new Date().toISOString();
   const booking = { salesChannel: input.salesChannel, pointOfSale: input.pointOfSale };
@@ -48,5 +51,5 @@ export const handler = stage(Input, async (state) => {
     });
   });
   crashPoint('partialRefund.afterPage');
-  return { runId, input, percentHundredths, shard: state.shard, ...result };
-});
+  return { ...state, ...result };
+}

@@ -4,13 +4,14 @@ import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { PspConfigurationError } from '../../lib/adapters/psp/port.ts';
 import { tally } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
+import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { envInt, forEachConcurrently, psp, TalliesSchema } from '../dispatch-refunds/shared.ts';
 import { Difference, lookupTiming, reconcileTransaction } from './transaction.ts';
 import { SCAN_SEGMENTS } from './validate.ts';
 
 export { Difference };
 
-const Input = z.object({
+const PageInput = z.object({
   runId: z.string(),
   scope: z.object({ runId: z.string().nullable(), since: z.string() }),
   segment: z.number().int().min(0),
@@ -19,7 +20,9 @@ const Input = z.object({
   tallies: TalliesSchema.default({}),
   differences: z.array(Difference).default([]),
   differenceCount: z.number().int().default(0),
+  ...CallFields.shape,
 });
+const Input = z.preprocess((raw) => shardItem(raw, 'segment'), PageInput);
 
 const MAX_DIFFERENCES_IN_STATE = 20;
 
@@ -27,12 +30,14 @@ const MAX_DIFFERENCES_IN_STATE = 20;
 const everSent = (r: DispatchRefund) => (r.attempt ?? 0) > 0 || r.status === 'unknown' || r.status === 'sending' || r.status === 'refunded';
 
 /**
- * 2. One page of one scan segment of the refunds ever sent to the PSP. Each original transaction
+ * 2. Pages of one scan segment of the refunds ever sent to the PSP (several a call, functions/commons/paging.ts). Each original transaction
  * is handled once per run (by the page holding its smallest-id refund): its status read once,
  * refunds awaiting a lookup settled when old enough, late failures caught, and every PSP credit
  * our ledger does not explain listed. Never sends a refund.
  */
-export const handler = stage(Input, async (state) => {
+export const handler = stage(Input, async (first, ctx) => pageCall(first, ctx, reconcilePage));
+
+async function reconcilePage(state: z.infer<typeof PageInput>) {
   const store = new DispatchStore();
   const client = await psp();
   const timing = lookupTiming();
@@ -85,4 +90,4 @@ export const handler = stage(Input, async (state) => {
     differences: [...state.differences, ...differences].slice(0, MAX_DIFFERENCES_IN_STATE),
     differenceCount: state.differenceCount + differences.length,
   };
-});
+}

@@ -9,6 +9,7 @@ import {
   WORKFLOWS_BY_STATE_MACHINE_ENV,
   type EndedExecution,
 } from '../../lib/core/run-end.ts';
+import { runIdOfExecution } from '../../lib/core/continuation.ts';
 import { stage } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
 
@@ -56,15 +57,17 @@ export const handler = stage(ExecutionEnded, async ({ detail }) => {
     return { ended: [], untouched: [] };
   }
   const runs = new RunRepository();
-  const execution: EndedExecution = { name: detail.name, workflow, status: detail.status, error: detail.error ?? null };
+  // A run that continued in new executions (continuation.ts) is carried by its latest: that one's end is the run's.
+  const runId = runIdOfExecution(detail.name, parsedInput(detail.input));
+  const execution: EndedExecution = { name: detail.name, runId, workflow, status: detail.status, error: detail.error ?? null };
   const ended: string[] = [];
   const untouched: string[] = [];
-  const found = async () => runsOfExecution(execution, (await Promise.all(candidateRunIds(detail.name).map((id) => runs.get(id)))).filter((r): r is RunRecord => r !== undefined));
+  const found = async () => runsOfExecution(execution, (await Promise.all(candidateRunIds(runId).map((id) => runs.get(id)))).filter((r): r is RunRecord => r !== undefined));
 
   let mine = await found();
-  if (detail.status !== 'FAILED' && !mine.some((r) => r.runId === detail.name)) {
+  if (detail.status !== 'FAILED' && !mine.some((r) => r.runId === runId)) {
     const report = unopenedRunReport(execution, { startedAt: new Date(detail.startDate).toISOString(), input: parsedInput(detail.input) }, new Date().toISOString());
-    if (await runs.recordEnded(report)) ended.push(detail.name);
+    if (await runs.recordEnded(report)) ended.push(runId);
     else mine = await found(); // opened meanwhile: end it below like any other
   }
   for (const run of mine) {

@@ -7,6 +7,7 @@ import { renderRefundEmail, type EmailEvent, type EmailRefund, type Notification
 import { CREDIT_POLICIES, type CreditPolicy } from '../../lib/core/refund-lifecycle.ts';
 import { tally, type Tallies } from '../../lib/core/report.ts';
 import { forEachConcurrently } from '../../lib/core/concurrency.ts';
+import { BATCHES_PER_EXECUTION } from '../../lib/core/continuation.ts';
 import { envInt } from '../commons/bookings.ts';
 import { stage, type StageContext } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
@@ -26,16 +27,27 @@ const MAX_CARRIED_ERRORS = 20;
  */
 export const handler = stage(OpenedSenderState, async ({ opened, ...input }, ctx) => {
   const started = Date.now();
-  const budgetMs = Math.min(envInt('EMAIL_BATCH_SECONDS', 60) * 1000, ctx.lambda.getRemainingTimeInMillis() - 30_000);
+  const batchSeconds = envInt('EMAIL_BATCH_SECONDS', 60);
+  const budgetMs = Math.min(batchSeconds * 1000, ctx.lambda.getRemainingTimeInMillis() - 30_000);
   const deadline = started + Math.max(1000, budgetMs);
-  const state: SenderState = { ...input, batches: input.batches + 1 };
+  // Batches counted per execution of the run: past the budget, the run goes on in the next one (its part resets the count).
+  const part = input.continuation?.part ?? 1;
+  const executionBatches = (input.batchesPart === part ? input.executionBatches : 0) + 1;
+  const state: SenderState = { ...input, batches: input.batches + 1, executionBatches, batchesPart: part };
   if (!(await new SenderLock().renew(state.runId, budgetMs + LEASE_MARGIN_MS))) {
-    return { ...state, opened, done: true, stopReason: 'another SendEmails run took over the sender lease (this one had expired)' };
+    return { ...state, opened, done: true, pause: false, stopReason: 'another SendEmails run took over the sender lease (this one had expired)' };
   }
   const batch = new Batch(state, new OutboxStore(), new SesMailer(), mailerConfigFromEnv(), ctx);
   await batch.run(deadline, budgetMs);
-  return { ...batch.state, opened, activeMs: state.activeMs + (Date.now() - started) };
+  const pause = !batch.state.done && executionBatches >= batchesPerExecution(batchSeconds);
+  return { ...batch.state, opened, activeMs: state.activeMs + (Date.now() - started), pause };
 });
+
+/** Batches one execution runs: about 400 minutes of sending whatever the batch length, fewer if the environment says so. */
+function batchesPerExecution(batchSeconds: number): number {
+  const byTime = Math.floor((BATCHES_PER_EXECUTION * 60) / Math.max(1, batchSeconds));
+  return Math.max(1, Math.min(byTime, BATCHES_PER_EXECUTION, envInt('MASS_REFUND_BATCHES_PER_EXECUTION', BATCHES_PER_EXECUTION)));
+}
 
 /** A group of marks that make one email. */
 type Email = OutboxEntry[];

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { Continuation } from '../commons/paging.ts';
 import { TalliesSchema } from '../dispatch-refunds/shared.ts';
 
 export const WORKFLOW = 'SendEmails';
@@ -27,6 +28,11 @@ export const SenderState = z.object({
   tallies: TalliesSchema,
   errors: z.array(ReportError),
   moreErrors: z.number().int().min(0),
+  /** Where the run stands in its chain of executions (lib/core/continuation.ts). */
+  continuation: Continuation.optional(),
+  /** Batches in the execution `batchesPart` (of the run's chain): past the budget, the run goes on in the next. */
+  executionBatches: z.number().int().min(0).default(0),
+  batchesPart: z.number().int().min(1).default(1),
 });
 export type SenderState = z.infer<typeof SenderState>;
 

@@ -33,5 +33,7 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
     tallies: {},
     errors: [],
     moreErrors: 0,
+    executionBatches: 0,
+    batchesPart: 1,
   };
 });

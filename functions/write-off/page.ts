@@ -5,26 +5,30 @@ import { tally, type Tallies } from '../../lib/core/report.ts';
 import { decideWriteOff, type WriteOffCriteria } from '../../lib/core/write-off.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage } from '../commons/handler.ts';
+import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import type { WriteOffInput as WriteOffInputType } from './validate.ts';
 import { ValidatedWriteOffInput } from './validate.ts';
 
-/** Items read per page: keeps one invocation short and the history small (≈ 1 task per 1,000 vouchers). */
+/** Items read per page (WRITE_OFF_PAGE_SIZE overrides it: tests force many pages). */
 export const WRITE_OFF_PAGE_SIZE = 1000;
 /** Vouchers per write-off transaction (2 items each, DynamoDB allows 100) and transactions in flight per page. */
 const GROUP_SIZE = 25;
 const GROUPS_IN_FLIGHT = 4;
 
 const OutcomeTally = z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) });
-const Input = z.object({
+const PageInput = z.object({
   runId: z.string(),
   input: ValidatedWriteOffInput,
   segment: z.number().int().min(0),
   totalSegments: z.number().int().min(1),
-  cursor: z.record(z.string(), z.unknown()).optional(),
+  /** Where the segment's scan goes on (null: from the start, or done). */
+  cursor: z.record(z.string(), z.unknown()).nullish(),
   page: z.number().int().min(0),
   tallies: z.record(z.string(), OutcomeTally),
   selected: z.number().int().min(0),
+  ...CallFields.shape,
 });
+const Input = z.preprocess((raw) => shardItem(raw, 'segment'), PageInput);
 
 // One container serves many pages of the same run: read the run's exclusion snapshot once.
 const exclusionCache = new Map<string, Set<string>>();
@@ -39,21 +43,29 @@ async function exclusionsOf(runId: string): Promise<Set<string>> {
   return set;
 }
 
+function pageSize(): number {
+  const n = Number(process.env.WRITE_OFF_PAGE_SIZE);
+  return Number.isSafeInteger(n) && n > 0 ? n : WRITE_OFF_PAGE_SIZE;
+}
+
 function criteriaOf(input: WriteOffInputType): WriteOffCriteria {
   return { issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds, codes: input.codes };
 }
 
 /**
- * 3. One page of one scan segment: decides every voucher with the core rule; a real run writes
- * off the eligible ones (conditional, so a re-run or a concurrent run never does it twice) and
- * every page stores the codes it selected for the file. Returns the cursor and the running tallies.
+ * 3. Pages of one scan segment (several a call, functions/commons/paging.ts): decides every
+ * voucher with the core rule; a real run writes off the eligible ones (conditional, so a re-run or
+ * a concurrent run never does it twice) and every page stores the codes it selected for the file.
+ * Returns the cursor and the running tallies.
  */
-export const handler = stage(Input, async (event) => {
+export const handler = stage(Input, async (first, ctx) => pageCall(first, ctx, writeOffPage));
+
+async function writeOffPage(event: z.infer<typeof PageInput>) {
   const { runId, input, segment, totalSegments, page } = event;
   const repo = new VoucherRepository();
   const excluded = await exclusionsOf(runId);
   const criteria = criteriaOf(input);
-  const { vouchers, cursor } = await repo.scanPage(segment, totalSegments, WRITE_OFF_PAGE_SIZE, event.cursor);
+  const { vouchers, cursor } = await repo.scanPage(segment, totalSegments, pageSize(), event.cursor ?? undefined);
 
   let tallies: Tallies = event.tallies;
   const selected: string[] = [];
@@ -109,18 +121,8 @@ export const handler = stage(Input, async (event) => {
   }
 
   if (selected.length) await putSelectedCodes(runId, segment, page, selected);
-  return {
-    runId,
-    input,
-    segment,
-    totalSegments,
-    ...(cursor ? { cursor } : {}),
-    page: page + 1,
-    tallies,
-    selected: event.selected + selected.length,
-    done: cursor === undefined,
-  };
-});
+  return { ...event, cursor: cursor ?? null, page: page + 1, tallies, selected: event.selected + selected.length, done: cursor === undefined };
+}
 
 type WriteResult = { written: true; amount: number } | { written: false; reason: string; remaining: { amount: number; currency: string } };
 

@@ -24,16 +24,15 @@ export class CancelPerformanceWorkflow extends Construct implements WorkflowCons
     const finishFn = new RefundFunction(this, 'FinishRunFn', { entry: 'functions/runs/finish-paged-run.ts', service, timeout: Duration.seconds(60) });
     finishFn.bindTable(deps.tables.runs, 'runs', 'RW');
 
-    this.machine = new WorkflowStateMachine(this, 'Machine', {
+    const paged = pagedWorkflow(this, deps, {
       workflow: 'CancelPerformance',
-      definition: pagedWorkflow(this, deps, {
-        workflow: 'CancelPerformance',
-        validate: { id: 'ValidateCancelInput', fn: validateFn },
-        open: openFn,
-        page: { mapId: 'CancelShards', id: 'CancelPage', fn: pageFn },
-        finish: finishFn,
-      }),
-      timeout: Duration.hours(6),
+      service,
+      validate: { id: 'ValidateCancelInput', fn: validateFn },
+      open: openFn,
+      page: { mapId: 'CancelShards', id: 'CancelPage', fn: pageFn },
+      finish: finishFn,
     });
+    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: 'CancelPerformance', definition: paged.definition, timeout: Duration.hours(6) });
+    paged.continuation.grant(this.machine);
   }
 }

@@ -7,6 +7,7 @@ import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { autoApprovalLimitsOf, pspUrlOf, schedulesEnabledOf } from '../settings.ts';
 import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { RunContinuation } from './continuation.ts';
 
 const WORKFLOW = 'DispatchRefunds';
 const ENTRY = 'functions/dispatch-refunds';
@@ -51,21 +52,28 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const reconcileFinishFn = reconcileFn('ReconcileFinishFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
 
     const failed = failurePath(this, deps, WORKFLOW);
+    // A pass longer than one execution's history allows goes on in the next execution (continuation.ts).
+    const continuation = new RunContinuation(this, deps, { workflow: WORKFLOW, service: 'dispatch-refunds', failure: failed });
 
     // 1. Validate the console (or schedule) input; bad input fails here, nothing written.
     const validate = lambdaStep(this, 'ValidateDispatchInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
 
-    // A paging loop over the shards of an index, one Lambda page at a time, tallies carried along.
+    // A paging loop over the shards of an index, pages for a minute a call, tallies carried along;
+    // a shard that had its calls in this execution pauses (the run goes on in the next one).
     const shardMap = (name: string, pageFunction: RefundFunction, itemsPath: string, selector: Record<string, unknown>, resultPath: string) => {
       const page = lambdaStep(this, `${name}Page`, pageFunction);
-      const done = new sfn.Pass(this, `${name}ShardDone`, { parameters: { 'tallies.$': '$.tallies' } });
-      const more = new sfn.Choice(this, `${name}MorePages`).when(sfn.Condition.booleanEquals('$.done', true), done).otherwise(page);
+      const done = new sfn.Pass(this, `${name}ShardDone`, {
+        parameters: { 'shard.$': '$.shard', 'cursor.$': '$.cursor', 'page.$': '$.page', 'done.$': '$.done', 'calls.$': '$.calls', 'tallies.$': '$.tallies' },
+      });
+      const more = new sfn.Choice(this, `${name}MorePages`)
+        .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), done)
+        .otherwise(page);
       return new sfn.Map(this, `${name}Shards`, {
         itemsPath,
         maxConcurrency: 16,
-        itemSelector: { ...selector, 'shard.$': '$$.Map.Item.Value', 'cursor': null, 'page': 0, 'tallies': {} },
+        itemSelector: { ...selector, 'shard.$': '$$.Map.Item.Value', 'cursor': null, 'page': 0, 'tallies': {}, 'calls': 0, 'callsLeft.$': '$.continuation.callsLeft' },
         resultPath,
       }).itemProcessor(page.next(more));
     };
@@ -86,12 +94,35 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
       resultPath: '$.openedReconcile',
     });
     const reconcilePage = lambdaStep(this, 'ReconcileFirstPage', reconcilePageFn);
-    const reconcileSegmentDone = new sfn.Pass(this, 'ReconcileFirstSegmentDone', { parameters: { 'tallies.$': '$.tallies', 'differences.$': '$.differences', 'differenceCount.$': '$.differenceCount' } });
-    const reconcileMore = new sfn.Choice(this, 'ReconcileFirstMore').when(sfn.Condition.booleanEquals('$.done', true), reconcileSegmentDone).otherwise(reconcilePage);
+    const reconcileSegmentDone = new sfn.Pass(this, 'ReconcileFirstSegmentDone', {
+      parameters: {
+        'segment.$': '$.segment',
+        'cursor.$': '$.cursor',
+        'page.$': '$.page',
+        'done.$': '$.done',
+        'calls.$': '$.calls',
+        'tallies.$': '$.tallies',
+        'differences.$': '$.differences',
+        'differenceCount.$': '$.differenceCount',
+      },
+    });
+    const reconcileMore = new sfn.Choice(this, 'ReconcileFirstMore')
+      .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), reconcileSegmentDone)
+      .otherwise(reconcilePage);
     const reconcileSegments = new sfn.Map(this, 'ReconcileFirstSegments', {
       itemsPath: '$.segments',
       maxConcurrency: 16,
-      itemSelector: { 'runId.$': '$.reconcileRunId', 'scope.$': '$.reconcileScope', 'segment.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {}, 'differences': [], 'differenceCount': 0 },
+      itemSelector: {
+        'runId.$': '$.reconcileRunId',
+        'scope.$': '$.reconcileScope',
+        'segment.$': '$$.Map.Item.Value',
+        'page': 0,
+        'tallies': {},
+        'differences': [],
+        'differenceCount': 0,
+        'calls': 0,
+        'callsLeft.$': '$.continuation.callsLeft',
+      },
       resultPath: '$.reconcileSegments',
     }).itemProcessor(reconcilePage.next(reconcileMore));
     const finishReconcile = lambdaStep(this, 'FinishReconcileFirst', reconcileFinishFn, {
@@ -127,7 +158,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
       },
       resultPath: '$.check',
     });
-    rejectInput(this, validate, check);
+    rejectInput(this, validate, check, continuation.resume);
     const openRun = lambdaStep(this, 'OpenRun', openRunFn, {
       payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
       resultPath: '$.opened',
@@ -173,6 +204,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
         'reconcileFirst.$': '$.reconcileFirst',
         'reconcileRunId.$': '$.reconcileRunId',
         'shards.$': '$.shards',
+        'continuation.$': '$.continuation',
       },
     });
     // Its own check: a refusal here fails the run (recorded), it is already open.
@@ -190,20 +222,28 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     });
     checkCredit.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
     const afterPass = new sfn.Choice(this, 'AfterPass').when(sfn.Condition.booleanEquals('$.thenCredit', true), thenCredit.next(checkCredit).next(openRun)).otherwise(finish.next(done));
-    const realRun = check.next(openRun).next(dispatch).next(afterPass);
+    dispatch.next(continuation.gate('DispatchGate', { resumeAt: 'DispatchShards', shards: { items: 'shards', results: 'passShards', key: 'shard' } }, afterPass));
+    const realRun = check.next(openRun).next(dispatch);
     const simulationReport = new sfn.Pass(this, 'SimulationReport', { outputPath: '$.simulation.value.report' });
     const afterSimulation = new sfn.Choice(this, 'AfterSimulation')
       .when(sfn.Condition.stringEquals('$.mode', 'simulate'), simulationReport.next(new sfn.Succeed(this, 'Simulated')))
       .when(sfn.Condition.booleanEquals('$.simulation.value.approved', true), check)
       .otherwise(awaitApproval.next(new sfn.Succeed(this, 'WaitingForApproval')));
     const simulateFirst = new sfn.Choice(this, 'SimulateFirst')
-      .when(sfn.Condition.or(sfn.Condition.stringEquals('$.mode', 'simulate'), sfn.Condition.booleanEquals('$.simulateFirst', true)), openSimulation.next(simulate).next(finishSimulation).next(afterSimulation))
+      .when(sfn.Condition.or(sfn.Condition.stringEquals('$.mode', 'simulate'), sfn.Condition.booleanEquals('$.simulateFirst', true)), openSimulation.next(simulate))
       .otherwise(realRun);
-    const reconcileFirst = new sfn.Choice(this, 'ReconcileFirst')
-      .when(sfn.Condition.booleanEquals('$.reconcileFirst', true), openReconcile.next(reconcileSegments).next(finishReconcile).next(simulateFirst))
-      .otherwise(simulateFirst);
+    simulate.next(continuation.gate('SimulateGate', { resumeAt: 'SimulateShards', shards: { items: 'shards', results: 'simulatedShards', key: 'shard' } }, finishSimulation));
+    finishSimulation.next(afterSimulation);
+    const reconcileFirst = new sfn.Choice(this, 'ReconcileFirst').when(sfn.Condition.booleanEquals('$.reconcileFirst', true), openReconcile.next(reconcileSegments)).otherwise(simulateFirst);
+    reconcileSegments.next(
+      continuation.gate('ReconcileFirstGate', { resumeAt: 'ReconcileFirstSegments', shards: { items: 'segments', results: 'reconcileSegments', key: 'segment' }, failure: reconcileFailed }, finishReconcile),
+    );
+    finishReconcile.next(simulateFirst);
+    validate.next(continuation.budget()).next(reconcileFirst);
 
-    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition: validate.next(reconcileFirst), timeout: Duration.hours(12) });
+    const definition = continuation.entry(validate, { ReconcileFirstSegments: reconcileSegments, SimulateShards: simulate, DispatchShards: dispatch });
+    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition, timeout: Duration.hours(12) });
+    continuation.grant(this.machine);
 
     // The nightly schedule (Europe/Zurich): reconcile, simulate, psp, credit over every open refund created before today.
     for (const pass of NIGHTLY_PASSES) {

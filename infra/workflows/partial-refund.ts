@@ -24,17 +24,16 @@ export class PartialRefundWorkflow extends Construct implements WorkflowConstruc
     const finishFn = new RefundFunction(this, 'FinishRunFn', { entry: 'functions/runs/finish-paged-run.ts', service, timeout: Duration.seconds(60) });
     finishFn.bindTable(deps.tables.runs, 'runs', 'RW');
 
-    this.machine = new WorkflowStateMachine(this, 'Machine', {
+    const paged = pagedWorkflow(this, deps, {
       workflow: 'PartialRefund',
-      definition: pagedWorkflow(this, deps, {
-        workflow: 'PartialRefund',
-        validate: { id: 'ValidatePartialRefundInput', fn: validateFn },
-        open: openFn,
-        page: { mapId: 'ExchangeShards', id: 'ExchangePage', fn: pageFn },
-        finish: finishFn,
-        carry: ['percentHundredths'],
-      }),
-      timeout: Duration.hours(6),
+      service,
+      validate: { id: 'ValidatePartialRefundInput', fn: validateFn },
+      open: openFn,
+      page: { mapId: 'ExchangeShards', id: 'ExchangePage', fn: pageFn },
+      finish: finishFn,
+      carry: ['percentHundredths'],
     });
+    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: 'PartialRefund', definition: paged.definition, timeout: Duration.hours(6) });
+    paged.continuation.grant(this.machine);
   }
 }

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { pspUrlOf } from '../settings.ts';
 import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { RunContinuation } from './continuation.ts';
 
 const WORKFLOW = 'ReconcileRefunds';
 
@@ -30,19 +31,34 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
     const validate = lambdaStep(this, 'ValidateReconcileInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    rejectInput(this, validate);
+    // A reconciliation longer than one execution's history allows goes on in the next (continuation.ts).
+    const continuation = new RunContinuation(this, deps, { workflow: WORKFLOW, service: 'reconcile-refunds', failure: failed });
+    rejectInput(this, validate, continuation.resume);
     const open = lambdaStep(this, 'OpenReconcileRun', openFn, {
       payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
       resultPath: '$.opened',
     });
     // 2. Over 16 scan segments of the refunds, page by page: ask the PSP, settle, compare.
     const page = lambdaStep(this, 'ReconcilePage', pageFn);
-    const segmentDone = new sfn.Pass(this, 'SegmentDone', { parameters: { 'tallies.$': '$.tallies', 'differences.$': '$.differences', 'differenceCount.$': '$.differenceCount' } });
-    const more = new sfn.Choice(this, 'MoreRefunds').when(sfn.Condition.booleanEquals('$.done', true), segmentDone).otherwise(page);
+    const segmentDone = new sfn.Pass(this, 'SegmentDone', {
+      parameters: {
+        'segment.$': '$.segment',
+        'cursor.$': '$.cursor',
+        'page.$': '$.page',
+        'done.$': '$.done',
+        'calls.$': '$.calls',
+        'tallies.$': '$.tallies',
+        'differences.$': '$.differences',
+        'differenceCount.$': '$.differenceCount',
+      },
+    });
+    const more = new sfn.Choice(this, 'MoreRefunds')
+      .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), segmentDone)
+      .otherwise(page);
     const segments = new sfn.Map(this, 'ReconcileSegments', {
       itemsPath: '$.segments',
       maxConcurrency: 16,
-      itemSelector: { 'runId.$': '$.runId', 'scope.$': '$.scope', 'segment.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {}, 'differences': [], 'differenceCount': 0 },
+      itemSelector: { 'runId.$': '$.runId', 'scope.$': '$.scope', 'segment.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {}, 'differences': [], 'differenceCount': 0, 'calls': 0, 'callsLeft.$': '$.continuation.callsLeft' },
       resultPath: '$.segmentResults',
     }).itemProcessor(page.next(more));
     // The customers told of late failures: their emails are in the outbox; SendEmails sends them.
@@ -51,11 +67,15 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
       payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input', 'segmentResults.$': '$.segmentResults' },
     });
     for (const step of [open, segments, finish]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    finish.next(new sfn.Succeed(this, 'Done'));
+    segments.next(continuation.gate('AfterSegments', { resumeAt: 'ReconcileSegments', shards: { items: 'segments', results: 'segmentResults', key: 'segment' } }, finish));
+    validate.next(continuation.budget()).next(open).next(segments);
 
     this.machine = new WorkflowStateMachine(this, 'Machine', {
       workflow: WORKFLOW,
-      definition: validate.next(open).next(segments).next(finish).next(new sfn.Succeed(this, 'Done')),
+      definition: continuation.entry(validate, { ReconcileSegments: segments }),
       timeout: Duration.hours(6),
     });
+    continuation.grant(this.machine);
   }
 }

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { Operations } from '../constructs/operations.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { RunContinuation } from './continuation.ts';
 
 const WORKFLOW = 'SendEmails';
 
@@ -117,11 +118,13 @@ export class SendEmailsWorkflow extends Construct implements WorkflowConstruct {
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
 
     const failed = failurePath(this, deps, WORKFLOW);
+    // A run of more batches than one execution's history allows goes on in the next (continuation.ts), keeping its lease.
+    const continuation = new RunContinuation(this, deps, { workflow: WORKFLOW, service: 'send-emails', failure: failed });
     // 1. Validate the input (and fix the rate); bad input fails here, nothing written.
     const validate = lambdaStep(this, 'ValidateSendInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    rejectInput(this, validate);
+    rejectInput(this, validate, continuation.resume);
     // 2. Take the sender lease (one run sends at a time) and open the run.
     const open = lambdaStep(this, 'OpenSenderRun', openFn, { resultPath: '$.opened' });
     // 3. Batches until the outbox is drained (each a minute or so; the state travels from one to the next).
@@ -130,12 +133,17 @@ export class SendEmailsWorkflow extends Construct implements WorkflowConstruct {
     const finish = lambdaStep(this, 'FinishSenderRun', finishFn);
     for (const step of [open, batch, finish]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
-    const drained = new sfn.Choice(this, 'OutboxDrained').when(sfn.Condition.booleanEquals('$.done', true), finish).otherwise(batch);
+    const drained = new sfn.Choice(this, 'OutboxDrained')
+      .when(sfn.Condition.booleanEquals('$.done', true), finish)
+      .when(sfn.Condition.booleanEquals('$.pause', true), continuation.gate('BatchesGate', { resumeAt: 'SendBatch' }, batch))
+      .otherwise(batch);
     const leaseTaken = new sfn.Choice(this, 'SenderLeaseTaken').when(sfn.Condition.booleanEquals('$.opened.value.acquired', true), batch).otherwise(finish);
     batch.next(drained);
     finish.next(new sfn.Succeed(this, 'Done'));
+    validate.next(continuation.budget()).next(open).next(leaseTaken);
 
-    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition: validate.next(open).next(leaseTaken), timeout: Duration.hours(12) });
+    this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition: continuation.entry(validate, { SendBatch: batch }), timeout: Duration.hours(12) });
+    continuation.grant(this.machine);
 
     new scheduler.Schedule(this, 'Schedule', {
       description: `mass-refund: SendEmails drains the email outbox every ${mail.scheduleMinutes} minutes`,

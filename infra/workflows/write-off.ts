@@ -7,6 +7,7 @@ import { WRITE_OFF_BUCKET_ENV } from '../../lib/adapters/s3/write-off-files.ts';
 import { Operations } from '../constructs/operations.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { RunContinuation } from './continuation.ts';
 
 /** Must match WRITE_OFF_SEGMENTS in functions/write-off/validate.ts (the items of the Map). */
 const MAX_CONCURRENCY = 16;
@@ -63,12 +64,14 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
     finishFn.addEnvironment(WRITE_OFF_BUCKET_ENV, this.files.bucketName);
 
     const failed = failurePath(this, deps, 'WriteOff');
+    // A run longer than one execution's history allows goes on in the next (continuation.ts).
+    const continuation = new RunContinuation(this, deps, { workflow: 'WriteOff', service: 'write-off', failure: failed });
 
     // 1. Validate the console input; bad input fails here, before anything is written.
     const validate = lambdaStep(this, 'ValidateWriteOffInput', validateFn, {
       payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
     });
-    rejectInput(this, validate);
+    rejectInput(this, validate, continuation.resume);
 
     // 2. Open the run and freeze the exclusion list it decides against.
     const open = lambdaStep(this, 'OpenRun', openFn, {
@@ -77,12 +80,23 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
     });
     open.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
-    // 3. Every scan segment in parallel, each a paging loop: decide (and write off) one page, loop until done.
+    // 3. Every scan segment in parallel, each a paging loop: decide (and write off) pages for a minute a call, loop until done.
     const processPage = lambdaStep(this, 'WriteOffPage', pageFn);
     const segmentFinished = new sfn.Pass(this, 'SegmentFinished', {
-      parameters: { 'segment.$': '$.segment', 'pages.$': '$.page', 'selected.$': '$.selected', 'tallies.$': '$.tallies' },
+      parameters: {
+        'segment.$': '$.segment',
+        'cursor.$': '$.cursor',
+        'done.$': '$.done',
+        'calls.$': '$.calls',
+        'page.$': '$.page',
+        'pages.$': '$.page',
+        'selected.$': '$.selected',
+        'tallies.$': '$.tallies',
+      },
     });
-    const segmentDone = new sfn.Choice(this, 'SegmentDone').when(sfn.Condition.booleanEquals('$.done', true), segmentFinished).otherwise(processPage);
+    const segmentDone = new sfn.Choice(this, 'SegmentDone')
+      .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), segmentFinished)
+      .otherwise(processPage);
     const segments = new sfn.Map(this, 'ScanSegments', {
       itemsPath: '$.segments',
       maxConcurrency: MAX_CONCURRENCY,
@@ -94,6 +108,8 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
         page: 0,
         selected: 0,
         tallies: {},
+        calls: 0,
+        'callsLeft.$': '$.continuation.callsLeft',
       },
       resultPath: '$.segmentResults',
     }).itemProcessor(processPage.next(segmentDone));
@@ -104,11 +120,15 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
       payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'input.$': '$.input', 'segmentResults.$': '$.segmentResults' },
     });
     finish.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    finish.next(new sfn.Succeed(this, 'Done'));
+    segments.next(continuation.gate('AfterSegments', { resumeAt: 'ScanSegments', shards: { items: 'segments', results: 'segmentResults', key: 'segment' } }, finish));
+    validate.next(continuation.budget()).next(open).next(segments);
 
     this.machine = new WorkflowStateMachine(this, 'Machine', {
       workflow: 'WriteOff',
-      definition: validate.next(open).next(segments).next(finish).next(new sfn.Succeed(this, 'Done')),
+      definition: continuation.entry(validate, { ScanSegments: segments }),
       timeout: Duration.hours(6),
     });
+    continuation.grant(this.machine);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Runs as Step Functions executions, through @aws-sdk/client-sfn: start one, follow it with
  * back-off (reading only the new history events, printing only changes), find one by run id.
- * The run id is the execution name.
+ * The run id is the execution name; a run that outgrows one execution goes on in new ones
+ * (lib/core/continuation.ts), which the CLI follows to the last: its output is the run report.
  */
 import {
   DescribeExecutionCommand,
@@ -12,6 +13,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { randomBytes } from 'node:crypto';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
+import { continuedIn } from '../core/continuation.ts';
 import { lambdaErrorMessage } from '../core/errors.ts';
 import { scheduledDispatchInput, SCHEDULES, type ScheduleName } from '../core/dispatch.ts';
 import { EXIT, UsageError } from './io.ts';
@@ -104,16 +106,36 @@ export interface FollowOptions {
   signal?: AbortSignal;
 }
 
-/** Polls an execution until it ends, with back-off; progress from its history. */
+/** The execution a run went on in, when this one ended by continuing the run there. */
+export function nextPart(d: DescribeExecutionCommandOutput): string | undefined {
+  if (d.status !== 'SUCCEEDED' || !d.output) return undefined;
+  try {
+    return continuedIn(JSON.parse(d.output))?.executionArn;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Polls a run's execution until the run ends, with back-off; progress from the history. A run
+ * that continues in a new execution is followed there (the progress goes on from where it was).
+ */
 export async function follow(stack: StackConnection, executionArn: string, opts: FollowOptions = {}): Promise<DescribeExecutionCommandOutput> {
-  const history = new HistoryReader(stack, executionArn);
+  let history = new HistoryReader(stack, executionArn);
   const tracker = new ProgressTracker(opts.plan);
   let delay = opts.initialPollMs ?? 200;
   const max = opts.maxPollMs ?? stack.pollMaxMs;
+  let current = executionArn;
   for (;;) {
-    const d = await stack.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const d = await stack.sfn.send(new DescribeExecutionCommand({ executionArn: current }));
     tracker.apply(await history.next());
-    opts.onProgress?.(tracker.snapshot(), d.status ?? 'UNKNOWN');
+    const next = nextPart(d);
+    opts.onProgress?.(tracker.snapshot(), next ? 'RUNNING' : (d.status ?? 'UNKNOWN'));
+    if (next) {
+      current = next;
+      history = new HistoryReader(stack, current);
+      continue;
+    }
     if (d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') return d;
     if (opts.signal?.aborted) return d;
     await new Promise((r) => setTimeout(r, delay));
@@ -121,10 +143,21 @@ export async function follow(stack: StackConnection, executionArn: string, opts:
   }
 }
 
-/** Reads a whole history once (status of a running run). */
-export async function snapshotOf(stack: StackConnection, executionArn: string, plan: ProgressPlan | undefined): Promise<ProgressSnapshot> {
+/** Every execution of a run so far, from the one given (its first) to the one that carries it now. */
+export async function partsOf(stack: StackConnection, first: DescribeExecutionCommandOutput): Promise<DescribeExecutionCommandOutput[]> {
+  const parts = [first];
+  for (let next = nextPart(first); next; ) {
+    const d = await stack.sfn.send(new DescribeExecutionCommand({ executionArn: next }));
+    parts.push(d);
+    next = nextPart(d);
+  }
+  return parts;
+}
+
+/** Reads whole histories once (status of a running run: every part's, in order). */
+export async function snapshotOf(stack: StackConnection, executionArns: string | readonly string[], plan: ProgressPlan | undefined): Promise<ProgressSnapshot> {
   const tracker = new ProgressTracker(plan);
-  tracker.apply(await new HistoryReader(stack, executionArn).next());
+  for (const arn of [executionArns].flat()) tracker.apply(await new HistoryReader(stack, arn).next());
   return tracker.snapshot();
 }
 

@@ -1,9 +1,10 @@
 /** `start` and `status`: a workflow as a Step Functions execution, followed or looked up later. */
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { readFileSync } from 'node:fs';
 import { RunRepository } from '../adapters/dynamodb/runs.ts';
 import { ValidationError } from '../core/errors.ts';
 import { didYouMean } from './args.ts';
-import { findRun, follow, outcomeOf, snapshotOf, startRun, type RunOutcome } from './executions.ts';
+import { findRun, follow, outcomeOf, partsOf, snapshotOf, startRun, type RunOutcome } from './executions.ts';
 import { formatDuration, reportSummary, type ReportLike } from './format.ts';
 import { EXIT, info, printJson, UsageError, wantsText, type Io } from './io.ts';
 import { isWorkflow, WORKFLOW_NAMES } from './inputs.ts';
@@ -147,18 +148,30 @@ export async function cmdStatus(io: Io, stack: StackConnection, idOrArn: string,
     else printJson(io, printed);
     return record.status === 'failed' ? EXIT.workflowFailed : EXIT.ok;
   }
-  const { runId, workflow, executionArn } = found;
-  let execution = found.execution;
-  const input = execution.input ? (JSON.parse(execution.input) as unknown) : undefined;
+  const { runId, workflow } = found;
+  // A run that outgrew one execution is carried by its latest (the first's input is the run's).
+  const input = found.execution.input ? (JSON.parse(found.execution.input) as unknown) : undefined;
+  let parts = await partsOf(stack, found.execution);
+  let execution = parts.at(-1) ?? found.execution;
   const plan = await progressPlan(workflow, input);
   if (execution.status === 'RUNNING' && flags.wait) {
     const display = new ProgressDisplay(io.stderr, workflow);
-    execution = await follow(stack, executionArn, { plan, onProgress: (s, st) => display.update(s, st) });
+    execution = await follow(stack, found.executionArn, { plan, onProgress: (s, st) => display.update(s, st) });
     display.done();
+    // The first execution's description is from before it ended: read it again to see where the run went on.
+    parts = await partsOf(stack, await stack.sfn.send(new DescribeExecutionCommand({ executionArn: found.executionArn })));
   }
-  const base = { runId, workflow, executionArn, executionStatus: execution.status, startedAt: execution.startDate?.toISOString() ?? null };
+  const executionArn = execution.executionArn ?? found.executionArn;
+  const base = {
+    runId,
+    workflow,
+    executionArn,
+    executionStatus: execution.status,
+    startedAt: found.execution.startDate?.toISOString() ?? null,
+    ...(parts.length > 1 ? { executions: parts.length } : {}),
+  };
   if (execution.status === 'RUNNING') {
-    const progress = await snapshotOf(stack, executionArn, plan);
+    const progress = await snapshotOf(stack, parts.map((p) => p.executionArn as string), plan);
     if (text) {
       const running = base.startedAt ? `, running for ${formatDuration(Date.now() - Date.parse(base.startedAt))}` : '';
       io.stdout.write(`${progressText(`${workflow} ${runId}`, progress)}${running}\n`);

@@ -29,6 +29,8 @@ export function scheduledReconcileRunId(runId: string): string {
 export interface EndedExecution {
   /** The execution name: the run id of the run it opened. */
   name: string;
+  /** The run the execution carries: its name, or for a continued run's later part, the run it continues (continuation.ts). */
+  runId?: string;
   /** The workflow of its state machine. */
   workflow: string;
   status: UnfinishedExecutionStatus;
@@ -52,20 +54,21 @@ export interface OpenedRun {
  * is never touched: the id must match, the workflow too, and a simulation must name this
  * execution as the run it was made for (`input.forRun`).
  */
-export function runsOfExecution(execution: Pick<EndedExecution, 'name' | 'workflow'>, candidates: readonly OpenedRun[]): OpenedRun[] {
+export function runsOfExecution(execution: Pick<EndedExecution, 'name' | 'runId' | 'workflow'>, candidates: readonly OpenedRun[]): OpenedRun[] {
+  const runId = execution.runId ?? execution.name;
   return candidates.filter((run) => {
     const forRun = (run.input as { forRun?: unknown } | null | undefined)?.forRun;
     // A scheduled dispatch's own reconciliation is a ReconcileRefunds run made inside its execution.
-    if (run.runId === scheduledReconcileRunId(execution.name)) return execution.workflow === 'DispatchRefunds' && run.workflow === 'ReconcileRefunds' && forRun === execution.name;
+    if (run.runId === scheduledReconcileRunId(runId)) return execution.workflow === 'DispatchRefunds' && run.workflow === 'ReconcileRefunds' && forRun === runId;
     if (run.workflow !== execution.workflow) return false;
-    if (run.runId === execution.name) return true;
-    return run.runId === scheduledSimulationRunId(execution.name) && forRun === execution.name;
+    if (run.runId === runId) return true;
+    return run.runId === scheduledSimulationRunId(runId) && forRun === runId;
   });
 }
 
-/** The run ids to look up for an execution (then filtered by `runsOfExecution`). */
-export function candidateRunIds(executionName: string): string[] {
-  return [executionName, scheduledSimulationRunId(executionName), scheduledReconcileRunId(executionName)];
+/** The run ids to look up for an execution, by the run it carries (then filtered by `runsOfExecution`). */
+export function candidateRunIds(runId: string): string[] {
+  return [runId, scheduledSimulationRunId(runId), scheduledReconcileRunId(runId)];
 }
 
 /** The error a run's report lists when its execution ended before the run did. */
@@ -110,14 +113,14 @@ export function endedRunReport(run: OpenedRun, execution: Pick<EndedExecution, '
  * for good. So the run is recorded failed first; a late open then finds it ended and keeps it.
  */
 export function unopenedRunReport(
-  execution: Pick<EndedExecution, 'name' | 'workflow' | 'status' | 'error'>,
+  execution: Pick<EndedExecution, 'name' | 'runId' | 'workflow' | 'status' | 'error'>,
   started: { startedAt: string; input: unknown },
   finishedAt: string,
 ): RunReport {
   const requestedBy = (started.input as { requestedBy?: unknown } | null | undefined)?.requestedBy;
   const { code, message } = executionEndError(execution);
   return {
-    runId: execution.name,
+    runId: execution.runId ?? execution.name,
     workflow: execution.workflow,
     status: 'failed',
     startedAt: started.startedAt,

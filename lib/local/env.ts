@@ -39,7 +39,7 @@ export function localEnvironment(endpoints: LocalEndpoints, tablePrefix = DEFAUL
 }
 
 /** Tuning knobs of the stages (see bench/README.md) and the log level, set in the shell for local runs. */
-const STAGE_TUNING = /^(BOOKING_|DISPATCH_|RECONCILE_|POWERTOOLS_LOG_LEVEL$|MASS_REFUND_SENDING_LEASE_SECONDS$|MASS_REFUND_PSP_TIMEOUT_MS$)/;
+const STAGE_TUNING = /^(BOOKING_|DISPATCH_|RECONCILE_|WRITE_OFF_|EMAIL_|MASS_REFUND_(PAGES_PER_CALL|CALL_SECONDS|CALLS_PER_SHARD|BATCHES_PER_EXECUTION)$|POWERTOOLS_LOG_LEVEL$|MASS_REFUND_SENDING_LEASE_SECONDS$|MASS_REFUND_PSP_TIMEOUT_MS$)/;
 
 /**
  * The tuning variables of this process's environment. Deployed functions see only their own

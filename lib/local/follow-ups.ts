@@ -1,4 +1,5 @@
-import type { ExecutionResult, LocalRunner, StartOptions } from './runner.ts';
+import { startRun, type RunResult } from './continued-runs.ts';
+import type { LocalRunner, StartOptions } from './runner.ts';
 
 /**
  * Workflows that can leave emails in the outbox (money moved, tickets cancelled, late failures).
@@ -9,19 +10,22 @@ export const OWE_EMAILS: ReadonlySet<string> = new Set(['CancelPerformance', 'Ca
 export const SENDER_WORKFLOW = 'SendEmails';
 
 export interface FollowedExecution {
-  result: ExecutionResult;
+  /** The run, to its last execution (a run that outgrows one execution continues in new ones). */
+  result: RunResult;
   /** The SendEmails run that followed, if any (its report says what was sent). */
-  emails?: ExecutionResult;
+  emails?: RunResult;
 }
 
-/** Runs a workflow, then SendEmails when the workflow can owe emails (whatever its outcome: a failed run may have moved money). */
+/** Runs a workflow to the end of its run, then SendEmails when the workflow can owe emails (whatever its outcome: a failed run may have moved money). */
 export async function startWithEmails(runner: LocalRunner, workflow: string, input: unknown, opts: StartOptions & { beforeEmails?: () => void } = {}): Promise<FollowedExecution> {
   const { beforeEmails, ...options } = opts;
-  const result = await runner.start(workflow, input, options);
+  const result = await startRun(runner, workflow, input, options);
   // A simulation changes nothing, so nothing new is owed (and nothing is sent after it).
   if (!followedByEmails(workflow, input) || !runner.workflows().includes(SENDER_WORKFLOW)) return { result };
   beforeEmails?.();
-  const emails = await runner.start(SENDER_WORKFLOW, { requestedBy: `local:after ${result.name}` }, { name: followUpName(result.name) });
+  // Named after the run (its first execution), whichever execution ended it.
+  const runId = result.parts[0]?.name ?? result.name;
+  const emails = await startRun(runner, SENDER_WORKFLOW, { requestedBy: `local:after ${runId}` }, { name: followUpName(runId) });
   return { result, emails };
 }
 

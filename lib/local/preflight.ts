@@ -41,6 +41,8 @@ type AslValidator = (
 const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+/** The optimized Step Functions integration without .sync or a task token: start an execution and go on (nested-executions.ts). */
+const START_EXECUTION = 'arn:aws:states:::states:startExecution';
 const LAMBDA_FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[^:]*:\d*:function:[^:]+(:[^:]+)?$/;
 
 /** Fields that only exist in JSONata states (or variables), which the library ignores or rejects. */
@@ -126,8 +128,12 @@ function checkTaskResource(state: Record<string, unknown>, add: (feature: string
   const resource = state['Resource'];
   if (typeof resource !== 'string') return; // asl-validator reports it
   if (LAMBDA_FUNCTION_ARN.test(resource)) return;
+  if (resource === START_EXECUTION) {
+    checkStartExecution(state, add);
+    return;
+  }
   if (resource !== LAMBDA_INVOKE) {
-    add(`Task Resource ${resource}`, 'only Lambda (lambda:invoke or a function ARN) runs locally');
+    add(`Task Resource ${resource}`, 'only Lambda (lambda:invoke or a function ARN) and states:startExecution (Request Response) run locally');
     return;
   }
   const params = state['Parameters'];
@@ -140,6 +146,13 @@ function checkTaskResource(state: Record<string, unknown>, add: (feature: string
   const invocationType = params['InvocationType'];
   if (invocationType !== undefined && invocationType !== 'RequestResponse') {
     add(`lambda:invoke InvocationType ${String(invocationType)}`, 'only RequestResponse is emulated');
+  }
+}
+
+function checkStartExecution(state: Record<string, unknown>, add: (feature: string, detail?: string) => void): void {
+  const params = state['Parameters'];
+  if (!isObject(params) || (typeof params['StateMachineArn'] !== 'string' && typeof params['StateMachineArn.$'] !== 'string')) {
+    add('states:startExecution without StateMachineArn');
   }
 }
 

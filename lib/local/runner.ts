@@ -15,6 +15,8 @@ import { AssemblyError, functionBundles, markAssemblyCommonJs, type FunctionBund
 import { executionStatusChangeEvent, listEventRules, LocalEventBus, type EventDelivery } from './events.ts';
 import { FunctionPool, type LogSource } from './containers.ts';
 import { handlerModeFromEnv, type HandlerMode } from './paths.ts';
+import { ExecutionLimits } from './execution-limits.ts';
+import { START_EXECUTION, StartExecutionError, startExecutionTask, type ExecutionStarter, type StartedExecution, type StartRequest } from './nested-executions.ts';
 import { preflight } from './preflight.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager.ts';
 import {
@@ -90,8 +92,10 @@ export interface RunnerOptions {
   retryIntervalMs?: number;
   /** Duration of every Wait state (default 0 ms). */
   waitOverrideMs?: number;
-  /** Largest Lambda response accepted, as the Step Functions payload quota (default 256 KiB). */
+  /** Largest Lambda response, and state input or output, accepted: the Step Functions payload quota (default 256 KiB). */
   payloadLimitBytes?: number;
+  /** Events an execution's history may hold before it fails as AWS fails it (default 25,000; see execution-limits.ts). */
+  historyEventLimit?: number;
 }
 
 export interface ExecutionStats {
@@ -101,7 +105,7 @@ export interface ExecutionStats {
   lambdaInvocations: number;
   /** Retry attempts over all states. */
   retries: number;
-  /** Approximate length of the AWS execution history (see approximateHistory). */
+  /** Length of the execution's history as AWS records it (see execution-limits.ts). */
   historyEvents: number;
   /** Largest JSON size of any execution/state input or output or Lambda payload. */
   largestPayloadBytes: number;
@@ -205,6 +209,8 @@ interface PreparedWorkflow {
   machine: LocalStateMachine;
   stateMachine: StateMachine;
   tasks: TaskBinding[];
+  /** Task states of the `states:startExecution` integration. */
+  starts: string[];
   retryIntervalOverrides: Record<string, number>;
   waitTimeOverrides: Record<string, number>;
   usedNames: Set<string>;
@@ -250,6 +256,11 @@ export class LocalRunner {
   readonly #bus: LocalEventBus;
   /** Handler invocations still running (an aborted or timed-out execution leaves them running, as on AWS). */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Executions started by `states:startExecution` Tasks with the default starter, by ARN. */
+  readonly #nested = new Map<string, { result: Promise<ExecutionResult>; input: string; startDate: number; running: boolean }>();
+  /** Event listener and signal of each running execution: the executions it starts inherit them. */
+  readonly #running = new Map<string, Pick<StartOptions, 'onEvent' | 'signal'>>();
+  #starter: ExecutionStarter = (request) => this.#startNested(request);
 
   constructor(opts: RunnerOptions) {
     installPromiseWithResolvers();
@@ -306,6 +317,16 @@ export class LocalRunner {
 
   workflows(): string[] {
     return [...this.#workflows.keys()];
+  }
+
+  /** Who starts the executions a `states:startExecution` Task asks for (the local endpoint registers itself). */
+  setExecutionStarter(starter: ExecutionStarter): void {
+    this.#starter = starter;
+  }
+
+  /** The result of an execution a `states:startExecution` Task started with the default starter. */
+  nestedResult(executionArn: string): Promise<ExecutionResult> | undefined {
+    return this.#nested.get(executionArn)?.result;
   }
 
   /** Resolves when no handler invocation of any execution is running any more. */
@@ -406,9 +427,13 @@ export class LocalRunner {
     await this.#secretsManager();
     await this.#preload();
 
-    const taskResourceLocalHandlers = Object.fromEntries(
-      prepared.tasks.map((task) => [task.state, (taskInput: unknown) => this.#invoke(task, taskInput, counters)]),
-    );
+    // AWS's history and payload limits (execution-limits.ts): every Task goes through them.
+    const limits = new ExecutionLimits({ historyEvents: this.#opts.historyEventLimit, payloadBytes: this.#opts.payloadLimitBytes, abort: () => execution.abort() });
+    const parent = { workflow, name, executionArn };
+    const taskResourceLocalHandlers = Object.fromEntries([
+      ...prepared.tasks.map((task) => [task.state, (taskInput: unknown) => limits.task(task.state, taskInput, () => this.#invoke(task, taskInput, counters))]),
+      ...prepared.starts.map((state) => [state, (taskInput: unknown) => limits.task(state, taskInput, () => startExecutionTask(taskInput, parent, (arn) => this.#workflowOfArn(arn), this.#starter))]),
+    ]);
     // Source modules: one process.env for all handlers (mergeEnvironments guarantees they agree); set per start, not per call (setenv is slow).
     if (this.#mode === 'source') Object.assign(process.env, this.#env);
     const execution = prepared.stateMachine.run(jsonInput as never, {
@@ -424,7 +449,8 @@ export class LocalRunner {
     });
     const onAbort = () => execution.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const history = consumeEvents(execution.eventLogs, opts.onEvent);
+    this.#running.set(executionArn, { ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const history = consumeEvents(execution.eventLogs, limits, opts.onEvent);
     history.catch(() => undefined); // a throwing onEvent surfaces below, not as an unhandled rejection
 
     let outcome: Pick<ExecutionResult, 'status' | 'output' | 'error' | 'cause'>;
@@ -439,6 +465,8 @@ export class LocalRunner {
       ended.abort();
     }
     const tally = await history;
+    this.#running.delete(executionArn);
+    outcome = limits.settle(outcome);
     // As Step Functions does on AWS: the status change goes to EventBridge, whose rules come from the template.
     const change = { executionArn, stateMachineArn: machine.arn, name, startDate, stopDate: Date.now(), input: jsonInput, ...outcome };
     const eventDeliveries = await this.#bus.put(executionStatusChangeEvent(change));
@@ -451,8 +479,8 @@ export class LocalRunner {
         stateTransitions: tally.statesEntered + tally.retries,
         lambdaInvocations: counters.lambdaInvocations,
         retries: tally.retries,
-        historyEvents: approximateHistory(tally, counters.lambdaInvocations),
-        largestPayloadBytes: Math.max(counters.largestPayloadBytes, tally.largestPayloadBytes),
+        historyEvents: limits.historyEvents,
+        largestPayloadBytes: Math.max(counters.largestPayloadBytes, limits.largestPayloadBytes),
         durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
         coldStarts: counters.coldStarts,
         initMs: Math.round(counters.initMs * 10) / 10,
@@ -470,6 +498,7 @@ export class LocalRunner {
     // The executed copy differs from the synthesized one only by explicit Task timeouts (see DEFAULT_TASK_TIMEOUT_SECONDS).
     const definition = structuredClone(machine.definition);
     const tasks: TaskBinding[] = [];
+    const starts: string[] = [];
     const retryIntervalOverrides: Record<string, number> = {};
     const waitTimeOverrides: Record<string, number> = {};
     const seen = new Set<string>();
@@ -485,6 +514,10 @@ export class LocalRunner {
         state['TimeoutSeconds'] = DEFAULT_TASK_TIMEOUT_SECONDS;
       }
       const resource = String(state['Resource']);
+      if (resource === START_EXECUTION) {
+        starts.push(stateName);
+        return;
+      }
       const wrapped = resource === LAMBDA_INVOKE;
       const target = wrapped ? String((state['Parameters'] as Record<string, unknown>)['FunctionName']) : resource;
       const fn = byArn.get(unqualified(target));
@@ -499,7 +532,28 @@ export class LocalRunner {
     const stateMachine = new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { noValidate: true },
     });
-    return { machine, stateMachine, tasks, retryIntervalOverrides, waitTimeOverrides, usedNames: new Set() };
+    return { machine, stateMachine, tasks, starts, retryIntervalOverrides, waitTimeOverrides, usedNames: new Set() };
+  }
+
+  #workflowOfArn(stateMachineArn: string): string | undefined {
+    for (const [workflow, prepared] of this.#workflows) if (prepared.machine.arn === stateMachineArn) return workflow;
+    return undefined;
+  }
+
+  /** The default starter: this runner runs the execution; the same name and input while it runs answer it again, as AWS does. */
+  async #startNested(request: StartRequest): Promise<StartedExecution> {
+    const prepared = this.#workflows.get(request.workflow);
+    if (prepared === undefined) throw new StartExecutionError('StateMachineDoesNotExist', `State Machine Does Not Exist: workflow ${request.workflow}`);
+    const executionArn = `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:execution:${prepared.machine.name}:${request.name}`;
+    const input = JSON.stringify(request.input ?? {});
+    const existing = this.#nested.get(executionArn);
+    if (existing?.running && existing.input === input) return { executionArn, startDate: existing.startDate };
+    if (existing || prepared.usedNames.has(request.name)) throw new StartExecutionError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    const inherited = this.#running.get(request.parent.executionArn) ?? {};
+    const entry = { result: this.start(request.workflow, request.input, { ...inherited, name: request.name }), input, startDate: Date.now(), running: true };
+    void entry.result.then(() => (entry.running = false), () => (entry.running = false));
+    this.#nested.set(executionArn, entry);
+    return { executionArn, startDate: entry.startDate };
   }
 
   async #invoke(task: TaskBinding, taskInput: unknown, counters: Counters): Promise<unknown> {
@@ -833,54 +887,23 @@ function failureOutcome(error: unknown): Pick<ExecutionResult, 'status' | 'error
 interface EventTally {
   statesEntered: number;
   retries: number;
-  /** Library events that have an AWS history counterpart. */
-  historyLike: number;
-  mapOrParallelStates: number;
-  largestPayloadBytes: number;
 }
 
 async function consumeEvents(
   events: AsyncGenerator<unknown>,
+  limits: ExecutionLimits,
   onEvent: ((e: LocalExecutionEvent) => void) | undefined,
 ): Promise<EventTally> {
-  const tally: EventTally = { statesEntered: 0, retries: 0, historyLike: 0, mapOrParallelStates: 0, largestPayloadBytes: 0 };
+  const tally: EventTally = { statesEntered: 0, retries: 0 };
   for await (const raw of events) {
-    const event = raw as LocalExecutionEvent & { state?: { type?: string; input?: unknown; output?: unknown } };
-    switch (event.type) {
-      case 'StateEntered':
-        tally.statesEntered++;
-        tally.historyLike++;
-        if (event.state?.type === 'Map' || event.state?.type === 'Parallel') tally.mapOrParallelStates++;
-        tally.largestPayloadBytes = Math.max(tally.largestPayloadBytes, jsonBytes(event.state?.input));
-        break;
-      case 'StateExited':
-        tally.historyLike++;
-        tally.largestPayloadBytes = Math.max(tally.largestPayloadBytes, jsonBytes(event.state?.output));
-        break;
-      case 'StateRetried':
-        tally.retries++;
-        break;
-      case 'StateFailed':
-      case 'StateCaught':
-      case 'ParallelBranchStarted':
-      case 'ParallelBranchSucceeded':
-      case 'ParallelBranchFailed':
-        break; // AWS records these as Task*/Parallel* events counted elsewhere, or not at all
-      default:
-        tally.historyLike++; // Execution*, MapIteration*
-    }
+    const event = raw as LocalExecutionEvent;
+    // Past a limit the execution has ended on AWS: what the library still reports is not part of it.
+    if (limits.observe(event) === 0 && limits.exceeded) continue;
+    if (event.type === 'StateEntered') tally.statesEntered++;
+    if (event.type === 'StateRetried') tally.retries++;
     onEvent?.(event);
   }
   return tally;
-}
-
-/**
- * AWS history length, approximated: Execution started/ended, every state entered/exited, Map
- * iteration started/ended, plus per Lambda invocation TaskScheduled+TaskStarted+TaskSucceeded|Failed
- * (retries included) and per Map/Parallel state its Started+Succeeded events.
- */
-function approximateHistory(tally: EventTally, lambdaInvocations: number): number {
-  return tally.historyLike + 3 * lambdaInvocations + 2 * tally.mapOrParallelStates;
 }
 
 function forEachState(machine: Record<string, unknown>, visit: (name: string, state: Record<string, unknown>) => void): void {

@@ -36,9 +36,11 @@ describe('error names', () => {
   });
 
   it('every error class names itself with a string literal', () => {
-    // LambdaFunctionError carries the errorType of another function's error (the runner's transport).
+    // LambdaFunctionError carries the errorType of another function's error (the runner's transport);
+    // ExecutionLimitError and StartExecutionError carry Step Functions' own names (the emulator's, never a bundle's).
+    const transports = ['DomainError', 'LambdaFunctionError', 'ExecutionLimitError', 'StartExecutionError'];
     const unnamed = classes
-      .filter((c) => c.name !== 'DomainError' && c.name !== 'LambdaFunctionError')
+      .filter((c) => !transports.includes(c.name))
       .filter((c) => !/(?:readonly name(?:: string)?|this\.name) = '\w+(?:\.\w+)?'/.test(c.body))
       .map((c) => `${c.file}: ${c.name}`);
     expect(unnamed).toEqual([]);

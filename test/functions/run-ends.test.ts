@@ -14,6 +14,7 @@ import { cancellationDataset, importDataset, stateOf } from '../support/cancella
 import { pendingRefunds } from '../support/dispatch-fixtures.ts';
 import { DynamoDbGate, isPageLogWrite } from '../support/dynamodb-gate.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { withSmallBudgets } from '../support/continued-runs.ts';
 
 /**
  * Every run ends: an execution that times out, is stopped, or cannot record its own failure
@@ -92,15 +93,16 @@ describe('a run whose execution ends without finishing it', () => {
     const runner = gatedRunner(rt.template);
     gate.hold(isPageLogWrite('pr-stopped'));
     const stop = new AbortController();
-    // act: stop it once a page is under way (StopExecution)
-    const running = runner.start('PartialRefund', input('tb-'), { name: 'pr-stopped', signal: stop.signal });
-    await gate.held(1);
-    stop.abort();
-    const stopped = await running;
-    const run = await new RunRepository().get('pr-stopped');
-    const markWhileStopped = await partialRefundMark('tb-P1');
-    await gate.release();
-    await runner.idle();
+    // act: stop it once a page is under way (StopExecution); a call takes one page, so the calls in flight leave work undone
+    const { stopped, run, markWhileStopped } = await withSmallBudgets(rt, { pagesPerCall: 1 }, async () => {
+      const running = runner.start('PartialRefund', input('tb-'), { name: 'pr-stopped', signal: stop.signal });
+      await gate.held(1);
+      stop.abort();
+      const result = { stopped: await running, run: await new RunRepository().get('pr-stopped'), markWhileStopped: await partialRefundMark('tb-P1') };
+      await gate.release();
+      await runner.idle();
+      return result;
+    });
     const halfDone = ((await stateOf('tb-')).tickets as { replacesTicketId: string | null }[]).filter((t) => t.replacesTicketId !== null).length;
     const rerun = await rt.start('PartialRefund', input('tb-'), 'pr-stopped-rerun');
     // assess

@@ -41,7 +41,13 @@ beforeAll(async () => {
       Item: refundItem({ id: ctx.refundId, orderId: ctx.orderId, paymentId: 'PAY1', method: 'card', amount: { amount: 1000, currency: 'CHF' }, status: 'pending', reason: 'cancellation', createdAt: '2026-01-10T08:00:00Z', ownerId: 'C1', ownerKind: 'customer' }),
     }),
   );
-  startAt = Object.fromEntries(listStateMachines(rt.template as unknown as CfnTemplate, {}).map((m) => [m.workflow, String(m.definition['StartAt'])]));
+  // The first Task of a new run: a workflow that can continue its run starts with a Choice (continuation or new run).
+  const firstTask = (definition: Record<string, unknown>) => {
+    const states = definition['States'] as Record<string, { Type: string; Default?: string }>;
+    const start = String(definition['StartAt']);
+    return states[start]?.Type === 'Choice' ? String(states[start]?.Default) : start;
+  };
+  startAt = Object.fromEntries(listStateMachines(rt.template as unknown as CfnTemplate, {}).map((m) => [m.workflow, firstTask(m.definition)]));
   console.info(`workflow input fuzz: seed ${SEED}, ${RUNS_PER_WORKFLOW} runs per workflow (replay: MASS_REFUND_FUZZ_SEED=${SEED})`);
 });
 afterAll(async () => rt?.stop());

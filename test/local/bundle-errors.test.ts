@@ -13,7 +13,8 @@ import { listStateMachines, type CfnTemplate } from '../../lib/local/template.ts
  * minified, and an error named after its class would be `me` there (Retry never matching). Every
  * ErrorEquals name of every definition is provoked here through the bundles of the cloud assembly.
  * States.* are Step Functions' own; Lambda.* are raised by the Lambda service (throttling, service
- * errors: CDK's retryOnServiceExceptions), never by a function's code.
+ * errors: CDK's retryOnServiceExceptions), StepFunctions.* by the startExecution integration that
+ * continues a run (test/local/execution-limits.test.ts), never by a function's code.
  */
 let template: CfnTemplate;
 let templatePath: string;
@@ -75,8 +76,8 @@ const PROVOKE: Record<string, (runner: LocalRunner) => Promise<{ error?: string;
 };
 
 describe('error names the state machines match on, thrown by the deployed bundles', () => {
-  it('every Retry/Catch name other than States.* and Lambda.* has a provocation here', () => {
-    const own = [...matchedNames().keys()].filter((n) => !n.startsWith('States.') && !n.startsWith('Lambda.'));
+  it('every Retry/Catch name other than States.*, Lambda.* and StepFunctions.* has a provocation here', () => {
+    const own = [...matchedNames().keys()].filter((n) => !/^(States|Lambda|StepFunctions)\./.test(n));
     expect(own.length).toBeGreaterThan(0);
     expect(own.filter((n) => !(n in PROVOKE))).toEqual([]);
   });

@@ -68,6 +68,17 @@ describe('preflight', () => {
     expect(definition['States']['SelectOrders']['QueryLanguage']).toBeUndefined(); // validator got a copy
   });
 
+  it('accepts states:startExecution without .sync (a run continuing in a new execution of its own state machine)', () => {
+    // prepare
+    const definition = plainDefinition();
+    definition['States']['SelectOrders'] = { ...definition['States']['SelectOrders'], Resource: 'arn:aws:states:::states:startExecution', Parameters: { 'StateMachineArn.$': '$$.StateMachine.Id', Input: { 'continueRun.$': '$.runId' } } };
+    delete definition['States']['SelectOrders']['OutputPath'];
+    // act / assess
+    expect(() => preflight(definition, { workflow: 'CancelPerformance' })).not.toThrow();
+    delete definition['States']['SelectOrders']['Parameters']['StateMachineArn.$'];
+    expect(refusal(definition).message).toContain('states:startExecution without StateMachineArn');
+  });
+
   const cases: [string, (d: Record<string, any>) => void, string, string][] = [
     ['top-level JSONata', (d) => (d['QueryLanguage'] = 'JSONata'), '$', 'QueryLanguage JSONata'],
     ['per-state JSONata', (d) => (d['States']['SelectOrders']['QueryLanguage'] = 'JSONata'), 'SelectOrders', 'QueryLanguage JSONata'],

@@ -85,7 +85,7 @@ describe('the local Step Functions endpoint through @aws-sdk/client-sfn', () => 
     const d = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arns.WriteOff }));
     const definition = JSON.parse(d.definition ?? '{}') as { Comment?: string; StartAt?: string };
     expect(d.status).toBe('ACTIVE');
-    expect(definition.StartAt).toBe('ValidateWriteOffInput');
+    expect(definition.StartAt).toBe('ContinuesRun'); // a continued execution resumes, a new run is validated
     expect(definition.Comment).toContain('docs/inputs/WriteOff.schema.json');
   });
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { applyEnvironment, localEnvironment } from '../../lib/local/env.ts';
 import { startSesServer, type LocalSesServer } from '../../lib/local/ses-server.ts';
+import { startRun, type RunResult } from '../../lib/local/continued-runs.ts';
 import { startWithEmails } from '../../lib/local/follow-ups.ts';
 import { startPspSandbox, type PspSandbox } from '../../lib/local/psp-sandbox/index.ts';
 import { runnerForLocalRuntime } from '../../lib/local/local-runner.ts';
@@ -24,7 +25,7 @@ export interface TestRuntime {
    * Runs a workflow through the synthesized state machine, then (as the local runtime does)
    * SendEmails when the workflow can owe emails; `{ emails: false }` leaves the outbox as it is.
    */
-  start(workflow: string, input: unknown, name?: string, opts?: { emails?: boolean }): Promise<ExecutionResult>;
+  start(workflow: string, input: unknown, name?: string, opts?: { emails?: boolean }): Promise<RunResult>;
   /** The SendEmails run that followed the last `start`, if any. */
   lastEmails(): ExecutionResult | undefined;
   /**
@@ -79,7 +80,7 @@ export async function startTestRuntime(options: Pick<RunnerOptions, 'preload' | 
     dynamodb,
     async start(workflow, input, name, opts = {}) {
       const options = { name: name ?? `${workflow}-${prefix}${n++}` };
-      if (opts.emails === false) return runner.start(workflow, input, options);
+      if (opts.emails === false) return startRun(runner, workflow, input, options);
       const followed = await startWithEmails(runner, workflow, input, options);
       lastEmails = followed.emails;
       return followed.result;

@@ -9,8 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { continuedIn } from '../../core/continuation.ts';
+import { HISTORY_EVENT_LIMIT } from '../execution-limits.ts';
+import { StartExecutionError, type ExecutionStarter, type StartRequest, type StartedExecution } from '../nested-executions.ts';
 import type { ExecutionResult, StartOptions } from '../runner.ts';
-import { ExecutionHistory, type HistoryEvent } from './history.ts';
+import { ExecutionHistory, taskResourceOf, type HistoryEvent, type TaskResource } from './history.ts';
 import type { LocalMachine, LocalStack } from './stack.ts';
 import { followedByEmails, followUpName, SENDER_WORKFLOW } from '../follow-ups.ts';
 
@@ -18,6 +21,8 @@ import { followedByEmails, followUpName, SENDER_WORKFLOW } from '../follow-ups.t
 export interface WorkflowRunner {
   workflows(): string[];
   start(workflow: string, input: unknown, opts?: StartOptions): Promise<ExecutionResult>;
+  /** Executions started by a `states:startExecution` Task go through the endpoint, so they are listed like any other. */
+  setExecutionStarter?(starter: ExecutionStarter): void;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -36,6 +41,8 @@ interface LocalExecution {
   history: ExecutionHistory;
   abort: AbortController;
   finished: Promise<void>;
+  /** The execution that started the run this one continues (a `states:startExecution` Task of the run's chain). */
+  root?: LocalExecution;
 }
 
 /** An error in the service's shape: `__type` names the exception the SDK raises. */
@@ -110,6 +117,7 @@ export class StepFunctionsEndpoint {
     for (const m of stack.machines) {
       if (!known.has(m.workflow)) throw new Error(`the runner does not know workflow ${m.workflow} of the template`);
     }
+    runner.setExecutionStarter?.((request) => this.#startNested(request));
   }
 
   /** One action of the Step Functions API. */
@@ -213,7 +221,23 @@ export class StepFunctionsEndpoint {
     return e;
   }
 
-  #start(body: Record<string, unknown>): { executionArn: string; startDate: number } {
+  /** A `states:startExecution` Task of an execution: the new execution is this endpoint's, linked to the run it continues. */
+  async #startNested(request: StartRequest): Promise<StartedExecution> {
+    const machine = this.stack.machines.find((m) => m.workflow === request.workflow);
+    if (!machine) throw new StartExecutionError('StateMachineDoesNotExist', `State Machine Does Not Exist: workflow ${request.workflow}`);
+    const parentMachine = this.stack.machines.find((m) => m.workflow === request.parent.workflow);
+    const parent = parentMachine ? this.#executions.get(this.stack.executionArn(parentMachine, request.parent.name)) : undefined;
+    try {
+      const started = this.#start({ stateMachineArn: machine.arn, name: request.name, input: JSON.stringify(request.input ?? {}) }, parent?.root ?? parent);
+      return { executionArn: started.executionArn, startDate: started.startDate * 1000 };
+    } catch (error) {
+      if (error instanceof ServiceError && error.type === 'ExecutionAlreadyExists') throw new StartExecutionError('ExecutionAlreadyExists', error.message);
+      if (error instanceof ServiceError && error.type === 'InvalidName') throw new StartExecutionError('InvalidName', error.message);
+      throw error;
+    }
+  }
+
+  #start(body: Record<string, unknown>, root?: LocalExecution): { executionArn: string; startDate: number } {
     const machine = this.#machine(requireString(body, 'stateMachineArn'));
     const name = body.name === undefined || body.name === null ? randomUUID() : String(body.name);
     if (!VALID_NAME.test(name)) throw new ServiceError('InvalidName', `Invalid Name: '${name}'`);
@@ -232,8 +256,9 @@ export class StepFunctionsEndpoint {
       throw new ServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
     }
     const abort = new AbortController();
-    const history = new ExecutionHistory(this.stack.roleArn);
-    const execution: LocalExecution = { arn, name, machine, input: inputText, status: 'RUNNING', startDate: Date.now(), history, abort, finished: Promise.resolve() };
+    // As AWS records it: at most 24,999 events, then the one that ends the execution (execution-limits.ts).
+    const history = new ExecutionHistory(this.stack.roleArn, taskResources(machine.definition), HISTORY_EVENT_LIMIT - 1);
+    const execution: LocalExecution = { arn, name, machine, input: inputText, status: 'RUNNING', startDate: Date.now(), history, abort, finished: Promise.resolve(), ...(root ? { root } : {}) };
     this.#executions.set(arn, execution);
     this.#byMachine.set(machine.arn, [execution, ...(this.#byMachine.get(machine.arn) ?? [])]);
     execution.finished = this.#run(execution, input);
@@ -247,9 +272,10 @@ export class StepFunctionsEndpoint {
     } catch (error) {
       result = { status: 'FAILED', error: 'States.Runtime', cause: (error as Error).message };
     }
-    // On AWS a schedule starts SendEmails every few minutes; here it follows each execution that owes
+    // On AWS a schedule starts SendEmails every few minutes; here it follows each run that owes
     // emails at once, as its own execution, registered before this one is seen ended (the CLI waits for it).
-    this.#followWithEmails(e, input);
+    // A run continued in a new execution is followed when its last execution ends.
+    if (!(result.status === 'SUCCEEDED' && continuedIn(result.output))) this.#followWithEmails(e.root ?? e, e.root ? JSON.parse(e.root.input) : input);
     if (e.status === 'ABORTED') {
       if (e.history.last()?.type !== 'ExecutionAborted') e.history.append({ timestamp: seconds(e.stopDate ?? Date.now()), type: 'ExecutionAborted', executionAbortedEventDetails: { error: e.error, cause: e.cause } });
       return;
@@ -280,9 +306,12 @@ export class StepFunctionsEndpoint {
     }
   }
 
-  /** Waits for every execution still running (tests, shutdown). */
+  /** Waits for every execution still running, and those they start (tests, shutdown). */
   async idle(): Promise<void> {
-    await Promise.all([...this.#executions.values()].map((e) => e.finished));
+    for (let seen = -1; seen !== this.#executions.size; ) {
+      seen = this.#executions.size;
+      await Promise.all([...this.#executions.values()].map((e) => e.finished));
+    }
   }
 
   /** CloudFormation DescribeStacks, answered from the synthesized template. */
@@ -306,6 +335,21 @@ export class StepFunctionsEndpoint {
       `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`
     );
   }
+}
+
+/** What each Task state of a definition calls (its Task* events name it), Map item processors included. */
+function taskResources(definition: Record<string, unknown>): (state: string) => TaskResource {
+  const resources = new Map<string, TaskResource>();
+  const walk = (machine: Record<string, unknown>) => {
+    for (const [name, state] of Object.entries((machine['States'] ?? {}) as Record<string, Record<string, unknown>>)) {
+      if (state['Type'] === 'Task') resources.set(name, taskResourceOf(state['Resource']));
+      const inner = (state['ItemProcessor'] ?? state['Iterator']) as Record<string, unknown> | undefined;
+      if (inner) walk(inner);
+      for (const branch of (state['Branches'] as Record<string, unknown>[] | undefined) ?? []) walk(branch);
+    }
+  };
+  walk(definition);
+  return (state) => resources.get(state) ?? taskResourceOf(undefined);
 }
 
 function withoutData(event: HistoryEvent): HistoryEvent {
