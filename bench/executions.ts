@@ -5,6 +5,8 @@
  * configured MemorySize from the template.
  */
 import { lambdaMbMs, type Usage } from '../lib/core/cost.ts';
+import { CALLS_PER_SHARD_PER_EXECUTION, EVENTS_PER_CALL } from '../lib/core/continuation.ts';
+import { startRun } from '../lib/local/continued-runs.ts';
 import type { ExecutionResult, ExecutionStats, LocalExecutionEvent, LocalRunner } from '../lib/local/runner.ts';
 import { listFunctions, listStateMachines, type CfnTemplate } from '../lib/local/template.ts';
 import { MemorySampler, type DynamoMeter } from './meter.ts';
@@ -36,7 +38,15 @@ export interface ExecutionFigures {
   status: ExecutionResult['status'];
   error?: string;
   wallMs: number;
+  /**
+   * The run's figures over all its executions (a run that outgrows one continues in new ones):
+   * transitions, calls and retries summed; `historyEvents` and `largestPayloadBytes` the largest of
+   * any one execution (what AWS's limits apply to).
+   */
   stats: ExecutionStats;
+  /** Executions the run took, and each one's history length (first to last). */
+  executions: number;
+  historyPerExecution: number[];
   peakRssMb: number;
   functions: FunctionFigure[];
   usage: Usage;
@@ -143,7 +153,8 @@ export async function measureExecution(
   const before = meter.snapshot();
   const memory = new MemorySampler().start();
   const t0 = performance.now();
-  const result = await runner.start(workflow, input, { name, onEvent });
+  const run = await startRun(runner, workflow, input, { name, onEvent });
+  const result = { ...run, stats: runStats(run.parts) };
   const wallMs = Math.round(performance.now() - t0);
   const peakRssMb = memory.stop();
   const dynamo = meter.since(before);
@@ -178,6 +189,7 @@ export async function measureExecution(
   if (result.status !== 'SUCCEEDED') flags.push(`status ${result.status}: ${result.error ?? ''}`);
   if (result.stats.largestPayloadBytes > PAYLOAD_LIMIT_BYTES) flags.push(`payload ${result.stats.largestPayloadBytes} B > 256 KiB`);
   if (result.stats.historyEvents > HISTORY_LIMIT) flags.push(`history ${result.stats.historyEvents} events > 25,000`);
+  if (run.parts.some((p) => p.status !== 'SUCCEEDED' && p !== run.parts.at(-1))) flags.push('a part did not succeed');
   return {
     workflow,
     label,
@@ -185,6 +197,8 @@ export async function measureExecution(
     ...(result.error ? { error: `${result.error}: ${String(result.cause ?? '').slice(0, 500)}` } : {}),
     wallMs,
     stats: result.stats,
+    executions: run.parts.length,
+    historyPerExecution: run.parts.map((p) => p.stats.historyEvents),
     peakRssMb,
     functions,
     usage: {
@@ -200,4 +214,49 @@ export async function measureExecution(
     flags,
     output: result.output,
   };
+}
+
+/** A run's stats over its executions: counts summed, per-execution limits as their largest. */
+export function runStats(parts: readonly ExecutionResult[]): ExecutionStats {
+  const [first, ...rest] = parts;
+  if (!first) throw new RangeError('a run has at least one execution');
+  return rest.reduce<ExecutionStats>(
+    (sum, p) => ({
+      ...sum,
+      stateTransitions: sum.stateTransitions + p.stats.stateTransitions,
+      lambdaInvocations: sum.lambdaInvocations + p.stats.lambdaInvocations,
+      retries: sum.retries + p.stats.retries,
+      historyEvents: Math.max(sum.historyEvents, p.stats.historyEvents),
+      largestPayloadBytes: Math.max(sum.largestPayloadBytes, p.stats.largestPayloadBytes),
+      durationMs: sum.durationMs + p.stats.durationMs,
+      coldStarts: sum.coldStarts + p.stats.coldStarts,
+      initMs: sum.initMs + p.stats.initMs,
+    }),
+    { ...first.stats },
+  );
+}
+
+/** The size the season projection is made for. */
+export const SEASON_TICKETS = 1_000_000;
+/** Shards of every paged run (infra/workflows). */
+const SHARDS = 16;
+
+/**
+ * A run at another size, on paper. Page calls are bounded in time, so calls and transitions grow
+ * with the work: scaled by tickets from this run's counts (the first call of a shard is as long as
+ * any, so this overestimates). A shard makes at most CALLS_PER_SHARD_PER_EXECUTION calls an
+ * execution, so the executions are its calls over that; each execution's history is the events of
+ * its calls (EVENTS_PER_CALL each, as many as a full execution holds) plus what this run's
+ * largest execution recorded around its calls (stages, Map and shard events).
+ */
+export function projectRun(e: Pick<ExecutionFigures, 'stats' | 'executions'>, tickets: number, at: number): { transitions: number; lambdaCalls: number; executions: number; historyPerExecution: number } {
+  const f = at / tickets;
+  const lambdaCalls = Math.ceil(e.stats.lambdaInvocations * f);
+  const callsPerShard = Math.ceil(lambdaCalls / SHARDS);
+  const executions = Math.max(1, Math.ceil(callsPerShard / CALLS_PER_SHARD_PER_EXECUTION));
+  // Events around the calls in this run's largest execution (its calls at most its share of the run's).
+  const measuredCalls = Math.min(e.stats.lambdaInvocations, Math.ceil(e.stats.lambdaInvocations / e.executions) + SHARDS);
+  const around = Math.max(0, e.stats.historyEvents - measuredCalls * EVENTS_PER_CALL);
+  const callsInOne = Math.min(lambdaCalls, SHARDS * CALLS_PER_SHARD_PER_EXECUTION);
+  return { transitions: Math.ceil(e.stats.stateTransitions * f), lambdaCalls, executions, historyPerExecution: around + callsInOne * EVENTS_PER_CALL };
 }

@@ -1,6 +1,7 @@
 /** The bench's figures as readable tables. */
 import { formatUsd } from '../lib/core/cost.ts';
-import type { ExecutionFigures } from './executions.ts';
+import { CALLS_PER_SHARD_PER_EXECUTION } from '../lib/core/continuation.ts';
+import { projectRun, SEASON_TICKETS, type ExecutionFigures } from './executions.ts';
 import { CANCEL_RATIO_TARGET, isAvailable, ORCHESTRATION_TARGET_PICO_PER_100K, PSP_FLOOR_TARGET, PSP_RATIO_TARGET, DEFAULT_SES_RATE, type BenchResult, type SizeResult, type Unavailable } from './run.ts';
 
 function table(headers: string[], rows: (string | number)[][], right = new Set<number>()): string {
@@ -32,12 +33,13 @@ function executionRows(size: SizeResult): (string | number)[][] {
           n(e.stats.stateTransitions),
           n(e.stats.lambdaInvocations),
           `${(e.stats.largestPayloadBytes / 1024).toFixed(1)} KB`,
+          n(e.executions),
           n(e.stats.historyEvents),
           n(e.itemsWritten),
           `${e.peakRssMb} MB`,
           e.flags.join('; ') || 'ok',
         ]
-      : [label, 'not available', '', '', '', '', '', '', '', e.reason],
+      : [label, 'not available', '', '', '', '', '', '', '', '', e.reason],
   );
 }
 
@@ -75,7 +77,9 @@ export function formatSize(size: SizeResult): string {
     ),
   );
   out.push('');
-  out.push(table(['Execution', 'Status', 'Wall', 'Transitions', 'Lambda calls', 'Largest payload', 'History', 'Items written', 'Peak RSS', 'Flags'], executionRows(size), new Set([2, 3, 4, 5, 6, 7, 8])));
+  out.push(table(['Run', 'Status', 'Wall', 'Transitions', 'Lambda calls', 'Largest payload', 'Executions', 'History (largest)', 'Items written', 'Peak RSS', 'Flags'], executionRows(size), new Set([2, 3, 4, 5, 6, 7, 8, 9])));
+  out.push('');
+  out.push(seasonProjection(size));
   if (size.psp) {
     const p = size.psp;
     out.push('');
@@ -130,6 +134,24 @@ export function formatSize(size: SizeResult): string {
     out.push(`Orchestration per 100,000 tickets: USD ${formatUsd(orch, 4)} (target <= 0.50): ${mark(orch <= ORCHESTRATION_TARGET_PICO_PER_100K)}${complete ? '' : ' (partial: not every workflow ran)'}`);
   }
   return out.join('\n');
+}
+
+/** The runs' executions at 1,000,000 tickets, on paper: see projectRun. */
+function seasonProjection(size: SizeResult): string {
+  const runs: [string, ExecutionFigures | Unavailable][] = [
+    ['CancelPerformance', size.cancel],
+    ['Dispatch simulate', size.dispatch.simulate],
+    ['Dispatch psp', size.dispatch.psp],
+    ['Dispatch credit', size.dispatch.credit],
+  ];
+  const rows = runs.filter((r): r is [string, ExecutionFigures] => isAvailable(r[1])).map(([label, e]) => {
+    const p = projectRun(e, size.tickets, SEASON_TICKETS);
+    return [label, (e.stats.stateTransitions / size.tickets).toFixed(4), (e.stats.lambdaInvocations / size.tickets).toFixed(4), n(p.transitions), n(p.lambdaCalls), n(p.executions), `≤ ${n(p.historyPerExecution)}`];
+  });
+  return [
+    `At ${n(SEASON_TICKETS)} tickets, on paper (per-ticket counts of this run scaled; an execution holds at most ${CALLS_PER_SHARD_PER_EXECUTION} calls a shard, AWS's limit 25,000 events):`,
+    table(['Run', 'Transitions/ticket', 'Calls/ticket', 'Transitions', 'Lambda calls', 'Executions', 'History per execution'], rows, new Set([1, 2, 3, 4, 5, 6])),
+  ].join('\n');
 }
 
 /** The normal run and its group-order variant side by side. */

@@ -1,6 +1,6 @@
 import { inject, describe, expect, it } from 'vitest';
 import { measureBundles } from '../../bench/bundles.ts';
-import { HISTORY_LIMIT, PAYLOAD_LIMIT_BYTES } from '../../bench/executions.ts';
+import { HISTORY_LIMIT, PAYLOAD_LIMIT_BYTES, projectRun, SEASON_TICKETS } from '../../bench/executions.ts';
 import { formatResult } from '../../bench/report.ts';
 import { isAvailable, runBench } from '../../bench/run.ts';
 import { readFileSync } from 'node:fs';
@@ -52,11 +52,14 @@ describe('bench smoke run', () => {
       expect(e.stats.largestPayloadBytes).toBeLessThan(PAYLOAD_LIMIT_BYTES);
       expect(e.stats.historyEvents).toBeLessThan(HISTORY_LIMIT);
       expect(e.flags).toEqual([]);
+      // A season on paper: each execution stays well under AWS's 25,000 events.
+      expect(projectRun(e, 2000, SEASON_TICKETS).historyPerExecution).toBeLessThan(10_000);
     }
     const perHundredK = size.costPer100k[0]!;
     expect(BigInt(perHundredK.picoUsd.orchestration)).toBeGreaterThan(0n);
     expect(BigInt(perHundredK.picoUsd.total)).toBeGreaterThanOrEqual(BigInt(perHundredK.picoUsd.orchestration));
     expect(formatResult(result)).toContain('Orchestration per 100,000 tickets');
+    expect(formatResult(result)).toContain('At 1,000,000 tickets, on paper');
   }, 240_000);
 
   it("measures a Lambda bundle of the cloud assembly and times its cold import", async () => {
