@@ -13,6 +13,7 @@ import { build, type Metafile } from 'esbuild';
 import { functionBundles } from '../lib/local/assembly.ts';
 import { PROJECT_ROOT } from '../lib/local/paths.ts';
 import { listFunctions, type CfnTemplate, type LocalFunction } from '../lib/local/template.ts';
+import { getOrCreate } from '../lib/core/collections.ts';
 
 const run = promisify(execFile);
 
@@ -113,8 +114,7 @@ export async function measureBundles(
   // Functions of one entry (and so one asset) are measured once.
   const byEntry = new Map<string, { functions: string[]; fn: LocalFunction }>();
   for (const fn of functions) {
-    let e = byEntry.get(fn.entry);
-    if (!e) byEntry.set(fn.entry, (e = { functions: [], fn }));
+    const e = getOrCreate(byEntry, fn.entry, () => ({ functions: [], fn }));
     e.functions.push(fn.logicalId);
   }
   const figures: BundleFigure[] = [];
@@ -125,7 +125,7 @@ export async function measureBundles(
     const bytes = statSync(outfile).size;
     const externals = externalsOf(outfile);
     const stub = path.join(outdir, `${entry.replace(/[/.]/g, '_')}.js`);
-    writeFileSync(stub, externals.map((e) => `require('${e}');`).join('\n') + '\n');
+    writeFileSync(stub, `${externals.map((e) => `require('${e}');`).join('\n')}\n`);
     const initMsRuns: number[] = [];
     const sdkRuns: number[] = [];
     // Interleaved, so machine noise hits both alike.

@@ -10,6 +10,7 @@ import { startRun } from '../lib/local/continued-runs.ts';
 import type { ExecutionResult, ExecutionStats, LocalExecutionEvent, LocalRunner } from '../lib/local/runner.ts';
 import { listFunctions, listStateMachines, type CfnTemplate } from '../lib/local/template.ts';
 import { MemorySampler, type DynamoMeter } from './meter.ts';
+import { getOrCreate } from '../lib/core/collections.ts';
 
 export const HISTORY_LIMIT = 25_000;
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -141,8 +142,7 @@ export async function measureExecution(
     if (state?.type !== 'Task' || !state.name) return;
     const key = `${state.name}#${String(event.index ?? -1)}`;
     if (event.type === 'StateEntered') {
-      let stack = open.get(key);
-      if (!stack) open.set(key, (stack = []));
+      const stack = getOrCreate(open, key, () => []);
       stack.push(event.timestamp);
     } else if (event.type === 'StateExited' || event.type === 'StateFailed') {
       const entered = open.get(key)?.pop();
@@ -164,8 +164,7 @@ export async function measureExecution(
   intervals.forEach((interval, i) => {
     const fn = tasks.get(interval.state);
     if (!fn) return;
-    let entry = byFunction.get(fn.logicalId);
-    if (!entry) byFunction.set(fn.logicalId, (entry = { fn, ms: [], shared: [] }));
+    const entry = getOrCreate(byFunction, fn.logicalId, () => ({ fn, ms: [], shared: [] }));
     entry.ms.push(interval.end - interval.start);
     entry.shared.push(shares[i] as number);
   });
@@ -220,20 +219,18 @@ export async function measureExecution(
 export function runStats(parts: readonly ExecutionResult[]): ExecutionStats {
   const [first, ...rest] = parts;
   if (!first) throw new RangeError('a run has at least one execution');
-  return rest.reduce<ExecutionStats>(
-    (sum, p) => ({
-      ...sum,
-      stateTransitions: sum.stateTransitions + p.stats.stateTransitions,
-      lambdaInvocations: sum.lambdaInvocations + p.stats.lambdaInvocations,
-      retries: sum.retries + p.stats.retries,
-      historyEvents: Math.max(sum.historyEvents, p.stats.historyEvents),
-      largestPayloadBytes: Math.max(sum.largestPayloadBytes, p.stats.largestPayloadBytes),
-      durationMs: sum.durationMs + p.stats.durationMs,
-      coldStarts: sum.coldStarts + p.stats.coldStarts,
-      initMs: sum.initMs + p.stats.initMs,
-    }),
-    { ...first.stats },
-  );
+  const sum: ExecutionStats = { ...first.stats };
+  for (const { stats: p } of rest) {
+    sum.stateTransitions += p.stateTransitions;
+    sum.lambdaInvocations += p.lambdaInvocations;
+    sum.retries += p.retries;
+    sum.historyEvents = Math.max(sum.historyEvents, p.historyEvents);
+    sum.largestPayloadBytes = Math.max(sum.largestPayloadBytes, p.largestPayloadBytes);
+    sum.durationMs += p.durationMs;
+    sum.coldStarts += p.coldStarts;
+    sum.initMs += p.initMs;
+  }
+  return sum;
 }
 
 /** The size the season projection is made for. */

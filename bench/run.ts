@@ -235,9 +235,9 @@ async function runSize(rt: BenchRuntime, tickets: number, opts: BenchOptions, in
 
     // a. Import through the real path (validate the whole file, write, register PSP transactions).
     log(`[${tickets}] importing ${data.lines} lines…`);
-    let before = meter.snapshot();
-    let memory = new MemorySampler().start();
-    let t0 = performance.now();
+    const before = meter.snapshot();
+    const memory = new MemorySampler().start();
+    const t0 = performance.now();
     const imported = await importText(data.text, rt.sandbox.url);
     const importMs = Math.round(performance.now() - t0);
     if (!imported.ok) throw new Error(`bench import refused: ${JSON.stringify(imported.issues?.slice(0, 3))}`);

@@ -1,6 +1,6 @@
-import { Aspects, Stack, Validations, type CfnResource, type IAspect } from 'aws-cdk-lib';
+import { Aspects, type Stack, Validations, type CfnResource, type IAspect } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';

@@ -22,7 +22,7 @@ const arg = (name: string, fallback: number) => {
 };
 const N = arg('refunds', 20_000);
 const RATE = arg('rate', 200);
-const log = (line: string) => process.stderr.write(line + '\n');
+const log = (line: string) => process.stderr.write(`${line}\n`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main() {
@@ -107,7 +107,7 @@ async function main() {
       runnerStats: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.result.stats])),
       total: secs(performance.now() - t0),
     };
-    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     await sandbox.stop();
     client.destroy();

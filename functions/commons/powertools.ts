@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC, METRICS_NAMESPACE } from './metric-names.ts';
+import { type METRIC, METRICS_NAMESPACE } from './metric-names.ts';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'mass-refund';
 

@@ -218,7 +218,7 @@ class PspPass {
       return null;
     }
     const refunds = (await this.store.refundsOfOrder(r.orderId)).filter((o) => o.pspTransactionId === transactionId && o.id !== r.id);
-    let result;
+    let result: Awaited<ReturnType<typeof reconcileTransaction>>;
     try {
       result = await reconcileTransaction({ store: this.store, psp: this.psp, runId: this.runId, transactionId, refunds: [r, ...refunds], now: Date.now(), timing: lookupTiming(), confirmSince: null, only: r.id });
     } catch (error) {

@@ -84,7 +84,10 @@ export class Operations extends Construct {
   accessLogs(): s3.IBucket {
     if (this.#accessLogs) return this.#accessLogs;
     const name = accessLogBucketOf(this);
-    if (name) return (this.#accessLogs = s3.Bucket.fromBucketName(this, 'AccessLogs', name));
+    if (name) {
+      this.#accessLogs = s3.Bucket.fromBucketName(this, 'AccessLogs', name);
+      return this.#accessLogs;
+    }
     const bucket = new s3.Bucket(this, 'AccessLogs', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.KMS,
@@ -100,7 +103,8 @@ export class Operations extends Construct {
     });
     // S3 log delivery writes with the stack's key.
     this.key.grantEncryptDecrypt(new iam.ServicePrincipal('logging.s3.amazonaws.com'));
-    return (this.#accessLogs = bucket);
+    this.#accessLogs = bucket;
+    return bucket;
   }
 
   /** A log group kept a year, encrypted with the stack's key (Control Tower CT.CLOUDWATCH.PR.2, PR.3). */

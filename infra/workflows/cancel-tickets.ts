@@ -1,8 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { singleStepMachine, type WorkflowConstruct, type WorkflowDeps, type WorkflowStateMachine } from './common.ts';
 
 /** CancelTickets: a box-office cancellation of chosen tickets of one order, refund mode "pending refund". */
 export class CancelTicketsWorkflow extends Construct implements WorkflowConstruct {
@@ -22,17 +21,11 @@ export class CancelTicketsWorkflow extends Construct implements WorkflowConstruc
       .bindTable(deps.tables.runs, 'runs', 'RW');
 
     // 1. Validate the console input against the order; bad input fails here, before anything is written.
-    const validate = lambdaStep(this, 'ValidateCancelTicketsInput', validateFn, {
-      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-    });
-    rejectInput(this, validate);
     // 2. Book the cancellation (one transaction, or in parts for a group order) and record the run.
-    const apply = lambdaStep(this, 'CancelTickets', applyFn);
-    apply.addCatch(failurePath(this, deps, 'CancelTickets'), { errors: ['States.ALL'], resultPath: '$.error' });
-
-    this.machine = new WorkflowStateMachine(this, 'Machine', {
+    this.machine = singleStepMachine(this, deps, {
       workflow: 'CancelTickets',
-      definition: validate.next(apply).next(new sfn.Succeed(this, 'Done')),
+      validate: { id: 'ValidateCancelTicketsInput', fn: validateFn },
+      step: { id: 'CancelTickets', fn: applyFn },
       timeout: Duration.minutes(15),
     });
   }

@@ -74,6 +74,13 @@ export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: stri
  * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
  * fail with States.ResultPathMatchFailure instead of the handler's error.
  */
+/** The first state of every workflow: its handler validates the console input (and sees the execution's name and start). */
+export function validateStep(scope: Construct, id: string, fn: lambda.IFunction & { timeout?: Duration }): tasks.LambdaInvoke {
+  return lambdaStep(scope, id, fn, { payload: VALIDATE_PAYLOAD });
+}
+
+const VALIDATE_PAYLOAD = { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } };
+
 export function rejectInput(scope: Construct, ...steps: tasks.LambdaInvoke[]): void {
   // A handler's error arrives as Lambda's JSON {errorType, errorMessage, trace}: the execution ends
   // with the readable `field: reason` message alone; any other cause is kept as it is.
@@ -148,4 +155,27 @@ export function grantSendAs(fn: lambda.IFunction, sender: string): void {
   const domain = sender.split('@')[1] ?? sender;
   const identity = (name: string) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [identity(sender), identity(domain)] }));
+}
+
+export interface SingleStepProps {
+  workflow: string;
+  validate: { id: string; fn: lambda.IFunction & { timeout?: Duration } };
+  step: { id: string; fn: lambda.IFunction & { timeout?: Duration } };
+  timeout: Duration;
+}
+
+/**
+ * A workflow of one step: validate (bad input fails there, nothing written), then the step, whose
+ * failure is recorded on the run; SwitchRefundToManual, ReverseWriteOff, CancelTickets.
+ */
+export function singleStepMachine(scope: Construct, deps: WorkflowDeps, props: SingleStepProps): WorkflowStateMachine {
+  const validate = validateStep(scope, props.validate.id, props.validate.fn);
+  rejectInput(scope, validate);
+  const step = lambdaStep(scope, props.step.id, props.step.fn);
+  step.addCatch(failurePath(scope, deps, props.workflow), { errors: ['States.ALL'], resultPath: '$.error' });
+  return new WorkflowStateMachine(scope, 'Machine', {
+    workflow: props.workflow,
+    definition: validate.next(step).next(new sfn.Succeed(scope, 'Done')),
+    timeout: props.timeout,
+  });
 }

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { autoApprovalLimitsOf, pspUrlOf, schedulesEnabledOf } from '../settings.ts';
-import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 
 const WORKFLOW = 'DispatchRefunds';
@@ -56,9 +56,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const continuation = new RunContinuation(this, deps, { workflow: WORKFLOW, service: 'dispatch-refunds', failure: failed });
 
     // 1. Validate the console (or schedule) input; bad input fails here, nothing written.
-    const validate = lambdaStep(this, 'ValidateDispatchInput', validateFn, {
-      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-    });
+    const validate = validateStep(this, 'ValidateDispatchInput', validateFn);
 
     // A paging loop over the shards of an index, pages for a minute a call, tallies carried along;
     // a shard that had its calls in this execution pauses (the run goes on in the next one).

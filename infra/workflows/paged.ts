@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, lambdaStep, rejectInput, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, validateStep, rejectInput, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 
 export interface PagedWorkflowProps {
@@ -35,9 +35,7 @@ export function pagedWorkflow(scope: Construct, deps: WorkflowDeps, props: Paged
   const carried = Object.fromEntries((props.carry ?? []).map((f) => [`${f}.$`, `$.${f}`]));
 
   // 1. Validate the console input; bad input fails here, before anything is written.
-  const validate = lambdaStep(scope, props.validate.id, props.validate.fn, {
-    payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-  });
+  const validate = validateStep(scope, props.validate.id, props.validate.fn);
   rejectInput(scope, validate, continuation.resume);
 
   // 2. Open the run record.

@@ -3,7 +3,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { pspUrlOf } from '../settings.ts';
-import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 
 const WORKFLOW = 'ReconcileRefunds';
@@ -28,9 +28,7 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
     const failed = failurePath(this, deps, WORKFLOW);
 
     // 1. Validate; bad input fails here, nothing written.
-    const validate = lambdaStep(this, 'ValidateReconcileInput', validateFn, {
-      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-    });
+    const validate = validateStep(this, 'ValidateReconcileInput', validateFn);
     // A reconciliation longer than one execution's history allows goes on in the next (continuation.ts).
     const continuation = new RunContinuation(this, deps, { workflow: WORKFLOW, service: 'reconcile-refunds', failure: failed });
     rejectInput(this, validate, continuation.resume);

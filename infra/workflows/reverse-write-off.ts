@@ -1,8 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { singleStepMachine, type WorkflowConstruct, type WorkflowDeps, type WorkflowStateMachine } from './common.ts';
 
 /** ReverseWriteOff: one written-off code becomes redeemable again; the reversal is recorded, nothing deleted. */
 export class ReverseWriteOffWorkflow extends Construct implements WorkflowConstruct {
@@ -16,17 +15,11 @@ export class ReverseWriteOffWorkflow extends Construct implements WorkflowConstr
     reverseFn.bindTable(deps.tables.vouchers, 'vouchers', 'RW').bindTable(deps.tables.runs, 'runs', 'RW');
 
     // 1. Validate the console input and that the code is written off; writes nothing.
-    const validate = lambdaStep(this, 'ValidateReverseInput', validateFn, {
-      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-    });
-    rejectInput(this, validate);
     // 2. Restore the remaining value, record the reversal and the run.
-    const reverse = lambdaStep(this, 'ReverseWriteOff', reverseFn);
-    reverse.addCatch(failurePath(this, deps, 'ReverseWriteOff'), { errors: ['States.ALL'], resultPath: '$.error' });
-
-    this.machine = new WorkflowStateMachine(this, 'Machine', {
+    this.machine = singleStepMachine(this, deps, {
       workflow: 'ReverseWriteOff',
-      definition: validate.next(reverse).next(new sfn.Succeed(this, 'Done')),
+      validate: { id: 'ValidateReverseInput', fn: validateFn },
+      step: { id: 'ReverseWriteOff', fn: reverseFn },
       timeout: Duration.minutes(5),
     });
   }

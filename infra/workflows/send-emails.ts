@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Operations } from '../constructs/operations.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, grantSendAs, lambdaStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, grantSendAs, lambdaStep, validateStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 
 const WORKFLOW = 'SendEmails';
@@ -121,9 +121,7 @@ export class SendEmailsWorkflow extends Construct implements WorkflowConstruct {
     // A run of more batches than one execution's history allows goes on in the next (continuation.ts), keeping its lease.
     const continuation = new RunContinuation(this, deps, { workflow: WORKFLOW, service: 'send-emails', failure: failed });
     // 1. Validate the input (and fix the rate); bad input fails here, nothing written.
-    const validate = lambdaStep(this, 'ValidateSendInput', validateFn, {
-      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-    });
+    const validate = validateStep(this, 'ValidateSendInput', validateFn);
     rejectInput(this, validate, continuation.resume);
     // 2. Take the sender lease (one run sends at a time) and open the run.
     const open = lambdaStep(this, 'OpenSenderRun', openFn, { resultPath: '$.opened' });

@@ -1,8 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { singleStepMachine, type WorkflowConstruct, type WorkflowDeps, type WorkflowStateMachine } from './common.ts';
 
 /** SwitchRefundToManual: one pending or failed refund leaves the automated process for good. */
 export class SwitchRefundToManualWorkflow extends Construct implements WorkflowConstruct {
@@ -16,17 +15,11 @@ export class SwitchRefundToManualWorkflow extends Construct implements WorkflowC
     applyFn.bindTable(deps.tables.refunds, 'refunds', 'RW').bindTable(deps.tables.runs, 'runs', 'RW');
 
     // 1. Validate the console input; bad input fails here, before anything is written.
-    const validate = lambdaStep(this, 'ValidateSwitchInput', validateFn, {
-      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-    });
-    rejectInput(this, validate);
     // 2. Switch the refund and record the run.
-    const apply = lambdaStep(this, 'SwitchRefund', applyFn);
-    apply.addCatch(failurePath(this, deps, 'SwitchRefundToManual'), { errors: ['States.ALL'], resultPath: '$.error' });
-
-    this.machine = new WorkflowStateMachine(this, 'Machine', {
+    this.machine = singleStepMachine(this, deps, {
       workflow: 'SwitchRefundToManual',
-      definition: validate.next(apply).next(new sfn.Succeed(this, 'Done')),
+      validate: { id: 'ValidateSwitchInput', fn: validateFn },
+      step: { id: 'SwitchRefund', fn: applyFn },
       timeout: Duration.minutes(5),
     });
   }

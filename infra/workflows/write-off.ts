@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { WRITE_OFF_BUCKET_ENV } from '../../lib/adapters/s3/write-off-files.ts';
 import { Operations } from '../constructs/operations.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, lambdaStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 
 /** Must match WRITE_OFF_SEGMENTS in functions/write-off/validate.ts (the items of the Map). */
@@ -68,9 +68,7 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
     const continuation = new RunContinuation(this, deps, { workflow: 'WriteOff', service: 'write-off', failure: failed });
 
     // 1. Validate the console input; bad input fails here, before anything is written.
-    const validate = lambdaStep(this, 'ValidateWriteOffInput', validateFn, {
-      payload: { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } },
-    });
+    const validate = validateStep(this, 'ValidateWriteOffInput', validateFn);
     rejectInput(this, validate, continuation.resume);
 
     // 2. Open the run and freeze the exclusion list it decides against.

@@ -88,7 +88,7 @@ export async function runDemo(io: Io, output: { json?: boolean; pretty?: boolean
     `aws stepfunctions list-executions --endpoint-url ${up.state.services.stepfunctions.url} --state-machine-arn ${stack.stateMachines.DispatchRefunds ?? ''}`,
   ];
   summary.functionLogs = path.join(localHome(), 'logs', 'functions.log');
-  if (wantsText(io, output)) io.stdout.write(demoText(summary) + '\n');
+  if (wantsText(io, output)) io.stdout.write(`${demoText(summary)}\n`);
   else printJson(io, { demo: 'done', ...summary });
   return EXIT.ok;
 }

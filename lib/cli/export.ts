@@ -199,7 +199,7 @@ export function toCsv(rows: Row[], opts: { kind?: ExportKind; bom?: boolean } = 
   for (const row of shaped) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
   const lines = [columns.map(csvCell).join(',')];
   for (const row of shaped) lines.push(columns.map((c) => csvCell(row[c])).join(','));
-  return (opts.bom ? '\uFEFF' : '') + lines.join('\n') + '\n';
+  return `${(opts.bom ? '\uFEFF' : '') + lines.join('\n')}\n`;
 }
 
 export function toJsonl(rows: Row[]): string {

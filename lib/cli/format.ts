@@ -47,7 +47,7 @@ export function formatDuration(ms: number): string {
 /** A plain text table: the first row is the header; columns listed in `right` are right-aligned. */
 export function table(rows: string[][], right: ReadonlySet<number> = new Set()): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
   const line = (row: string[]) =>
     row
       .map((cell, i) => (right.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))

@@ -267,8 +267,8 @@ function typeText(shape: Record<string, unknown>): string {
 export async function renderInputDocs(): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const workflow of WORKFLOW_NAMES) {
-    files[schemaFile(workflow)] = JSON.stringify(await inputJsonSchema(workflow), null, 2) + '\n';
-    files[exampleFile(workflow)] = JSON.stringify(INPUT_DOCS[workflow].example, null, 2) + '\n';
+    files[schemaFile(workflow)] = `${JSON.stringify(await inputJsonSchema(workflow), null, 2)}\n`;
+    files[exampleFile(workflow)] = `${JSON.stringify(INPUT_DOCS[workflow].example, null, 2)}\n`;
   }
   return files;
 }

@@ -28,11 +28,11 @@ export function processIo(): Io {
 
 /** Results go to stdout as JSON (as before: two-space indented). */
 export function printJson(io: Io, value: unknown): void {
-  io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function info(io: Io, line: string): void {
-  io.stderr.write(line + '\n');
+  io.stderr.write(`${line}\n`);
 }
 
 /**

@@ -216,7 +216,7 @@ async function cmdLookup(io: Io, code: string, values: Values): Promise<number> 
   if (w) lines.push(`written off ${w.at} by run ${w.runId}${found.writtenOffAmount ? ` (${formatMoney(found.writtenOffAmount as { amount: number; currency: string })})` : ''}: ${w.comment}`);
   for (const r of (found.redemptions as { at?: string; kind?: string; amount?: unknown; runId?: string }[]) ?? []) lines.push(`redemption ${r.at ?? ''} ${r.kind ?? ''}${r.runId ? ` run ${r.runId}` : ''}`);
   for (const r of (found.reversals as { at?: string; reason?: string; runId?: string }[]) ?? []) lines.push(`reversal ${r.at ?? ''}${r.runId ? ` run ${r.runId}` : ''}: ${r.reason ?? ''}`);
-  io.stdout.write(lines.join('\n') + '\n');
+  io.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }
 
@@ -229,7 +229,7 @@ async function cmdStats(io: Io, what: string, values: Values): Promise<number> {
     return EXIT.ok;
   }
   const section = (title: string, t: typeof stats.byKind) => `${title}\n${outcomesTable(t)}`;
-  io.stdout.write([`written off: ${formatCount(stats.count)} code(s), ${formatTotals(stats.totals) || 'nothing'}`, '', section('per kind', stats.byKind), '', section('per month of issue', stats.byIssueMonth), '', section('per currency', stats.byCurrency)].join('\n') + '\n');
+  io.stdout.write(`${[`written off: ${formatCount(stats.count)} code(s), ${formatTotals(stats.totals) || 'nothing'}`, '', section('per kind', stats.byKind), '', section('per month of issue', stats.byIssueMonth), '', section('per currency', stats.byCurrency)].join('\n')}\n`);
   return EXIT.ok;
 }
 
@@ -307,10 +307,10 @@ function runIdOf(arg: string): string {
 
 async function helpFor(io: Io, command: string, rest: string[]): Promise<void> {
   const spec = COMMANDS[command] as CommandSpec;
-  io.stdout.write(usageOf(spec) + '\n');
+  io.stdout.write(`${usageOf(spec)}\n`);
   const workflow = rest.find((a) => !a.startsWith('-'));
   if (command === 'start' && workflow) {
-    if (isWorkflow(workflow)) io.stdout.write('\n' + (await inputFieldsHelp(workflow)) + '\n');
+    if (isWorkflow(workflow)) io.stdout.write(`\n${await inputFieldsHelp(workflow)}\n`);
     else info(io, `unknown workflow "${workflow}"${didYouMean(workflow, WORKFLOW_NAMES)}`);
   }
 }
@@ -326,7 +326,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       const about = rest[0];
       if (about && COMMANDS[about]) await helpFor(io, about, rest.slice(1));
       else if (about) throw new UsageError(`unknown command "${about}"${didYouMean(about, COMMAND_ORDER)}`);
-      else io.stdout.write(HELP + '\n');
+      else io.stdout.write(`${HELP}\n`);
       return EXIT.ok;
     }
     const spec = COMMANDS[command];

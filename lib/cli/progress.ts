@@ -244,7 +244,7 @@ export class ProgressDisplay {
     if (line && line !== this.#lastLine) {
       this.#lastLine = line;
       this.#lastDraw = this.now();
-      this.out.write(line + '\n');
+      this.out.write(`${line}\n`);
     }
   }
 

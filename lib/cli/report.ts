@@ -27,6 +27,6 @@ export async function cmdReport(io: Io, runId: string, flags: { json?: boolean }
     const errors = run.report.errors ?? [];
     if (errors.length) out.push('', ...errors.map((e) => `error ${e.code}: ${humanizeMinorUnits(e.message)}`));
   }
-  io.stdout.write(out.join('\n') + '\n');
+  io.stdout.write(`${out.join('\n')}\n`);
   return EXIT.ok;
 }

@@ -99,7 +99,7 @@ async function followLocalEmails(io: Io, stack: StackConnection, workflow: strin
 
 export function printOutcome(io: Io, stack: StackConnection, outcome: RunOutcome, text: boolean): void {
   if (text) {
-    if (outcome.report) io.stdout.write(reportSummary(outcome.report as ReportLike) + '\n');
+    if (outcome.report) io.stdout.write(`${reportSummary(outcome.report as ReportLike)}\n`);
     else {
       const p = outcome.printed;
       io.stdout.write(`${String(p.workflow)} ${String(p.runId)}: ${String(p.status)}${p.error ? ` (${String(p.error)})` : ''}\n${p.message ? `${String(p.message)}\n` : ''}`);
@@ -144,7 +144,7 @@ export async function cmdStatus(io: Io, stack: StackConnection, idOrArn: string,
       return EXIT.badInput;
     }
     const printed = { runId: record.runId, workflow: record.workflow, status: record.status, startedAt: record.startedAt, finishedAt: record.finishedAt ?? null, ...(record.report ? { report: record.report } : {}) };
-    if (text) io.stdout.write(record.report ? reportSummary(record.report as unknown as ReportLike) + '\n' : `${record.workflow} ${record.runId}: ${record.status}\n`);
+    if (text) io.stdout.write(record.report ? `${reportSummary(record.report as unknown as ReportLike)}\n` : `${record.workflow} ${record.runId}: ${record.status}\n`);
     else printJson(io, printed);
     return record.status === 'failed' ? EXIT.workflowFailed : EXIT.ok;
   }

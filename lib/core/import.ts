@@ -262,9 +262,9 @@ function toOrder(o: z.infer<typeof orderSchema>, report: Report): OrderRecord | 
     singleCurrency = false;
     fail(field, `an order is single-currency: expected ${currency} (as tickets[0].price), got ${got}`);
   };
-  o.tickets.forEach((t, i) => sameCurrency(`tickets[${i}].price.currency`, t.price.currency));
-  fees.forEach((f, i) => sameCurrency(`fees[${i}].amount.currency`, f.amount.currency));
-  o.payments.forEach((p, i) => sameCurrency(`payments[${i}].amount.currency`, p.amount.currency));
+  for (const [i, t] of o.tickets.entries()) sameCurrency(`tickets[${i}].price.currency`, t.price.currency);
+  for (const [i, f] of fees.entries()) sameCurrency(`fees[${i}].amount.currency`, f.amount.currency);
+  for (const [i, p] of o.payments.entries()) sameCurrency(`payments[${i}].amount.currency`, p.amount.currency);
 
   uniqueIds('tickets', o.tickets, fail);
   // An exchange issues the replacement of ticket T as T-X in the same order: a ticket already called so would hide T from it.

@@ -155,6 +155,6 @@ export function toDecimalString(amount: number, digits: number): string {
   const negative = amount < 0;
   const s = String(Math.abs(amount)).padStart(digits + 1, '0');
   const whole = digits === 0 ? s : s.slice(0, -digits);
-  const frac = digits === 0 ? '' : '.' + s.slice(-digits);
+  const frac = digits === 0 ? '' : `.${s.slice(-digits)}`;
   return (negative ? '-' : '') + whole + frac;
 }

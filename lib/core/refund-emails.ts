@@ -337,7 +337,7 @@ function toText(doc: Document, w: Writer): string {
   if (doc.details.length) {
     const labels = doc.details.map((d) => w.text('detailLabel', { label: d.label }));
     const width = Math.max(...labels.map((l) => l.length));
-    doc.details.forEach((d, i) => lines.push(`${(labels[i] as string).padEnd(width + 1)}${d.value}`));
+    for (const [i, d] of doc.details.entries()) lines.push(`${(labels[i] as string).padEnd(width + 1)}${d.value}`);
     lines.push('');
   }
   if (doc.table) {

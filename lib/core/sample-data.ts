@@ -206,7 +206,7 @@ export function* generateSampleLines(opts: SampleOptions = {}): Generator<string
         return stamp + String(pspCount).padStart(8, '0');
       };
       const payment = (id: number, method: string, amount: number, extra: object = {}) => ({ id: `PAY${id}`, method, amount: { amount, currency }, ...extra });
-      let payments;
+      let payments: ReturnType<typeof payment>[];
       switch (scenario) {
         case 'card':
         case 'agency_card':

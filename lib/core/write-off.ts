@@ -3,6 +3,7 @@ import { ValidationError, type FieldIssue } from './errors.ts';
 import { minorDigits, toDecimalString } from './money.ts';
 import { VOUCHER_KINDS, type Voucher, type VoucherKind } from './model.ts';
 import { tally, type Tallies } from './report.ts';
+import { getOrCreate } from './collections.ts';
 
 /**
  * Bulk write-off of vouchers and tickets (seed 002, DOMAIN.md workflow 5). A voucher is written
@@ -81,8 +82,7 @@ export function validateWriteOffCriteria(c: WriteOffCriteria, today?: string): F
 const namedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 function isNamed(code: string, codes: readonly string[] | undefined): boolean {
   if (codes === undefined) return false;
-  let set = namedSets.get(codes);
-  if (!set) namedSets.set(codes, (set = new Set(codes)));
+  const set = getOrCreate(namedSets, codes, () => new Set(codes));
   return set.has(code);
 }
 
@@ -142,7 +142,7 @@ export function renderWriteOffFile(input: {
       : ['Total: none']),
     `SHA-256: ${checksum}`,
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** One written-off voucher, as the statistics need it. */

@@ -41,7 +41,8 @@ export class StartExecutionError extends Error {
 }
 
 /** Execution names as AWS accepts them: 1-80 characters, no whitespace, brackets, wildcards or control characters. */
-const VALID_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what the name may not hold
+export const VALID_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 
 /**
  * One `states:startExecution` Task: reads its parameters as the service does (StateMachineArn,

@@ -158,7 +158,7 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
       services[name] = { pid: s.pid, url: s.url };
       continue;
     }
-    if (s && s.pid) stopPid(s.pid);
+    if (s?.pid) stopPid(s.pid);
     log(`starting ${name}…`);
     const opts2 = { detached: true, logFile: path.join(logDir, `${name}.log`) };
     const svc = name === 'dynamodb' ? await startDynamoDbLocal(opts2) : name === 'ses' ? await startSesLocal(opts2) : await startPspSandboxProcess(opts2);
@@ -180,7 +180,7 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   if (sfn?.running && !dependencyRestarted && prev?.stepfunctionsConfig === config) {
     services.stepfunctions = { pid: sfn.pid, url: sfn.url };
   } else {
-    if (sfn && sfn.pid) stopPid(sfn.pid);
+    if (sfn?.pid) stopPid(sfn.pid);
     log('starting stepfunctions…');
     const svc = await startStepFunctionsProcess({
       detached: true,

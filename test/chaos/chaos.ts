@@ -158,7 +158,7 @@ async function creditedRefundIds(): Promise<Set<string>> {
 const TERMINAL = new Set(['refunded', 'credited', 'returned_to_account', 'manual']);
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const t0 = performance.now();
   const random = mulberry32(opts.seed);
   const { runner, sandbox } = opts;
@@ -319,7 +319,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   }
   for (const [refno] of booked) {
     const r = byRefno.get(refno);
-    if (!r || r.status !== 'refunded') (ledgerMismatches++, note(`sandbox credit ${refno}, ours ${r?.status ?? 'missing'}`));
+    if (r?.status !== 'refunded') (ledgerMismatches++, note(`sandbox credit ${refno}, ours ${r?.status ?? 'missing'}`));
   }
   // Money: for every payment, our PSP credits plus credit-account entries equal what its refunds owe (manual ones: a person's).
   let moneyMismatches = 0;
@@ -405,7 +405,7 @@ async function main(): Promise<number> {
     await ensureTables(client, synth.template, prefix);
     const runner = runnerForLocalRuntime({ synth, tablePrefix: prefix, env: { ...env, POWERTOOLS_LOG_LEVEL: 'ERROR' }, preload: [chaosPreload(seedValue)] });
     const summary = await runChaos({ refunds, seed: seedValue, runner, sandbox }).finally(() => runner.close());
-    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     process.stderr.write(`chaos: ${zeros(summary) ? 'all five numbers zero' : 'NOT ZERO'} (seed ${seedValue}, ${summary.durationSeconds} s)\n`);
     return zeros(summary) ? 0 : 1;
   } finally {

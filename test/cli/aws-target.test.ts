@@ -24,7 +24,7 @@ type Report = { runId: string; status: string; outcomes: Record<string, { count:
 
 const today = new Date().toISOString().slice(0, 10);
 const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-const yesterdayNoon = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10) + 'T10:00:00Z';
+const yesterdayNoon = `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}T10:00:00Z`;
 
 const voucher = (code: string, issuedAt: string, amount: number) => JSON.stringify({ type: 'voucher', code, kind: 'value', issuedAt, validUntil: '2030-01-01', remaining: { amount, currency: 'CHF' } });
 

@@ -98,6 +98,7 @@ describe('progress from the execution history', () => {
     expect(piped[0]).toBe('CancelPerformance: 0/1,000 tickets (0 %)\n');
     expect(piped[10]).toBe('CancelPerformance: 1,000/1,000 tickets (100 %)\n');
     expect(tty.length).toBeGreaterThan(100);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is checked
     expect(tty[50]).toMatch(/^\r\x1b\[2K\[#{7}\.{13}\] CancelPerformance: 350\/1,000 tickets \(35 %\)/);
     expect(tty.at(-1)).toBe('\r\x1b[2K');
   });

@@ -45,7 +45,7 @@ function baseRecords(): Json[] {
 const LINE = { P1: 1, P2: 2, C1: 3, AG1: 4, O1: 5, O2: 6, RS1: 7, V1: 8, X1: 9 } as const;
 
 function toText(records: (Json | string)[]): string {
-  return records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+  return `${records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')}\n`;
 }
 
 /** Prepare: the base file with one change; act: validate it against `stored`. */
@@ -92,7 +92,7 @@ describe('validateImportFile: a valid file', () => {
     const records: (Json | string)[] = baseRecords();
     rec(records, LINE.O2).payments[0].settled = true;
     rec(records, LINE.V1).issuedAt = '2024-03-01T08:00:00+01:00';
-    const text = '\uFEFF' + records.map((r) => JSON.stringify(r)).join('\r\n\r\n');
+    const text = `\uFEFF${records.map((r) => JSON.stringify(r)).join('\r\n\r\n')}`;
 
     const result = await validateImportFile(text, inMemoryImportLookup([]));
 

@@ -7,7 +7,6 @@ import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts'
 
 let rt: TestRuntime;
 const PAGE = 'functions/dispatch-refunds/page.ts';
-const FINISH_SIMULATION = 'functions/dispatch-refunds/finish-simulation.ts';
 beforeAll(async () => {
   rt = await startTestRuntime();
 });

@@ -92,7 +92,7 @@ describe('group orders through the synthesized state machines', () => {
     expect((await refundsOf(`${p}AGENCY130`)).map((r) => [r.method, r.amount.amount, r.status])).toEqual([['intermediate_account', 948_750, 'returned_to_account']]);
     expect((await intermediateAccounts()).find((a) => a.agencyId === `${p}AG1`)?.openItems).toEqual([{ amount: 0, currency: 'CHF' }]);
     // The same allocation the one-transaction plan makes.
-    for (const [i, plan] of plans.entries()) {
+    for (const plan of plans) {
       const refunds = await refundsOf(plan.orderId);
       expect(refunds.map((r) => [r.paymentId, r.amount])).toEqual(plan.allocations.map((a) => [a.paymentId, a.amount]).sort());
     }

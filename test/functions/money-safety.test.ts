@@ -63,7 +63,7 @@ async function asLeftBefore(id: string, fields: Record<string, unknown>, remove:
     new UpdateCommand({
       TableName: tableName('refunds'),
       Key: refundKey(id),
-      UpdateExpression: `SET ${names.map((n, i) => `#f${i} = :v${i}`).join(', ')}, version = version + :one${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      UpdateExpression: `SET ${names.map((_n, i) => `#f${i} = :v${i}`).join(', ')}, version = version + :one${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
       ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#f${i}`, n])),
       ExpressionAttributeValues: { ...Object.fromEntries(names.map((n, i) => [`:v${i}`, fields[n]])), ':one': 1 },
     }),

@@ -164,7 +164,7 @@ describe('the local Step Functions endpoint through @aws-sdk/client-sfn', () => 
   });
 
   it('answers errors in the service shape, so the SDK raises its own exceptions', async () => {
-    const missing = arns.WriteOff!.replace(':stateMachine:', ':execution:') + ':no-such-run';
+    const missing = `${arns.WriteOff!.replace(':stateMachine:', ':execution:')}:no-such-run`;
     await expect(sfn.send(new DescribeExecutionCommand({ executionArn: missing }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
     await expect(sfn.send(new GetExecutionHistoryCommand({ executionArn: missing }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arns.WriteOff!.replace('WriteOff', 'NoSuchWorkflow'), input: '{}' }))).rejects.toBeInstanceOf(StateMachineDoesNotExist);

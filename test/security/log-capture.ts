@@ -36,7 +36,7 @@ export function captureLogs(options: { echo?: boolean } = {}): LogCapture {
     lines: () => [...captured],
     stop() {
       for (const [method, original] of originals) console[method] = original;
-      streams.forEach((stream, i) => (stream.write = writes[i] as typeof stream.write));
+      for (const [i, stream] of streams.entries()) stream.write = writes[i] as typeof stream.write;
     },
   };
 }

@@ -73,7 +73,7 @@ export async function pendingRefunds(
     );
     refunds.push({ id: `R-${orderId}`, orderId, method: spec.method, amount, currency, transactionId, ownerId, ownerKind: spec.agency ? 'agency' : 'customer' });
   });
-  const outcome = await importText(lines.join('\n') + '\n');
+  const outcome = await importText(`${lines.join('\n')}\n`);
   if (!outcome.ok) throw new Error(`fixture import failed: ${JSON.stringify(outcome.issues)}`);
   for (const [i, r] of refunds.entries()) {
     const status = specs[i]?.status ?? 'pending';

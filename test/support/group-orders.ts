@@ -84,5 +84,5 @@ export function groupOrderDataset(p: string, opts: GroupDatasetOptions): string 
     const ts = tickets(`S${i}`, 'P1', 1);
     lines.push(order(`S${i}`, { customerId: `${p}C2` }, ts, [{ id: 'PAY1', method: 'card', amount: chf(sumOf(ts)), pspTransactionId: newTransactionId() }]));
   }
-  return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+  return `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`;
 }

@@ -67,7 +67,7 @@ export async function seedOneTicketRefunds(n: number, opts: OneTicketRefundsOpti
     } else specs.push({ id: `R${i}`, orderId, method, amount, tx, owner });
   }
   // Registered in-process: the CLI's registration would post thousands per request, above the sandbox's body limit.
-  const imported = await importText(lines.join('\n') + '\n', '');
+  const imported = await importText(`${lines.join('\n')}\n`, '');
   if (!imported.ok) throw new Error(`refund data refused: ${JSON.stringify(imported.issues?.slice(0, 3))}`);
   const txs = new Map<string, { transactionId: string; amount: { amount: number; currency: string }; paymentMethod: string }>();
   for (const s of specs) {

@@ -1,6 +1,7 @@
 import type { Money } from '../../core/money.ts';
 import { scanAll, type Item } from './items.ts';
 import { tableName } from './table-names.ts';
+import { getOrCreate } from '../../core/collections.ts';
 
 /**
  * Accounts are ledgers: one item per movement, keyed by what caused it (a refund id, an
@@ -59,8 +60,7 @@ function sumByOwner(items: Item[], ownerField: string): Map<string, { kind?: str
   const owners = new Map<string, { kind?: string; totals: Map<string, number> }>();
   for (const item of items) {
     const owner = item[ownerField] as string;
-    let entry = owners.get(owner);
-    if (!entry) owners.set(owner, (entry = { kind: item.ownerKind as string | undefined, totals: new Map() }));
+    const entry = getOrCreate(owners, owner, () => ({ kind: item.ownerKind as string | undefined, totals: new Map() }));
     const currency = item.currency as string;
     entry.totals.set(currency, (entry.totals.get(currency) ?? 0) + (item.amount as number));
   }

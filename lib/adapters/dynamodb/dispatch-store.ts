@@ -114,9 +114,6 @@ function creditActions(r: DispatchRefund, runId: string, at: string, notify = tr
   ];
 }
 
-/** DynamoDB's limit of actions per TransactWriteItems. */
-const MAX_ACTIONS = 100;
-
 export interface OpenPage {
   refunds: DispatchRefund[];
   cursor: string | null;

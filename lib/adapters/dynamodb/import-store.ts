@@ -9,6 +9,7 @@ import { documentClient } from './client.ts';
 import { batchPut, type Item } from './items.ts';
 import { OrderRepository, orderItems, orderPk } from './orders.ts';
 import { tableName, type TableKey } from './table-names.ts';
+import { getOrCreate } from '../../core/collections.ts';
 
 /** Where each kind of imported record lives: table and key. */
 function location(key: RecordKey): { table: TableKey; pk: string; sk: string } {
@@ -46,8 +47,7 @@ export class DynamoImportLookup implements ImportLookup {
     const byTable = new Map<TableKey, { key: RecordKey; pk: string; sk: string }[]>();
     for (const key of keys) {
       const loc = location(key);
-      let list = byTable.get(loc.table);
-      if (!list) byTable.set(loc.table, (list = []));
+      const list = getOrCreate(byTable, loc.table, () => []);
       list.push({ key, pk: loc.pk, sk: loc.sk });
     }
     const result = new Map<RecordKey, string>();
@@ -111,8 +111,7 @@ export async function writeImport(fresh: ImportRecord[], at = new Date().toISOSt
         headers.push(header);
         for (const t of record.tickets) {
           catalog.push({ pk: `TICKET#${t.id}`, sk: 'TICKET', orderId: record.id });
-          let f = facets.get(t.performanceId);
-          if (!f) facets.set(t.performanceId, (f = emptyFacets()));
+          const f = getOrCreate(facets, t.performanceId, () => emptyFacets());
           f.quotas.add(t.quota);
           f.seatCategories.add(t.seatCategory);
           f.productFamilies.add(t.productFamily);

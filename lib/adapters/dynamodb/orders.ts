@@ -4,6 +4,7 @@ import { documentClient } from './client.ts';
 import { queryAll, scanAll, type Item } from './items.ts';
 import { shardOf } from './refunds.ts';
 import { INDEX, PERFORMANCE_SHARDS, tableName } from './table-names.ts';
+import { getOrCreate } from '../../core/collections.ts';
 
 /**
  * One order is one partition: HEADER, TICKET#, FEE#, PAYMENT#, CANCELLATION# items, and the
@@ -208,8 +209,7 @@ export class OrderRepository {
     const byOrder = new Map<string, Item[]>();
     for await (const item of scanAll(tableName('orders'), { segments: 4 })) {
       const pk = item.pk as string;
-      let list = byOrder.get(pk);
-      if (!list) byOrder.set(pk, (list = []));
+      const list = getOrCreate(byOrder, pk, () => []);
       list.push(item);
     }
     for (const items of byOrder.values()) {

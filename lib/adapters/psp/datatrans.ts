@@ -18,7 +18,7 @@ export interface PspLogger {
 }
 
 const stderrLogger: PspLogger = {
-  warn: (message, details) => process.stderr.write(JSON.stringify({ level: 'WARN', component: 'psp', message, ...details }) + '\n'),
+  warn: (message, details) => process.stderr.write(`${JSON.stringify({ level: 'WARN', component: 'psp', message, ...details })}\n`),
 };
 
 export interface DatatransOptions {
@@ -103,7 +103,7 @@ export class DatatransPsp implements RefundPsp {
 
   constructor(options: DatatransOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.authorization = 'Basic ' + Buffer.from(`${options.merchantId}:${options.password}`, 'utf8').toString('base64');
+    this.authorization = `Basic ${Buffer.from(`${options.merchantId}:${options.password}`, 'utf8').toString('base64')}`;
     this.timeoutMs = options.timeoutMs;
     this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeHttpTransport());
     this.logger = options.logger ?? stderrLogger;

@@ -109,7 +109,9 @@ export function fetchTransport(fetchImpl: typeof fetch): HttpTransport {
       const res = await fetchImpl(req.url, init);
       const body = await res.text();
       const headers: Record<string, string | undefined> = {};
-      res.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+      res.headers.forEach((v, k) => {
+        headers[k.toLowerCase()] = v;
+      });
       return { kind: 'response', status: res.status, headers, body };
     } catch (err) {
       const code = errorCode(err);

@@ -152,7 +152,6 @@ function canonical(value: unknown): string {
   }
   return JSON.stringify(value);
 }
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function emptyStats(): SandboxStats {
   return {
@@ -164,7 +163,7 @@ function emptyStats(): SandboxStats {
 export async function startPspSandbox(options: PspSandboxOptions = {}): Promise<PspSandbox> {
   const host = options.host ?? '127.0.0.1';
   const merchantId = options.merchantId ?? SANDBOX_MERCHANT_ID;
-  const expectedAuth = Buffer.from('Basic ' + Buffer.from(`${merchantId}:${options.password ?? SANDBOX_PASSWORD}`).toString('base64'));
+  const expectedAuth = Buffer.from(`Basic ${Buffer.from(`${merchantId}:${options.password ?? SANDBOX_PASSWORD}`).toString('base64')}`);
   const baseNow = options.now ?? Date.now;
   let clockOffset = 0;
   const now = () => baseNow() + clockOffset;

@@ -31,7 +31,7 @@ const sandbox = await startPspSandbox({
   rateLimitPerSecond: rate && rate > 0 ? rate : null,
   seed: intOption('seed', values.seed) ?? 1,
 });
-process.stdout.write(JSON.stringify({ url: sandbox.url, pid: process.pid }) + '\n');
+process.stdout.write(`${JSON.stringify({ url: sandbox.url, pid: process.pid })}\n`);
 
 let stopping = false;
 const shutdown = () => {

@@ -39,7 +39,7 @@ for (const required of ['template', 'prefix', 'dynamodb', 'ses', 'psp'] as const
 const logFile = path.join(localHome(), 'logs', 'functions.log');
 mkdirSync(path.dirname(logFile), { recursive: true });
 const log = createWriteStream(logFile, { flags: 'a' });
-const write = (...args: unknown[]) => log.write(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') + '\n');
+const write = (...args: unknown[]) => log.write(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
 console.log = console.info = console.warn = console.error = console.debug = console.trace = write;
 
 const template = JSON.parse(readFileSync(values.template as string, 'utf8')) as CfnTemplate;
@@ -51,7 +51,7 @@ const tableNames = tableNamesByLogicalId(template, prefix);
 const runner = runnerForLocalRuntime({ synth: { template: template as unknown as Record<string, unknown>, path: values.template as string }, tablePrefix: prefix, env, functionEnv: stageTuning() });
 const endpoint = new StepFunctionsEndpoint(new LocalStack({ template, tableNames, region: env.AWS_REGION }), runner);
 const running = await startStepFunctionsEndpoint(endpoint, { port: Number(values.port), host: values.host });
-process.stdout.write(JSON.stringify({ url: running.url, pid: process.pid }) + '\n');
+process.stdout.write(`${JSON.stringify({ url: running.url, pid: process.pid })}\n`);
 
 let stopping = false;
 const shutdown = () => {

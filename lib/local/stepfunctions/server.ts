@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { continuedIn } from '../../core/continuation.ts';
 import { HISTORY_EVENT_LIMIT } from '../execution-limits.ts';
-import { StartExecutionError, type ExecutionStarter, type StartRequest, type StartedExecution } from '../nested-executions.ts';
+import { StartExecutionError, VALID_NAME, type ExecutionStarter, type StartRequest, type StartedExecution } from '../nested-executions.ts';
 import type { ExecutionResult, StartOptions } from '../runner.ts';
 import { ExecutionHistory, taskResourceOf, type HistoryEvent, type TaskResource } from './history.ts';
 import type { LocalMachine, LocalStack } from './stack.ts';
@@ -59,9 +59,6 @@ export class ServiceError extends Error {
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const seconds = (ms: number) => ms / 1000;
-/** Execution names as AWS accepts them: 1-80 characters, no whitespace, brackets, wildcards or control characters. */
-const VALID_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
-
 function token(offset: number): string {
   return Buffer.from(JSON.stringify({ offset })).toString('base64');
 }

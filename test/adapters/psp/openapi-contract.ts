@@ -54,7 +54,7 @@ const operations = Object.entries(spec.paths).flatMap(([template, methods]) =>
     method: method.toUpperCase(),
     template,
     op,
-    regex: new RegExp('^' + template.replace(/\{[^}]+\}/g, '([^/]+)') + '$'),
+    regex: new RegExp(`^${template.replace(/\{[^}]+\}/g, '([^/]+)')}$`),
     names: [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string),
   })),
 );
