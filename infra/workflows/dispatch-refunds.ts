@@ -8,6 +8,7 @@ import { RefundFunction } from '../constructs/refund-function.ts';
 import { autoApprovalLimitsOf, pspUrlOf, schedulesEnabledOf } from '../settings.ts';
 import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
+import { pagingMap } from './paging.ts';
 
 const WORKFLOW = 'DispatchRefunds';
 const ENTRY = 'functions/dispatch-refunds';
@@ -60,21 +61,17 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
 
     // A paging loop over the shards of an index, pages for a minute a call, tallies carried along;
     // a shard that had its calls in this execution pauses (the run goes on in the next one).
-    const shardMap = (name: string, pageFunction: RefundFunction, itemsPath: string, selector: Record<string, unknown>, resultPath: string) => {
-      const page = lambdaStep(this, `${name}Page`, pageFunction);
-      const done = new sfn.Pass(this, `${name}ShardDone`, {
-        parameters: { 'shard.$': '$.shard', 'cursor.$': '$.cursor', 'page.$': '$.page', 'done.$': '$.done', 'calls.$': '$.calls', 'tallies.$': '$.tallies' },
-      });
-      const more = new sfn.Choice(this, `${name}MorePages`)
-        .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), done)
-        .otherwise(page);
-      return new sfn.Map(this, `${name}Shards`, {
+    const shardMap = (name: string, pageFunction: RefundFunction, itemsPath: string, selector: Record<string, unknown>, resultPath: string) =>
+      pagingMap(this, {
+        mapId: `${name}Shards`,
+        page: { id: `${name}Page`, fn: pageFunction },
+        moreId: `${name}MorePages`,
+        doneId: `${name}ShardDone`,
+        keep: ['shard', 'cursor', 'page', 'done', 'calls', 'tallies'],
         itemsPath,
-        maxConcurrency: 16,
         itemSelector: { ...selector, 'shard.$': '$$.Map.Item.Value', 'cursor': null, 'page': 0, 'tallies': {}, 'calls': 0, 'callsLeft.$': '$.continuation.callsLeft' },
         resultPath,
-      }).itemProcessor(page.next(more));
-    };
+      });
     const passSelector = (runIdPath: string, mode: string | null) => ({
       'runId.$': runIdPath,
       ...(mode ? { mode } : { 'mode.$': '$.mode', 'logPrefix.$': '$.logPrefix' }),
@@ -91,25 +88,13 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
       payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput' },
       resultPath: '$.openedReconcile',
     });
-    const reconcilePage = lambdaStep(this, 'ReconcileFirstPage', reconcilePageFn);
-    const reconcileSegmentDone = new sfn.Pass(this, 'ReconcileFirstSegmentDone', {
-      parameters: {
-        'segment.$': '$.segment',
-        'cursor.$': '$.cursor',
-        'page.$': '$.page',
-        'done.$': '$.done',
-        'calls.$': '$.calls',
-        'tallies.$': '$.tallies',
-        'differences.$': '$.differences',
-        'differenceCount.$': '$.differenceCount',
-      },
-    });
-    const reconcileMore = new sfn.Choice(this, 'ReconcileFirstMore')
-      .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), reconcileSegmentDone)
-      .otherwise(reconcilePage);
-    const reconcileSegments = new sfn.Map(this, 'ReconcileFirstSegments', {
+    const reconcileSegments = pagingMap(this, {
+      mapId: 'ReconcileFirstSegments',
+      page: { id: 'ReconcileFirstPage', fn: reconcilePageFn },
+      moreId: 'ReconcileFirstMore',
+      doneId: 'ReconcileFirstSegmentDone',
+      keep: ['segment', 'cursor', 'page', 'done', 'calls', 'tallies', 'differences', 'differenceCount'],
       itemsPath: '$.segments',
-      maxConcurrency: 16,
       itemSelector: {
         'runId.$': '$.reconcileRunId',
         'scope.$': '$.reconcileScope',
@@ -122,7 +107,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
         'callsLeft.$': '$.continuation.callsLeft',
       },
       resultPath: '$.reconcileSegments',
-    }).itemProcessor(reconcilePage.next(reconcileMore));
+    });
     const finishReconcile = lambdaStep(this, 'FinishReconcileFirst', reconcileFinishFn, {
       payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput', 'segmentResults.$': '$.reconcileSegments' },
       resultPath: '$.reconciled',

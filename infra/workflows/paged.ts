@@ -1,9 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, lambdaStep, validateStep, rejectInput, type WorkflowDeps } from './common.ts';
+import type { TableKey } from '../../lib/adapters/dynamodb/table-names.ts';
+import { RefundFunction } from '../constructs/refund-function.ts';
+import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
+import { pagingMap } from './paging.ts';
 
 export interface PagedWorkflowProps {
   workflow: string;
@@ -46,28 +48,16 @@ export function pagedWorkflow(scope: Construct, deps: WorkflowDeps, props: Paged
   open.addCatch(failure, { errors: ['States.ALL'], resultPath: '$.error' });
 
   // 3. Every shard of the performance, pages by call; tallies travel in the state.
-  const page = lambdaStep(scope, props.page.id, props.page.fn, { timeout: Duration.minutes(5) });
-  const shardFinished = new sfn.Pass(scope, 'ShardFinished', {
-    parameters: {
-      'shard.$': '$.shard',
-      'cursor.$': '$.cursor',
-      'done.$': '$.done',
-      'calls.$': '$.calls',
-      'pages.$': '$.pages',
-      'tallies.$': '$.tallies',
-      'errors.$': '$.errors',
-      'moreErrors.$': '$.moreErrors',
-    },
-  });
-  const shardDone = new sfn.Choice(scope, 'ShardDone')
-    .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), shardFinished)
-    .otherwise(page);
-  const shards = new sfn.Map(scope, props.page.mapId, {
+  const shards = pagingMap(scope, {
+    mapId: props.page.mapId,
+    page: { id: props.page.id, fn: props.page.fn, timeout: Duration.minutes(5) },
+    moreId: 'ShardDone',
+    doneId: 'ShardFinished',
+    keep: ['shard', 'cursor', 'done', 'calls', 'pages', 'tallies', 'errors', 'moreErrors'],
     itemsPath: '$.shards',
-    maxConcurrency: 16,
     itemSelector: { 'runId.$': '$.runId', 'input.$': '$.input', ...carried, 'shard.$': '$$.Map.Item.Value', 'calls': 0, 'callsLeft.$': '$.continuation.callsLeft' },
     resultPath: '$.shardResults',
-  }).itemProcessor(page.next(shardDone));
+  });
   shards.addCatch(failure, { errors: ['States.ALL'], resultPath: '$.error' });
 
   // 4. Sum the tallies into the run report; it is the execution's output.
@@ -80,4 +70,50 @@ export function pagedWorkflow(scope: Construct, deps: WorkflowDeps, props: Paged
   shards.next(continuation.gate('AfterShards', { resumeAt: props.page.mapId, shards: { items: 'shards', results: 'shardResults', key: 'shard' } }, finish));
   validate.next(continuation.budget()).next(open).next(shards);
   return { definition: continuation.entry(validate, { [props.page.mapId]: shards }), continuation };
+}
+
+/** Tables a stage reads or writes, by key. */
+type Bindings = [TableKey, 'RO' | 'RW'][];
+
+export interface PerformanceWorkflowProps {
+  workflow: string;
+  service: string;
+  validate: { id: string; entry: string; tables: Bindings };
+  open: { entry: string; tables: Bindings };
+  page: { fnId: string; entry: string; mapId: string; id: string };
+  carry?: string[];
+}
+
+/**
+ * A workflow over every ticket of a performance (CancelPerformance, PartialRefund): its stages
+ * and their tables, the paged definition, the state machine allowed to continue its own runs.
+ */
+export function performanceWorkflow(scope: Construct, deps: WorkflowDeps, props: PerformanceWorkflowProps): WorkflowStateMachine {
+  const { service } = props;
+  const bind = (fn: RefundFunction, tables: Bindings) => {
+    for (const [key, access] of tables) fn.bindTable(deps.tables[key], key, access);
+    return fn;
+  };
+  const validateFn = bind(new RefundFunction(scope, 'ValidateFn', { entry: props.validate.entry, service, timeout: Duration.seconds(30) }), props.validate.tables);
+  const openFn = bind(new RefundFunction(scope, 'OpenRunFn', { entry: props.open.entry, service, timeout: Duration.seconds(30) }), props.open.tables);
+  const pageFn = bind(new RefundFunction(scope, props.page.fnId, { entry: props.page.entry, service, timeout: Duration.minutes(5) }), [
+    ['orders', 'RW'],
+    ['refunds', 'RW'],
+    ['intermediateAccounts', 'RW'],
+    ['runs', 'RW'],
+  ]);
+  const finishFn = bind(new RefundFunction(scope, 'FinishRunFn', { entry: 'functions/runs/finish-paged-run.ts', service, timeout: Duration.seconds(60) }), [['runs', 'RW']]);
+
+  const paged = pagedWorkflow(scope, deps, {
+    workflow: props.workflow,
+    service,
+    validate: { id: props.validate.id, fn: validateFn },
+    open: openFn,
+    page: { mapId: props.page.mapId, id: props.page.id, fn: pageFn },
+    finish: finishFn,
+    ...(props.carry ? { carry: props.carry } : {}),
+  });
+  const machine = new WorkflowStateMachine(scope, 'Machine', { workflow: props.workflow, definition: paged.definition, timeout: Duration.hours(6) });
+  paged.continuation.grant(machine);
+  return machine;
 }

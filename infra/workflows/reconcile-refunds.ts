@@ -5,6 +5,7 @@ import { RefundFunction } from '../constructs/refund-function.ts';
 import { pspUrlOf } from '../settings.ts';
 import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
+import { pagingMap } from './paging.ts';
 
 const WORKFLOW = 'ReconcileRefunds';
 
@@ -37,28 +38,16 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
       resultPath: '$.opened',
     });
     // 2. Over 16 scan segments of the refunds, page by page: ask the PSP, settle, compare.
-    const page = lambdaStep(this, 'ReconcilePage', pageFn);
-    const segmentDone = new sfn.Pass(this, 'SegmentDone', {
-      parameters: {
-        'segment.$': '$.segment',
-        'cursor.$': '$.cursor',
-        'page.$': '$.page',
-        'done.$': '$.done',
-        'calls.$': '$.calls',
-        'tallies.$': '$.tallies',
-        'differences.$': '$.differences',
-        'differenceCount.$': '$.differenceCount',
-      },
-    });
-    const more = new sfn.Choice(this, 'MoreRefunds')
-      .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), segmentDone)
-      .otherwise(page);
-    const segments = new sfn.Map(this, 'ReconcileSegments', {
+    const segments = pagingMap(this, {
+      mapId: 'ReconcileSegments',
+      page: { id: 'ReconcilePage', fn: pageFn },
+      moreId: 'MoreRefunds',
+      doneId: 'SegmentDone',
+      keep: ['segment', 'cursor', 'page', 'done', 'calls', 'tallies', 'differences', 'differenceCount'],
       itemsPath: '$.segments',
-      maxConcurrency: 16,
       itemSelector: { 'runId.$': '$.runId', 'scope.$': '$.scope', 'segment.$': '$$.Map.Item.Value', 'page': 0, 'tallies': {}, 'differences': [], 'differenceCount': 0, 'calls': 0, 'callsLeft.$': '$.continuation.callsLeft' },
       resultPath: '$.segmentResults',
-    }).itemProcessor(page.next(more));
+    });
     // The customers told of late failures: their emails are in the outbox; SendEmails sends them.
     // 3. The reconciliation report.
     const finish = lambdaStep(this, 'FinishReconcile', finishFn, {

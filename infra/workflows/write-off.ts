@@ -8,6 +8,7 @@ import { Operations } from '../constructs/operations.ts';
 import { RefundFunction } from '../constructs/refund-function.ts';
 import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
+import { pagingMap } from './paging.ts';
 
 /** Must match WRITE_OFF_SEGMENTS in functions/write-off/validate.ts (the items of the Map). */
 const MAX_CONCURRENCY = 16;
@@ -79,23 +80,12 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
     open.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // 3. Every scan segment in parallel, each a paging loop: decide (and write off) pages for a minute a call, loop until done.
-    const processPage = lambdaStep(this, 'WriteOffPage', pageFn);
-    const segmentFinished = new sfn.Pass(this, 'SegmentFinished', {
-      parameters: {
-        'segment.$': '$.segment',
-        'cursor.$': '$.cursor',
-        'done.$': '$.done',
-        'calls.$': '$.calls',
-        'page.$': '$.page',
-        'pages.$': '$.page',
-        'selected.$': '$.selected',
-        'tallies.$': '$.tallies',
-      },
-    });
-    const segmentDone = new sfn.Choice(this, 'SegmentDone')
-      .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.done', true), sfn.Condition.booleanEquals('$.pause', true)), segmentFinished)
-      .otherwise(processPage);
-    const segments = new sfn.Map(this, 'ScanSegments', {
+    const segments = pagingMap(this, {
+      mapId: 'ScanSegments',
+      page: { id: 'WriteOffPage', fn: pageFn },
+      moreId: 'SegmentDone',
+      doneId: 'SegmentFinished',
+      keep: ['segment', 'cursor', 'done', 'calls', 'page', ['pages', 'page'], 'selected', 'tallies'],
       itemsPath: '$.segments',
       maxConcurrency: MAX_CONCURRENCY,
       itemSelector: {
@@ -110,7 +100,7 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
         'callsLeft.$': '$.continuation.callsLeft',
       },
       resultPath: '$.segmentResults',
-    }).itemProcessor(processPage.next(segmentDone));
+    });
     segments.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // 4. Sum the tallies, render and store the file, finish the run with its report.
