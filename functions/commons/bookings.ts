@@ -4,7 +4,7 @@ import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { crashPoint } from './chaos.ts';
 import { PAYMENT_METHODS } from '../../lib/core/model.ts';
-import { finishedStatus, mergeTallies, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
+import { finishedStatus, mergeTallies, TalliesSchema, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
 
 /** What the cancellation workflows share: input pieces, tallies of bookings, paging, the run's end. */
 
@@ -16,7 +16,6 @@ export const AllocationOrder = z
 
 export const ReportError = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
 export type ReportErrorEntry = z.infer<typeof ReportError>;
-export const TalliesSchema = z.record(z.string(), z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) }));
 
 /** Errors carried in the state are capped so the payload stays small; the rest are counted. */
 export const MAX_CARRIED_ERRORS = 20;

@@ -5,7 +5,8 @@ import { approvalNeeded, parseApprovalLimits, selectionFingerprint } from '../..
 import { NotFoundError } from '../../lib/core/errors.ts';
 import { mergeTallies, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
-import { TalliesSchema, WORKFLOW } from './shared.ts';
+import { TalliesSchema } from '../../lib/core/report.ts';
+import { WORKFLOW } from './shared.ts';
 
 const Input = z.object({
   simulationRunId: z.string(),

@@ -4,7 +4,8 @@ import { finishedStatus, mergeTallies, type RunReport } from '../../lib/core/rep
 import { stage } from '../commons/handler.ts';
 import { METRIC } from '../commons/metric-names.ts';
 import { countMetric } from '../commons/powertools.ts';
-import { TalliesSchema, WORKFLOW } from './shared.ts';
+import { TalliesSchema } from '../../lib/core/report.ts';
+import { WORKFLOW } from './shared.ts';
 
 const Input = z.object({
   runId: z.string(),

@@ -5,13 +5,13 @@ import { DatatransPsp } from '../../lib/adapters/psp/datatrans.ts';
 import { loadDatatransConfig } from '../../lib/adapters/psp/config.ts';
 import { PspConfigurationError, type PspTransactionLookup, type PspRefundOutcome, type PspCreditLookup, type RefundPsp } from '../../lib/adapters/psp/port.ts';
 import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
+import { TalliesSchema } from '../../lib/core/report.ts';
 import { envInt } from '../commons/bookings.ts';
 import { METRIC } from '../commons/metric-names.ts';
 import { logger, metrics } from '../commons/powertools.ts';
 
 export const WORKFLOW = 'DispatchRefunds';
 
-export const TalliesSchema = z.record(z.string(), z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) }));
 
 /** What every page of a pass carries through the paging loop. */
 export const PageState = z.object({

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { finishedStatus, mergeTallies, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
-import { TalliesSchema } from '../dispatch-refunds/shared.ts';
+import { TalliesSchema } from '../../lib/core/report.ts';
 
 const Input = z.object({
   runId: z.string(),

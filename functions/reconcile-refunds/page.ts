@@ -5,7 +5,8 @@ import { PspConfigurationError } from '../../lib/adapters/psp/port.ts';
 import { tally } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
-import { envInt, forEachConcurrently, psp, TalliesSchema } from '../dispatch-refunds/shared.ts';
+import { TalliesSchema } from '../../lib/core/report.ts';
+import { envInt, forEachConcurrently, psp } from '../dispatch-refunds/shared.ts';
 import { Difference, lookupTiming, reconcileTransaction } from './transaction.ts';
 import { SCAN_SEGMENTS } from './validate.ts';
 

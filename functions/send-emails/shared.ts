@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { Continuation } from '../commons/paging.ts';
-import { TalliesSchema } from '../dispatch-refunds/shared.ts';
+import { TalliesSchema } from '../../lib/core/report.ts';
 
 export const WORKFLOW = 'SendEmails';
 

@@ -3,7 +3,7 @@ import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { readSelectedCodes } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { storeWriteOffFile } from '../../lib/adapters/s3/write-off-files.ts';
 import { ConflictError } from '../../lib/core/errors.ts';
-import { mergeTallies, type RunReport, type Tallies } from '../../lib/core/report.ts';
+import { mergeTallies, TalliesSchema, type RunReport, type Tallies } from '../../lib/core/report.ts';
 import { renderWriteOffFile, writeOffChecksum } from '../../lib/core/write-off.ts';
 import { stage } from '../commons/handler.ts';
 import { METRIC } from '../commons/metric-names.ts';
@@ -11,12 +11,11 @@ import { countMetric, logger } from '../commons/powertools.ts';
 import { WRITE_OFF_WORKFLOW } from './open-run.ts';
 import { ValidatedWriteOffInput } from './validate.ts';
 
-const OutcomeTally = z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) });
 const Input = z.object({
   runId: z.string(),
   startedAt: z.string(),
   input: ValidatedWriteOffInput,
-  segmentResults: z.array(z.object({ segment: z.number().int(), pages: z.number().int(), selected: z.number().int(), tallies: z.record(z.string(), OutcomeTally) })),
+  segmentResults: z.array(z.object({ segment: z.number().int(), pages: z.number().int(), selected: z.number().int(), tallies: TalliesSchema })),
 });
 
 /**

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { putSelectedCodes, readExclusionSnapshot, VoucherRepository, type StoredVoucher } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { ConflictError, NotFoundError } from '../../lib/core/errors.ts';
-import { tally, type Tallies } from '../../lib/core/report.ts';
+import { TalliesSchema, tally, type Tallies } from '../../lib/core/report.ts';
 import { decideWriteOff, type WriteOffCriteria } from '../../lib/core/write-off.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage } from '../commons/handler.ts';
@@ -15,7 +15,6 @@ export const WRITE_OFF_PAGE_SIZE = 1000;
 const GROUP_SIZE = 25;
 const GROUPS_IN_FLIGHT = 4;
 
-const OutcomeTally = z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) });
 const PageInput = z.object({
   runId: z.string(),
   input: ValidatedWriteOffInput,
@@ -24,7 +23,7 @@ const PageInput = z.object({
   /** Where the segment's scan goes on (null: from the start, or done). */
   cursor: z.record(z.string(), z.unknown()).nullish(),
   page: z.number().int().min(0),
-  tallies: z.record(z.string(), OutcomeTally),
+  tallies: TalliesSchema,
   selected: z.number().int().min(0),
   ...CallFields.shape,
 });

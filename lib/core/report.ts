@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { MoneyRuleError } from './errors.ts';
 import { money, type Money } from './money.ts';
 
@@ -13,6 +14,10 @@ export interface OutcomeTally {
 }
 
 export type Tallies = Record<string, OutcomeTally>;
+
+/** The tallies as they travel between stages (one schema for every stage and report). */
+export const OutcomeTallySchema = z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) });
+export const TalliesSchema = z.record(z.string(), OutcomeTallySchema);
 
 /**
  * How a run ended (CONTRACT.md): `succeeded`; `completed_with_errors` when it went to its end but
