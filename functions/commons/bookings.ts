@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { BookOrdersOptions, OrderBooking } from '../../lib/adapters/dynamodb/cancellations.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
-import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { pageLogKey, RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { crashPoint } from './chaos.ts';
 import { PAYMENT_METHODS } from '../../lib/core/model.ts';
 import { finishedStatus, mergeTallies, TalliesSchema, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
@@ -114,7 +114,7 @@ export async function runPage(
     }
   }
   const pages = (state.pages ?? 0) + 1;
-  const key = `shard${String(state.shard).padStart(2, '0')}#page${String(pages).padStart(5, '0')}`;
+  const key = pageLogKey(state.shard, pages);
   await new RunRepository().log(state.runId, key, bookings.map(bookingLine));
   return { cursor: page.cursor, pages, done: page.done, tallies, errors, moreErrors };
 }

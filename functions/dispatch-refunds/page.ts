@@ -1,6 +1,6 @@
 import { DispatchStore, type DispatchRefund } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
-import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { pageLogKey, RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { PspConfigurationError, type PspRefundOutcome, type PspRefundRequest, type RefundPsp } from '../../lib/adapters/psp/port.ts';
 import type { SelectedRefund } from '../../lib/core/dispatch.ts';
 import { KEY_TRUST_MS, planSend, resultOfTries, retriesAfter, type AttemptResult } from '../../lib/core/psp-decisions.ts';
@@ -12,7 +12,7 @@ import { stage, type StageContext } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { logger } from '../commons/powertools.ts';
 import { lookupTiming, reconcileTransaction } from '../reconcile-refunds/transaction.ts';
-import { envInt, forEachConcurrently, PageState, pageKey, psp } from './shared.ts';
+import { envInt, forEachConcurrently, PageState, psp } from './shared.ts';
 
 const PageInput = PageState.extend(CallFields.shape);
 const Input = z.preprocess((raw) => shardItem(raw), PageInput);
@@ -82,7 +82,7 @@ async function dispatchPage(state: z.infer<typeof PageInput>, ctx: StageContext)
       }
     }
   }
-  await new RunRepository().log(state.runId, pageKey(state.shard, state.page, state.logPrefix), lines);
+  await new RunRepository().log(state.runId, pageLogKey(state.shard, state.page, { prefix: state.logPrefix }), lines);
   return { ...state, cursor: page.cursor, page: state.page + 1, done: page.cursor === null, tallies };
 }
 

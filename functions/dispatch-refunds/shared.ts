@@ -34,7 +34,6 @@ export const PageState = z.object({
 });
 export type PageState = z.infer<typeof PageState>;
 
-export const pageKey = (shard: number, page: number, prefix = '') => `${prefix}shard${String(shard).padStart(2, '0')}#page${String(page).padStart(5, '0')}`;
 
 let cachedPsp: { key: string; psp: RefundPsp } | undefined;
 /**

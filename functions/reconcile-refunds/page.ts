@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { DispatchStore, type DispatchRefund } from '../../lib/adapters/dynamodb/dispatch-store.ts';
-import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { pageLogKey, RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { PspConfigurationError } from '../../lib/adapters/psp/port.ts';
 import { tally } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
@@ -81,7 +81,7 @@ async function reconcilePage(state: z.infer<typeof PageInput>) {
   });
   if (stopped) throw stopped;
 
-  await new RunRepository().log(state.runId, `seg${String(state.segment).padStart(2, '0')}#page${String(state.page).padStart(5, '0')}`, lines);
+  await new RunRepository().log(state.runId, pageLogKey(state.segment, state.page, { unit: 'seg' }), lines);
   return {
     ...state,
     cursor: page.cursor,
