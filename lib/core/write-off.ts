@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationError, type FieldIssue } from './errors.ts';
-import { minorDigits, toDecimalString } from './money.ts';
+import { minorDigits, toDecimalString, type Money } from './money.ts';
 import { VOUCHER_KINDS, type Voucher, type VoucherKind } from './model.ts';
 import { tally, type Tallies } from './report.ts';
 import { getOrCreate } from './collections.ts';
@@ -100,6 +100,67 @@ export function decideWriteOff(v: Voucher, c: WriteOffCriteria, excluded: Readon
   if (v.lastReversal && !named) return { eligible: false, reason: 'reversed' };
   if (v.remaining.amount <= 0) return { eligible: false, reason: 'nothing_remaining' };
   return { eligible: true };
+}
+
+/** A voucher as a write-off run sees it: the stored amount a write-off took, when written off. */
+export type WriteOffCandidate = Voucher & { writtenOffAmount?: number | null };
+
+export interface WriteOffPageContext {
+  runId: string;
+  simulate: boolean;
+  criteria: WriteOffCriteria;
+  excluded: ReadonlySet<string>;
+}
+
+/** What a page decides before writing: its tallies so far, the codes selected, the vouchers to write off. */
+export interface WriteOffPagePlan<V extends WriteOffCandidate> {
+  tallies: Tallies;
+  selected: string[];
+  toWrite: V[];
+}
+
+/**
+ * Decides a page of vouchers: skipped ones tallied with their reason, a simulation's eligible ones
+ * selected, a real run's eligible ones to write. A voucher this very run already wrote off (a
+ * retried page) is counted again, never written again.
+ */
+export function planWriteOffPage<V extends WriteOffCandidate>(vouchers: readonly V[], ctx: WriteOffPageContext, tallies: Tallies): WriteOffPagePlan<V> {
+  const outcome = writeOffOutcome(ctx.simulate);
+  const plan: WriteOffPagePlan<V> = { tallies, selected: [], toWrite: [] };
+  for (const v of vouchers) {
+    if (!ctx.simulate && v.writtenOff?.runId === ctx.runId) {
+      plan.selected.push(v.code);
+      plan.tallies = tally(plan.tallies, outcome, { amount: v.writtenOffAmount ?? 0, currency: v.remaining.currency });
+      continue;
+    }
+    const decision = decideWriteOff(v, ctx.criteria, ctx.excluded);
+    if (!decision.eligible) plan.tallies = tally(plan.tallies, `skipped:${decision.reason}`, v.remaining);
+    else if (ctx.simulate) {
+      plan.selected.push(v.code);
+      plan.tallies = tally(plan.tallies, outcome, v.remaining);
+    } else plan.toWrite.push(v);
+  }
+  return plan;
+}
+
+/** The outcome a selected voucher counts under. */
+export function writeOffOutcome(simulate: boolean): 'would_write_off' | 'written_off' {
+  return simulate ? 'would_write_off' : 'written_off';
+}
+
+/** How writing off one voucher ended. */
+export type WriteOffResult = { written: true; amount: number } | { written: false; reason: string; remaining: Money };
+
+/**
+ * A voucher whose write-off failed a condition, read again: settled (gone, written off by this
+ * run, no longer eligible), or `retry` to write it off as it is now.
+ */
+export function recheckWriteOff(fresh: WriteOffCandidate | undefined, decided: WriteOffCandidate, ctx: WriteOffPageContext): WriteOffResult | 'retry' {
+  if (!fresh) return { written: false, reason: 'vanished', remaining: decided.remaining };
+  if (fresh.writtenOff?.runId === ctx.runId) return { written: true, amount: fresh.writtenOffAmount ?? 0 };
+  const decision = decideWriteOff(fresh, ctx.criteria, ctx.excluded);
+  if (!decision.eligible) return { written: false, reason: decision.reason, remaining: fresh.remaining };
+  return 'retry';
 }
 
 /** The codes in the file's order: plain string sort (UTF-16 code units), as the checksum uses. */
