@@ -1,10 +1,11 @@
 import * as z from 'zod';
-import type { BookOrdersOptions, OrderBooking } from '../../lib/adapters/dynamodb/cancellations.ts';
+import type { BookOrdersOptions } from '../../lib/adapters/dynamodb/cancellations.ts';
+import { bookingLine, tallyBooking, type OrderBooking } from '../../lib/core/booking.ts';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { pageLogKey, RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { crashPoint } from './chaos.ts';
 import { PAYMENT_METHODS } from '../../lib/core/model.ts';
-import { finishedStatus, mergeTallies, TalliesSchema, tally, type RunReport, type Tallies } from '../../lib/core/report.ts';
+import { finishedStatus, mergeTallies, TalliesSchema, type RunReport, type Tallies } from '../../lib/core/report.ts';
 
 /** What the cancellation workflows share: input pieces, tallies of bookings, paging, the run's end. */
 
@@ -19,41 +20,6 @@ export type ReportErrorEntry = z.infer<typeof ReportError>;
 
 /** Errors carried in the state are capped so the payload stays small; the rest are counted. */
 export const MAX_CARRIED_ERRORS = 20;
-
-/** Outcomes of one order's booking, in the report's words. */
-export function tallyBooking(t: Tallies, b: OrderBooking): Tallies {
-  let out = t;
-  if (b.outcome === 'booked' || b.outcome === 'replayed') {
-    const exchange = b.kind === 'exchange';
-    for (const ticket of b.tickets) {
-      out = tally(out, exchange ? 'tickets_exchanged' : 'tickets_cancelled', ticket.price);
-      if (exchange && ticket.newPrice) out = tally(out, 'replacement_tickets', ticket.newPrice);
-    }
-    if (b.refundTotal) out = tally(out, exchange ? 'orders_exchanged' : 'orders_cancelled', b.refundTotal);
-    if (b.feeValue && b.feeValue.amount > 0) out = tally(out, 'fees_refunded', b.feeValue);
-    for (const r of b.refunds) out = tally(out, r.status === 'pending' ? 'pending_refunds' : 'returned_to_account', r.amount);
-    if (b.transactions) out = tally(out, 'orders_booked_in_parts', undefined);
-  }
-  for (const s of b.skipped) {
-    if (s.reason === 'already_cancelled') out = tally(out, 'tickets_skipped_already_cancelled');
-  }
-  if (b.outcome === 'nothing_to_do' && b.skipped.length > 0) out = tally(out, 'orders_skipped_already_cancelled');
-  if (b.outcome === 'refused') out = tally(out, 'orders_refused');
-  if (b.finishedForOtherRuns) out = tally(out, 'bookings_finished_for_other_runs', undefined, b.finishedForOtherRuns.length);
-  return out;
-}
-
-/** One run-log line per order: ids and amounts only. */
-export function bookingLine(b: OrderBooking): string {
-  const m = (x: { amount: number; currency: string }) => `${x.amount} ${x.currency}`;
-  const finished = b.finishedForOtherRuns?.length ? ` (first finished ${b.finishedForOtherRuns.map((f) => `booking ${f.cancellationId} of run ${f.runId}`).join(', ')})` : '';
-  if (b.outcome === 'refused') return `${b.orderId} NOT BOOKED: ${b.error}`;
-  if (b.outcome === 'nothing_to_do') return `${b.orderId} skipped: nothing to cancel${finished}${b.skipped.length ? ` (${b.skipped.map((s) => `${s.ticketId} ${s.reason}`).join(', ')})` : ''}`;
-  const tickets = b.tickets.map((t) => (t.replacementId ? `${t.id} ${m(t.price)} -> ${t.replacementId} ${m(t.newPrice!)}` : `${t.id} ${m(t.price)}`)).join(', ');
-  const refunds = b.refunds.map((r) => `${r.id} ${r.method} ${m(r.amount)} ${r.status}`).join(', ');
-  const inParts = b.transactions ? ` (in ${b.transactions} transactions)` : '';
-  return `${b.orderId} ${b.cancellationId}${b.outcome === 'replayed' ? ' (already booked by this run)' : ''}${inParts}${finished}: ${b.kind === 'exchange' ? 'exchanged' : 'cancelled'} ${tickets}; refund ${b.refundTotal ? m(b.refundTotal) : '0'}${refunds ? `: ${refunds}` : ''}`;
-}
 
 export const DEFAULT_PAGE_SIZE = 200;
 

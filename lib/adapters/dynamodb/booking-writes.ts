@@ -1,6 +1,6 @@
 import type { Allocation } from '../../core/allocation.ts';
-import type { Money } from '../../core/money.ts';
-import type { PaymentMethod, RefundReason, Ticket } from '../../core/model.ts';
+import type { BookedRefund } from '../../core/booking.ts';
+import type { RefundReason, Ticket } from '../../core/model.ts';
 import { returnItem } from './accounts.ts';
 import type { Item } from './items.ts';
 import { orderPk, ticketItem } from './orders.ts';
@@ -31,14 +31,6 @@ export interface BookingFacts {
   performanceId?: string | null;
   /** A partial refund's percentage in hundredths (what the refund email states). */
   percentHundredths?: number | null;
-}
-
-export interface BookedRefund {
-  id: string;
-  paymentId: string;
-  method: PaymentMethod;
-  amount: Money;
-  status: 'pending' | 'returned_to_account';
 }
 
 /** An allocation with what its writes need from the payment as it was planned. */
@@ -178,3 +170,5 @@ export function cancellationNoticePut(f: BookingFacts, tickets: number, refunds:
     },
   };
 }
+
+export type { BookedRefund };

@@ -13,6 +13,8 @@ import { OrderRepository, orderPk, type StoredOrder } from './orders.ts';
 import { tableName, type TableKey } from './table-names.ts';
 
 export { cancellationSk, type BookedRefund } from './booking-writes.ts';
+export type { BookedTicket, FinishedForOtherRun, OrderBooking } from '../../core/booking.ts';
+import type { BookedTicket, FinishedForOtherRun, OrderBooking } from '../../core/booking.ts';
 export { outboxMark } from './outbox.ts';
 
 /**
@@ -44,41 +46,6 @@ export interface BookingContext {
   extraPuts?: { table: TableKey; item: Item }[];
   /** Tell the customer now that the tickets are cancelled and the refund follows (CancelPerformance notifyCustomers). */
   notifyCustomers?: boolean;
-}
-
-export interface BookedTicket {
-  id: string;
-  price: Money;
-  replacementId?: string;
-  newPrice?: Money;
-}
-
-/** A booking in parts another run had started and this run finished before planning its own. */
-export interface FinishedForOtherRun {
-  cancellationId: string;
-  runId: string;
-}
-
-export interface OrderBooking {
-  orderId: string;
-  /**
-   * booked: written now; replayed: this run had already booked it (a retried page), reported again;
-   * nothing_to_do: nothing left to cancel; refused: not booked, for the reason in `error` (bad
-   * data, a booking in parts that cannot go on); the run lists it under its errors.
-   */
-  outcome: 'booked' | 'replayed' | 'nothing_to_do' | 'refused';
-  kind?: OrderPlan['kind'];
-  cancellationId?: string;
-  tickets: BookedTicket[];
-  skipped: TicketSkip[];
-  refunds: BookedRefund[];
-  refundTotal?: Money;
-  feeValue?: Money;
-  error?: string;
-  /** Transactions of a booking in parts (claim and parts); absent for a one-transaction booking. */
-  transactions?: number;
-  finishedForOtherRuns?: FinishedForOtherRun[];
-  attempts: number;
 }
 
 /** DynamoDB's limit of actions per TransactWriteItems. */
