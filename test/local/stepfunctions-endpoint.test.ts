@@ -170,6 +170,9 @@ describe('the local Step Functions endpoint through @aws-sdk/client-sfn', () => 
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arns.WriteOff!.replace('WriteOff', 'NoSuchWorkflow'), input: '{}' }))).rejects.toBeInstanceOf(StateMachineDoesNotExist);
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arns.WriteOff, input: '{not json' }))).rejects.toBeInstanceOf(InvalidExecutionInput);
     await expect(sfn.send(new ListExecutionsCommand({}))).rejects.toBeInstanceOf(ValidationException);
+    // An input over 256 KiB is refused at the API, as AWS does (nothing runs).
+    const large = JSON.stringify({ requestedBy: 'ops', note: 'x'.repeat(262_144) });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arns.WriteOff, name: 'sf-too-large', input: large }))).rejects.toThrow(/less than or equal to 262144/);
     // A name is used once per state machine: a finished one, or a different input, is refused.
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arns.CancelPerformance, name: 'sf-cancel-1', input: '{}' }))).rejects.toBeInstanceOf(ExecutionAlreadyExists);
   });

@@ -57,6 +57,8 @@ export class ServiceError extends Error {
   }
 }
 
+/** The largest execution input StartExecution takes (bytes, UTF-8). */
+const MAX_EXECUTION_INPUT_BYTES = 262_144;
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const seconds = (ms: number) => ms / 1000;
 function token(offset: number): string {
@@ -239,6 +241,10 @@ export class StepFunctionsEndpoint {
     const name = body.name === undefined || body.name === null ? randomUUID() : String(body.name);
     if (!VALID_NAME.test(name)) throw new ServiceError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = body.input === undefined || body.input === null ? '{}' : String(body.input);
+    // As AWS: an execution's input is at most 256 KiB (UTF-8), refused at the API, nothing started.
+    if (Buffer.byteLength(inputText, 'utf8') > MAX_EXECUTION_INPUT_BYTES) {
+      throw new ServiceError('ValidationException', `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_INPUT_BYTES}`);
+    }
     let input: unknown;
     try {
       input = JSON.parse(inputText);
