@@ -3,7 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
 import { TABLE_ENV } from '../../lib/adapters/dynamodb/table-names.ts';
 import { startAwsEndpoints, type AwsEndpoints } from '../support/aws-endpoints.ts';
@@ -32,10 +32,11 @@ beforeAll(async () => {
   rt = await startTestRuntime();
   aws = await startAwsEndpoints(rt);
   // The CLI must find the tables through the stack's outputs, as on AWS.
-  for (const variable of Object.values(TABLE_ENV)) delete process.env[variable];
+  for (const variable of Object.values(TABLE_ENV)) vi.stubEnv(variable, undefined);
   dir = mkdtempSync(path.join(tmpdir(), 'mass-refund-aws-'));
 });
 afterAll(async () => {
+  vi.unstubAllEnvs();
   await aws?.endpoint.idle();
   await aws?.stop();
   await rt?.stop();

@@ -1,5 +1,5 @@
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TABLE_ENV } from '../../lib/adapters/dynamodb/table-names.ts';
 import { continuationName } from '../../lib/core/continuation.ts';
 import { followUpName } from '../../lib/local/follow-ups.ts';
@@ -19,9 +19,10 @@ beforeAll(async () => {
   aws = await startAwsEndpoints(rt);
   await importDataset(cancellationDataset('cc-', 40));
   await importDataset(cancellationDataset('cd-', 40));
-  for (const variable of Object.values(TABLE_ENV)) delete process.env[variable];
+  for (const variable of Object.values(TABLE_ENV)) vi.stubEnv(variable, undefined);
 });
 afterAll(async () => {
+  vi.unstubAllEnvs();
   await aws?.endpoint.idle();
   await aws?.stop();
   await rt?.stop();

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inject } from 'vitest';
 import { handler as runEnded } from '../../functions/runs/run-ended.ts';
 import { partialRefundMark } from '../../lib/adapters/dynamodb/partial-refunds.ts';
@@ -209,12 +209,8 @@ describe('a run whose execution ends without finishing it', () => {
     // act: the same end delivered again, and once more as if it had been stopped (the handler called
     // here in-process, with the environment the stack gives RunEndedFn)
     const runEndedFn = listFunctions(rt.template as unknown as CfnTemplate).find((f) => f.entry === 'functions/runs/run-ended.ts')!;
-    const saved = process.env[WORKFLOWS_BY_STATE_MACHINE_ENV];
-    process.env[WORKFLOWS_BY_STATE_MACHINE_ENV] = runEndedFn.environment[WORKFLOWS_BY_STATE_MACHINE_ENV];
-    const again = await runEnded(event, {} as Context).finally(() => {
-      if (saved === undefined) delete process.env[WORKFLOWS_BY_STATE_MACHINE_ENV];
-      else process.env[WORKFLOWS_BY_STATE_MACHINE_ENV] = saved;
-    });
+    vi.stubEnv(WORKFLOWS_BY_STATE_MACHINE_ENV, runEndedFn.environment[WORKFLOWS_BY_STATE_MACHINE_ENV]);
+    const again = await runEnded(event, {} as Context).finally(() => vi.unstubAllEnvs());
     // assess
     expect(failed.eventDeliveries).toEqual([expect.objectContaining({ delivered: true })]);
     expect(before?.status).toBe('failed');

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { importText } from '../../lib/cli/import.ts';
 import { connect } from '../../lib/cli/target.ts';
 import { StepFunctionsEndpoint, startStepFunctionsEndpoint } from '../../lib/local/stepfunctions/server.ts';
@@ -223,9 +223,9 @@ describe('the local Step Functions endpoint through @aws-sdk/client-sfn', () => 
     const template = structuredClone(rt.template) as unknown as CfnTemplate & { Outputs: Record<string, unknown> };
     for (const key of Object.keys(template.Outputs)) if (key.endsWith('StateMachineArn')) delete template.Outputs[key];
     const older = await startStepFunctionsEndpoint(new StepFunctionsEndpoint(new LocalStack({ template, tableNames: tableNamesByLogicalId(template, rt.prefix) }), rt.runner));
-    const saved = { sfn: process.env.AWS_ENDPOINT_URL_SFN, cfn: process.env.AWS_ENDPOINT_URL_CLOUDFORMATION };
-    process.env.AWS_ENDPOINT_URL_SFN = older.url;
-    process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = older.url;
+    // The CLI's own environment (this process) points at the older stack's endpoint for this test.
+    vi.stubEnv('AWS_ENDPOINT_URL_SFN', older.url);
+    vi.stubEnv('AWS_ENDPOINT_URL_CLOUDFORMATION', older.url);
     try {
       // act
       const stack = await connect({ target: 'aws' });
@@ -234,8 +234,7 @@ describe('the local Step Functions endpoint through @aws-sdk/client-sfn', () => 
       expect(stack.tables.refunds).toBe(`${rt.prefix}refunds`);
       stack.sfn.destroy();
     } finally {
-      process.env.AWS_ENDPOINT_URL_SFN = saved.sfn;
-      process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = saved.cfn;
+      vi.unstubAllEnvs();
       await older.stop();
     }
   });

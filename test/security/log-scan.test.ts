@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scanAll } from '../../lib/adapters/dynamodb/items.ts';
 import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
 import { importText } from '../../lib/cli/import.ts';
@@ -30,7 +30,7 @@ async function run(workflow: string, input: unknown, name: string, expected: 'SU
 }
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
   // Metrics on: their EMF lines are scanned like every other line.
   rt = await startTestRuntime({ metrics: true });
   capture = captureLogs();
@@ -67,7 +67,7 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(async () => {
   capture?.stop();
-  delete process.env.POWERTOOLS_LOG_LEVEL;
+  vi.unstubAllEnvs();
   await rt?.stop();
 });
 
