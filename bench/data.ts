@@ -7,7 +7,7 @@
  */
 import type { Order } from '../lib/core/model.ts';
 import { mulberry32 } from '../lib/core/prng.ts';
-import { generateSampleLines, samplePerformanceIds, type SampleOptions } from '../lib/core/sample-data.ts';
+import { generateSampleLines, samplePerformanceIds, type SampleOptions } from '../lib/local/sample-data.ts';
 
 export interface GroupOrderOptions {
   /** Share of the tickets sold in group orders (0.05 = 5 %). */

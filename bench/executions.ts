@@ -4,7 +4,7 @@
  * time, timed from the execution's own StateEntered/StateExited events, priced at the function's
  * configured MemorySize from the template.
  */
-import { lambdaMbMs, type Usage } from '../lib/core/cost.ts';
+import { lambdaMbMs, type Usage } from './cost.ts';
 import { CALLS_PER_SHARD_PER_EXECUTION, EVENTS_PER_CALL } from '../lib/core/continuation.ts';
 import { startRun } from '../lib/local/continued-runs.ts';
 import type { ExecutionResult, ExecutionStats, LocalExecutionEvent, LocalRunner } from '../lib/local/runner.ts';

@@ -1,5 +1,5 @@
 /** The bench's figures as readable tables. */
-import { formatUsd } from '../lib/core/cost.ts';
+import { formatUsd } from './cost.ts';
 import { CALLS_PER_SHARD_PER_EXECUTION } from '../lib/core/continuation.ts';
 import { projectRun, SEASON_TICKETS, type ExecutionFigures } from './executions.ts';
 import { CANCEL_RATIO_TARGET, isAvailable, ORCHESTRATION_TARGET_PICO_PER_100K, PSP_FLOOR_TARGET, PSP_RATIO_TARGET, DEFAULT_SES_RATE, type BenchResult, type SizeResult, type Unavailable } from './run.ts';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { importText } from '../lib/cli/import.ts';
-import { addUsage, costOf, formatUsd, NO_USAGE, orchestration, perTickets, total, type Cost, type Usage } from '../lib/core/cost.ts';
+import { addUsage, costOf, formatUsd, NO_USAGE, orchestration, perTickets, total, type Cost, type Usage } from './cost.ts';
 import { applyEnvironment } from '../lib/local/env.ts';
 import { synthesizeTemplate } from '../lib/local/synth.ts';
 import type { RunReport } from '../lib/core/report.ts';

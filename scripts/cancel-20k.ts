@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { importText } from '../lib/cli/import.ts';
-import { generateSampleLines, samplePerformanceIds } from '../lib/core/sample-data.ts';
+import { generateSampleLines, samplePerformanceIds } from '../lib/local/sample-data.ts';
 import type { RunReport } from '../lib/core/report.ts';
 import { applyEnvironment, localEnvironment, stageTuning } from '../lib/local/env.ts';
 import { runnerForLocalRuntime } from '../lib/local/local-runner.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { inMemoryImportLookup, validateImportFile } from '../../lib/core/import.ts';
 import { fieldPath } from '../../lib/core/import-schema.ts';
-import { sampleText } from '../../lib/core/sample-data.ts';
+import { sampleText } from '../../lib/local/sample-data.ts';
 
 type Path = (string | number)[];
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoImportLookup } from '../../lib/adapters/dynamodb/import-store.ts';
 import { importText } from '../../lib/cli/import.ts';
 import { validateImportFile } from '../../lib/core/import.ts';
-import { sampleText } from '../../lib/core/sample-data.ts';
+import { sampleText } from '../../lib/local/sample-data.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { dumpDiff, dumpTables } from './store-dump.ts';
 import { NASTY_STRINGS } from './workflow-inputs.ts';

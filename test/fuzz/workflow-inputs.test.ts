@@ -6,7 +6,7 @@ import { refundItem } from '../../lib/adapters/dynamodb/refunds.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
 import { importText } from '../../lib/cli/import.ts';
-import { sampleText } from '../../lib/core/sample-data.ts';
+import { sampleText } from '../../lib/local/sample-data.ts';
 import { lambdaErrorMessage } from '../../lib/core/errors.ts';
 import { listStateMachines, type CfnTemplate } from '../../lib/local/template.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';

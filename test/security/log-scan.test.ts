@@ -7,7 +7,7 @@ import { importText } from '../../lib/cli/import.ts';
 import { LOCAL_SENDER } from '../../lib/local/env.ts';
 import { SANDBOX_MERCHANT_ID, SANDBOX_PASSWORD } from '../../lib/local/psp-sandbox/credentials.ts';
 import { PROJECT_ROOT } from '../../lib/local/paths.ts';
-import { SAMPLE_FILE, SAMPLE_PERFORMANCE_IDS } from '../../lib/core/sample-data.ts';
+import { SAMPLE_FILE, SAMPLE_PERFORMANCE_IDS } from '../../lib/local/sample-data.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { captureLogs, emfMetrics, findLeaks, sensitiveOfImport, stageLines, type LogCapture } from './log-capture.ts';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatIssues, inMemoryImportLookup, validateImportFile, type OrderRecord } from '../../lib/core/import.ts';
 import { PAYMENT_METHODS, VOUCHER_KINDS } from '../../lib/core/model.ts';
-import { SAMPLE_FILE, SAMPLE_OPTIONS, SAMPLE_PERFORMANCE_IDS, generateSampleLines, sampleText, voucherCode } from '../../lib/core/sample-data.ts';
+import { SAMPLE_FILE, SAMPLE_OPTIONS, SAMPLE_PERFORMANCE_IDS, generateSampleLines, sampleText, voucherCode } from '../../lib/local/sample-data.ts';
 
 const bundled = readFileSync(new URL(`../../${SAMPLE_FILE}`, import.meta.url), 'utf8');
 

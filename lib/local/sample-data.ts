@@ -1,12 +1,12 @@
-import { percentOf } from './money.ts';
-import { VOUCHER_KINDS, type VoucherKind } from './model.ts';
-import { mulberry32 } from './prng.ts';
+import { percentOf } from '../core/money.ts';
+import { VOUCHER_KINDS, type VoucherKind } from '../core/model.ts';
+import { mulberry32 } from '../core/prng.ts';
 
 /**
  * Deterministic sample data in the import format (../shared/CONTRACT.md), streamed line by line:
  * only counters are kept, so 100,000 tickets take no more memory than 100.
  * The bundled data/sample.jsonl is `generateSampleLines(SAMPLE_OPTIONS)`; regenerate it with
- *   npx tsx -e "import {writeFileSync} from 'node:fs'; import {sampleText,SAMPLE_OPTIONS} from './lib/core/sample-data.ts'; writeFileSync('data/sample.jsonl', sampleText(SAMPLE_OPTIONS))"
+ *   npx tsx -e "import {writeFileSync} from 'node:fs'; import {sampleText,SAMPLE_OPTIONS} from './lib/local/sample-data.ts'; writeFileSync('data/sample.jsonl', sampleText(SAMPLE_OPTIONS))"
  * All names and emails are invented (example.org / example.com).
  */
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addUsage, costOf, CostInputError, formatUsd, lambdaMbMs, NO_USAGE, orchestration, perTickets, PICO_PER_USD, total, type Usage } from '../../lib/core/cost.ts';
+import { addUsage, costOf, CostInputError, formatUsd, lambdaMbMs, NO_USAGE, orchestration, perTickets, PICO_PER_USD, total, type Usage } from '../../bench/cost.ts';
 
 const usage = (u: Partial<Usage>): Usage => ({ ...NO_USAGE, ...u });
 
