@@ -1,5 +1,5 @@
 /**
- * The bench's performance: one stadium match of N tickets from lib/core/sample-data.ts (about
+ * The bench's performance: one stadium match of N tickets from lib/local/sample-data.ts (about
  * 0.6 N orders, every payment method, agencies, resale payouts), as import text, plus the
  * orders as domain objects for the raw-write baseline. The group-order variant takes a share of
  * the N tickets out of the sample and sells them as group orders of 100 to 2,000 tickets
