@@ -92,3 +92,8 @@ export class RefundFunction extends NodejsFunction {
     return this;
   }
 }
+
+/** The stages of one workflow: their handlers' folder and service tag; each stage its id, file, timeout and any other props. */
+export function stageMaker(scope: Construct, dir: string, service: string) {
+  return (id: string, entry: string, timeout: Duration, props: Partial<RefundFunctionProps> = {}) => new RefundFunction(scope, id, { entry: `${dir}/${entry}`, service, timeout, ...props });
+}

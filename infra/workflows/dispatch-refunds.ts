@@ -4,7 +4,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
-import { RefundFunction } from '../constructs/refund-function.ts';
+import { RefundFunction, stageMaker } from '../constructs/refund-function.ts';
 import { autoApprovalLimitsOf, pspUrlOf, schedulesEnabledOf } from '../settings.ts';
 import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
@@ -25,14 +25,13 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
   constructor(scope: Construct, id: string, deps: WorkflowDeps) {
     super(scope, id);
     const t = deps.tables;
-    const fn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
-      new RefundFunction(this, name, { entry: `${ENTRY}/${entry}`, service: 'dispatch-refunds', timeout, environment });
+    const fn = stageMaker(this, ENTRY, 'dispatch-refunds');
 
     const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
     const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
     const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
     const pspUrl = pspUrlOf(this);
-    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
+    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn } })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW')
       .bindTable(t.creditAccounts, 'creditAccounts', 'RW')
@@ -40,7 +39,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     deps.pspSecret.grantRead(pageFn);
     // Default {}: no currency is approved automatically, a person approves every pass that moves money.
     const limits = JSON.stringify(autoApprovalLimitsOf(this));
-    const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { AUTO_APPROVAL_LIMITS: limits }).bindTable(t.runs, 'runs', 'RW');
+    const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { environment: { AUTO_APPROVAL_LIMITS: limits } }).bindTable(t.runs, 'runs', 'RW');
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
     // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
     const reconcileFn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
@@ -129,16 +128,18 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     for (const step of [openSimulation, simulate, finishSimulation]) step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // 2b. Bind the real run to its approved simulation: refuse (nothing written) if the selection changed.
+    // What the check compares with the simulation: the pass's selection.
+    const checkPayload = {
+      'mode.$': '$.mode',
+      'from.$': '$.from',
+      'to.$': '$.to',
+      'creditPolicy.$': '$.creditPolicy',
+      'simulationRunId.$': '$.simulationRunId',
+      'performanceId.$': '$.performanceId',
+      'notifyCustomers.$': '$.notifyCustomers',
+    };
     const check = lambdaStep(this, 'CheckAgainstSimulation', checkFn, {
-      payload: {
-        'mode.$': '$.mode',
-        'from.$': '$.from',
-        'to.$': '$.to',
-        'creditPolicy.$': '$.creditPolicy',
-        'simulationRunId.$': '$.simulationRunId',
-        'performanceId.$': '$.performanceId',
-        'notifyCustomers.$': '$.notifyCustomers',
-      },
+      payload: checkPayload,
       resultPath: '$.check',
     });
     rejectInput(this, validate, check, continuation.resume);
@@ -192,15 +193,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     });
     // Its own check: a refusal here fails the run (recorded), it is already open.
     const checkCredit = lambdaStep(this, 'CheckCreditAgainstSimulation', checkFn, {
-      payload: {
-        'mode.$': '$.mode',
-        'from.$': '$.from',
-        'to.$': '$.to',
-        'creditPolicy.$': '$.creditPolicy',
-        'simulationRunId.$': '$.simulationRunId',
-        'performanceId.$': '$.performanceId',
-        'notifyCustomers.$': '$.notifyCustomers',
-      },
+      payload: checkPayload,
       resultPath: '$.check',
     });
     checkCredit.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { RefundFunction } from '../constructs/refund-function.ts';
+import { stageMaker } from '../constructs/refund-function.ts';
 import { pspUrlOf } from '../settings.ts';
 import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
@@ -16,12 +16,11 @@ export class ReconcileRefundsWorkflow extends Construct implements WorkflowConst
   constructor(scope: Construct, id: string, deps: WorkflowDeps) {
     super(scope, id);
     const t = deps.tables;
-    const fn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
-      new RefundFunction(this, name, { entry: `functions/reconcile-refunds/${entry}`, service: 'reconcile-refunds', timeout, environment });
+    const fn = stageMaker(this, 'functions/reconcile-refunds', 'reconcile-refunds');
     const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RO');
     const openFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
     const pspUrl = pspUrlOf(this);
-    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
+    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn } })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW');
     deps.pspSecret.grantRead(pageFn);

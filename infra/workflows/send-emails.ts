@@ -7,7 +7,7 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Operations } from '../constructs/operations.ts';
-import { RefundFunction } from '../constructs/refund-function.ts';
+import { stageMaker } from '../constructs/refund-function.ts';
 import { failurePath, grantSendAs, lambdaStep, validateStep, mailSenderOf, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 
@@ -99,11 +99,10 @@ export class SendEmailsWorkflow extends Construct implements WorkflowConstruct {
       MAIL_SHOP_URL: mail.shopUrl,
       SES_MAX_SEND_RATE: String(mail.maxSendRate),
     };
-    const fn = (name: string, entry: string, timeout: Duration, env: Record<string, string> = {}) =>
-      new RefundFunction(this, name, { entry: `functions/send-emails/${entry}`, service: 'send-emails', timeout, environment: env });
-    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30), { SES_MAX_SEND_RATE: environment.SES_MAX_SEND_RATE as string });
+    const fn = stageMaker(this, 'functions/send-emails', 'send-emails');
+    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30), { environment: { SES_MAX_SEND_RATE: environment.SES_MAX_SEND_RATE as string } });
     const openFn = fn('OpenRunFn', 'open-run.ts', Duration.minutes(1)).bindTable(t.runs, 'runs', 'RW');
-    const batchFn = fn('SendBatchFn', 'batch.ts', Duration.minutes(5), { ...environment, SES_CONFIGURATION_SET: this.configurationSet.configurationSetName })
+    const batchFn = fn('SendBatchFn', 'batch.ts', Duration.minutes(5), { environment: { ...environment, SES_CONFIGURATION_SET: this.configurationSet.configurationSetName } })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW')
       .bindTable(t.catalog, 'catalog', 'RO');

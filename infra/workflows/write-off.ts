@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WRITE_OFF_BUCKET_ENV } from '../../lib/adapters/s3/write-off-files.ts';
 import { Operations } from '../constructs/operations.ts';
-import { RefundFunction } from '../constructs/refund-function.ts';
+import { stageMaker } from '../constructs/refund-function.ts';
 import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 import { pagingMap } from './paging.ts';
@@ -43,13 +43,12 @@ export class WriteOffWorkflow extends Construct implements WorkflowConstruct {
     });
     new CfnOutput(this, 'FilesBucketName', { value: this.files.bucketName, description: 'Write-off files: s3://<bucket>/write-off/<runId>.txt' });
 
-    const fn = (name: string, entry: string, timeout: Duration, memorySize = 512) =>
-      new RefundFunction(this, name, { entry: `functions/write-off/${entry}`, service: 'write-off', timeout, memorySize });
+    const fn = stageMaker(this, 'functions/write-off', 'write-off');
     // Reads the vouchers a run names (codes) to refuse unknown ones before anything is written.
     const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(deps.tables.vouchers, 'vouchers', 'RO');
     const openFn = fn('OpenRunFn', 'open-run.ts', Duration.minutes(5)).bindTable(deps.tables.runs, 'runs', 'RW').bindTable(deps.tables.catalog, 'catalog', 'RO');
     const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5)).bindTable(deps.tables.vouchers, 'vouchers', 'RW').bindTable(deps.tables.runs, 'runs', 'RW');
-    const finishFn = fn('FinishRunFn', 'finish-run.ts', Duration.minutes(5), 1024).bindTable(deps.tables.runs, 'runs', 'RW');
+    const finishFn = fn('FinishRunFn', 'finish-run.ts', Duration.minutes(5), { memorySize: 1024 }).bindTable(deps.tables.runs, 'runs', 'RW');
     // Only PutObject, only under write-off/: the finish stage writes the file and nothing else.
     finishFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.files.arnForObjects('write-off/*')] }));
     // Writing an SSE-KMS object needs a data key from the bucket's key, nothing more.
