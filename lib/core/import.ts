@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { replacementTicketId } from './exchange.ts';
-import type { Agency, Customer, Fee, Order, Payment, Performance, Resale, Ticket, Voucher } from './model.ts';
+import { orderIdentity, type Agency, type Customer, type Fee, type Order, type Payment, type Performance, type Resale, type Ticket, type Voucher } from './model.ts';
 import {
   ID_FIELD,
   KNOWN_FIELDS,
@@ -327,12 +327,7 @@ function toOrder(o: z.infer<typeof orderSchema>, report: Report): OrderRecord | 
   const feeList: Fee[] = fees.map((f) => ({ id: f.id, kind: f.kind, amount: f.amount }));
   return {
     type: 'order',
-    id: o.id,
-    customerId: o.customerId ?? null,
-    agencyId: o.agencyId ?? null,
-    salesChannel: o.salesChannel,
-    pointOfSale: o.pointOfSale,
-    createdAt: o.createdAt,
+    ...orderIdentity(o),
     tickets,
     fees: feeList,
     payments,

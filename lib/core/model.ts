@@ -87,6 +87,14 @@ export interface Payment {
   refunded: Money;
 }
 
+/** Who bought an order, where and when: the fields every copy of an order carries alike. */
+export type OrderIdentity = Pick<Order, 'id' | 'customerId' | 'agencyId' | 'salesChannel' | 'pointOfSale' | 'createdAt'>;
+
+/** An order's identity fields, a missing customer or agency as null (as stored and exported). */
+export function orderIdentity(o: OrderIdentity): OrderIdentity {
+  return { id: o.id, customerId: o.customerId ?? null, agencyId: o.agencyId ?? null, salesChannel: o.salesChannel, pointOfSale: o.pointOfSale, createdAt: o.createdAt };
+}
+
 export interface Order {
   id: string;
   customerId?: string | null;

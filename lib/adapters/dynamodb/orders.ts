@@ -1,5 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { Fee, Order, Payment, Ticket } from '../../core/model.ts';
+import { orderIdentity, type Fee, type Order, type OrderIdentity, type Payment, type Ticket } from '../../core/model.ts';
 import { documentClient } from './client.ts';
 import { queryAll, scanAll, type Item } from './items.ts';
 import { shardOf } from './refunds.ts';
@@ -27,13 +27,7 @@ export function performanceShardKey(performanceId: string, orderId: string): str
   return `PERF#${performanceId}#${String(shardOf(orderId, PERFORMANCE_SHARDS)).padStart(2, '0')}`;
 }
 
-export interface OrderHeader {
-  id: string;
-  customerId?: string | null;
-  agencyId?: string | null;
-  salesChannel: string;
-  pointOfSale: string;
-  createdAt: string;
+export interface OrderHeader extends OrderIdentity {
   currency: string;
   /** Optimistic lock over the whole order: every cancellation or exchange increments it. */
   version: number;
@@ -90,12 +84,7 @@ export function headerItem(order: Order, currency: string, fingerprint: string):
   return {
     pk: orderPk(order.id),
     sk: 'HEADER',
-    id: order.id,
-    customerId: order.customerId ?? null,
-    agencyId: order.agencyId ?? null,
-    salesChannel: order.salesChannel,
-    pointOfSale: order.pointOfSale,
-    createdAt: order.createdAt,
+    ...orderIdentity(order),
     currency,
     version: 0,
     cancellationCount: 0,
@@ -143,12 +132,7 @@ export function orderFromItems(items: Item[]): StoredOrder | undefined {
   if (!headerItem) return undefined;
   const header = headerItem as unknown as OrderHeader;
   const order: Order = {
-    id: header.id,
-    customerId: header.customerId ?? null,
-    agencyId: header.agencyId ?? null,
-    salesChannel: header.salesChannel,
-    pointOfSale: header.pointOfSale,
-    createdAt: header.createdAt,
+    ...orderIdentity(header),
     feesRefunded: header.feesRefunded,
     tickets: items.filter((i) => String(i.sk).startsWith('TICKET#')).map(ticketFromItem),
     fees: items
