@@ -566,14 +566,7 @@ export class LocalRunner {
 
     let responseJson: string;
     if (this.#mode === 'bundles') {
-      const outcome = await this.#track((await this.#pool(fn)).invoke(requestJson, {
-        functionName: fn.functionName,
-        functionVersion: '$LATEST',
-        invokedFunctionArn: fn.arn,
-        memoryLimitInMB: String(fn.memorySizeMb),
-        awsRequestId: requestId,
-        logGroupName: `/aws/lambda/${fn.functionName}`,
-      }, counters.ended));
+      const outcome = await this.#track((await this.#pool(fn)).invoke(requestJson, invocationFields(fn, requestId), counters.ended));
       if (outcome.coldStart) {
         counters.coldStarts++;
         counters.initMs += outcome.initMs ?? 0;
@@ -832,6 +825,18 @@ function toLambdaError(error: unknown): LambdaFunctionError {
   return new LambdaFunctionError(typeof error, JSON.stringify(body), error);
 }
 
+/** The context fields Lambda gives an invocation of `fn` (the log stream is the container's). */
+function invocationFields(fn: LocalFunction, requestId: string) {
+  return {
+    functionName: fn.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: fn.arn,
+    memoryLimitInMB: String(fn.memorySizeMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${fn.functionName}`,
+  };
+}
+
 function lambdaContext(fn: LocalFunction, requestId: string, logStreamName: string): LocalLambdaContext {
   const deadline = Date.now() + fn.timeoutSeconds * 1000;
   const notSupported = (): never => {
@@ -839,12 +844,7 @@ function lambdaContext(fn: LocalFunction, requestId: string, logStreamName: stri
   };
   return {
     callbackWaitsForEmptyEventLoop: true,
-    functionName: fn.functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: fn.arn,
-    memoryLimitInMB: String(fn.memorySizeMb),
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${fn.functionName}`,
+    ...invocationFields(fn, requestId),
     logStreamName,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: notSupported,

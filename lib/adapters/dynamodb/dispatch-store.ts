@@ -8,6 +8,7 @@ import { creditEntryItem } from './accounts.ts';
 import { documentClient } from './client.ts';
 import { packTransactions } from './limits.ts';
 import { batchPut, queryAll, type Item } from './items.ts';
+import { isConditionFailure } from './items.ts';
 import { outboxMark, type Notification } from './outbox.ts';
 import type { Refund } from '../../core/model.ts';
 import { refundFromItem, refundKey, shardOf } from './refunds.ts';
@@ -69,15 +70,6 @@ function outboxValues(r: Pick<DispatchRefund, 'id' | 'orderId' | 'ownerId' | 'ow
 const OUTBOX_SET = 'outboxShard = :obShard, outboxKey = :obKey, notification = :notification';
 const RUN_IDS = 'runIds = list_append(if_not_exists(runIds, :noRuns), :runList)';
 
-export function isConditionFailure(error: unknown): boolean {
-  const name = (error as Error | undefined)?.name;
-  if (name === 'ConditionalCheckFailedException') return true;
-  if (name === 'TransactionCanceledException') {
-    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    return reasons.some((r) => r.Code === 'ConditionalCheckFailed') && !reasons.some((r) => r.Code === 'TransactionConflict');
-  }
-  return false;
-}
 
 /** The two writes that credit one refund: the refund -> credited (conditions), its ledger entry; the email owed unless `notify` is false. */
 function creditActions(r: DispatchRefund, runId: string, at: string, notify = true): Record<string, unknown>[] {

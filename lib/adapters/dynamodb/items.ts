@@ -118,3 +118,14 @@ export async function batchGetItems(table: string, keys: Item[], opts: { consist
   }
   return items;
 }
+
+/** Whether a write was refused by its condition (alone, or in a transaction without a conflict): the item is not as expected. */
+export function isConditionFailure(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name;
+  if (name === 'ConditionalCheckFailedException') return true;
+  if (name === 'TransactionCanceledException') {
+    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    return reasons.some((r) => r.Code === 'ConditionalCheckFailed') && !reasons.some((r) => r.Code === 'TransactionConflict');
+  }
+  return false;
+}

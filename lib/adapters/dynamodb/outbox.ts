@@ -3,7 +3,7 @@ import type { Money } from '../../core/money.ts';
 import type { PaymentMethod, RefundReason } from '../../core/model.ts';
 import type { NotificationKind } from '../../core/refund-emails.ts';
 import { documentClient } from './client.ts';
-import type { Item } from './items.ts';
+import { isConditionFailure, type Item } from './items.ts';
 import { shardOf } from './refunds.ts';
 import { INDEX, tableName } from './table-names.ts';
 
@@ -154,15 +154,6 @@ function sentUpdate(m: SentMark): Record<string, unknown> {
 
 const MAX_ACTIONS = 100;
 
-function isConditionFailure(error: unknown): boolean {
-  const name = (error as Error | undefined)?.name;
-  if (name === 'ConditionalCheckFailedException') return true;
-  if (name === 'TransactionCanceledException') {
-    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    return reasons.some((r) => r.Code === 'ConditionalCheckFailed') && !reasons.some((r) => r.Code === 'TransactionConflict');
-  }
-  return false;
-}
 
 /** One transaction of independent updates: false if a condition failed or it conflicted (nothing written). */
 async function tryPacked(actions: Record<string, unknown>[]): Promise<boolean> {
