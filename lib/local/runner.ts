@@ -13,7 +13,7 @@ import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMach
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AssemblyError, functionBundles, markAssemblyCommonJs, type FunctionBundle } from './assembly.ts';
 import { executionStatusChangeEvent, listEventRules, LocalEventBus, type EventDelivery } from './events.ts';
-import { FunctionPool, type LogSource } from './containers.ts';
+import { FunctionPool, type InvocationContext, type LogSource } from './containers.ts';
 import { handlerModeFromEnv, type HandlerMode } from './paths.ts';
 import { ExecutionLimits } from './execution-limits.ts';
 import { START_EXECUTION, StartExecutionError, startExecutionTask, type ExecutionStarter, type StartedExecution, type StartRequest } from './nested-executions.ts';
@@ -181,15 +181,9 @@ export class LambdaFunctionError extends Error {
 }
 
 /** Minimal Lambda context object handed to handlers (shape of aws-lambda's Context). */
-export interface LocalLambdaContext {
+/** The Lambda context a source-mode handler gets (a container's is built from the same fields). */
+export interface LocalLambdaContext extends InvocationContext {
   callbackWaitsForEmptyEventLoop: boolean;
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  awsRequestId: string;
-  logGroupName: string;
-  logStreamName: string;
   getRemainingTimeInMillis(): number;
   done(): never;
   fail(): never;
@@ -826,7 +820,7 @@ function toLambdaError(error: unknown): LambdaFunctionError {
 }
 
 /** The context fields Lambda gives an invocation of `fn` (the log stream is the container's). */
-function invocationFields(fn: LocalFunction, requestId: string) {
+function invocationFields(fn: LocalFunction, requestId: string): Omit<InvocationContext, 'logStreamName'> {
   return {
     functionName: fn.functionName,
     functionVersion: '$LATEST',
