@@ -61,6 +61,18 @@ export class ServiceError extends Error {
 const MAX_EXECUTION_INPUT_BYTES = 262_144;
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const seconds = (ms: number) => ms / 1000;
+/** An execution as ListExecutions lists it (DescribeExecution adds its input, output and error). */
+function executionListItem(e: LocalExecution) {
+  return {
+    executionArn: e.arn,
+    stateMachineArn: e.machine.arn,
+    name: e.name,
+    status: e.status,
+    startDate: seconds(e.startDate),
+    ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
+  };
+}
+
 function token(offset: number): string {
   return Buffer.from(JSON.stringify({ offset })).toString('base64');
 }
@@ -148,12 +160,7 @@ export class StepFunctionsEndpoint {
       case 'DescribeExecution': {
         const e = this.#execution(requireString(body, 'executionArn'));
         return {
-          executionArn: e.arn,
-          stateMachineArn: e.machine.arn,
-          name: e.name,
-          status: e.status,
-          startDate: seconds(e.startDate),
-          ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
+          ...executionListItem(e),
           input: e.input,
           inputDetails: { included: true },
           ...(e.output !== undefined ? { output: e.output, outputDetails: { included: true } } : {}),
@@ -171,14 +178,7 @@ export class StepFunctionsEndpoint {
         const all = (this.#byMachine.get(machine.arn) ?? []).filter((e) => filter === undefined || filter === null || e.status === filter);
         const { items, nextToken } = page(all, body, 100);
         return {
-          executions: items.map((e) => ({
-            executionArn: e.arn,
-            stateMachineArn: e.machine.arn,
-            name: e.name,
-            status: e.status,
-            startDate: seconds(e.startDate),
-            ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
-          })),
+          executions: items.map(executionListItem),
           ...(nextToken ? { nextToken } : {}),
         };
       }
