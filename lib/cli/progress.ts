@@ -71,32 +71,28 @@ async function countQuery(input: Record<string, unknown>): Promise<number> {
   return count;
 }
 
-async function ticketsOfPerformance(performanceId: string): Promise<number> {
-  const shards = await Promise.all(
-    Array.from({ length: PERFORMANCE_SHARDS }, (_, shard) =>
-      countQuery({
-        TableName: tableName('orders'),
-        IndexName: INDEX.ticketsByPerformance,
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': `PERF#${performanceId}#${String(shard).padStart(2, '0')}` },
-      }),
-    ),
-  );
-  return shards.reduce((a, b) => a + b, 0);
+/** Items of a sharded index: one count query a shard (`shard` as its two-digit key part), summed. */
+async function countShards(shards: number, query: (shard: string) => Parameters<typeof countQuery>[0]): Promise<number> {
+  const counts = await Promise.all(Array.from({ length: shards }, (_, shard) => countQuery(query(String(shard).padStart(2, '0')))));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
-async function openRefundsBetween(from: string, to: string): Promise<number> {
-  const shards = await Promise.all(
-    Array.from({ length: OPEN_REFUND_SHARDS }, (_, shard) =>
-      countQuery({
-        TableName: tableName('refunds'),
-        IndexName: INDEX.openRefundsByCreatedAt,
-        KeyConditionExpression: 'openShard = :s AND createdAt BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':s': `OPEN#${String(shard).padStart(2, '0')}`, ':from': from, ':to': to },
-      }),
-    ),
-  );
-  return shards.reduce((a, b) => a + b, 0);
+function ticketsOfPerformance(performanceId: string): Promise<number> {
+  return countShards(PERFORMANCE_SHARDS, (shard) => ({
+    TableName: tableName('orders'),
+    IndexName: INDEX.ticketsByPerformance,
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': `PERF#${performanceId}#${shard}` },
+  }));
+}
+
+function openRefundsBetween(from: string, to: string): Promise<number> {
+  return countShards(OPEN_REFUND_SHARDS, (shard) => ({
+    TableName: tableName('refunds'),
+    IndexName: INDEX.openRefundsByCreatedAt,
+    KeyConditionExpression: 'openShard = :s AND createdAt BETWEEN :from AND :to',
+    ExpressionAttributeValues: { ':s': `OPEN#${shard}`, ':from': from, ':to': to },
+  }));
 }
 
 /** The part of a history event the tracker reads (SDK HistoryEvent shape). */
