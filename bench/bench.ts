@@ -6,9 +6,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/local/paths.ts';
-import { formatResult } from './report.ts';
+import { formatResult, formatSize } from './report.ts';
 import { DEFAULT_GROUP_ORDERS } from './data.ts';
-import { runBench, type BenchOptions } from './run.ts';
+import { runBench, type BenchOptions, type SizeResult } from './run.ts';
 
 const USAGE = `usage: npm run bench -- [options]
   --tickets N          one size of N tickets (default 100000)
@@ -117,10 +117,16 @@ async function main(): Promise<number> {
     throw error;
   }
   const t0 = Date.now();
-  const result = await runBench({ ...opts, log: (line) => console.error(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${line}`) });
-  console.log(formatResult(result));
   const dir = path.join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
+  const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
+  // Each size as soon as it is measured, on stderr and in its own file: a later size that fails or hangs loses nothing.
+  const onSize = (size: SizeResult) => {
+    console.error(`\n${formatSize(size)}\n`);
+    writeFileSync(path.join(dir, `${stamp}-size-${size.tickets}${size.variant === 'group' ? '-group' : ''}.json`), JSON.stringify(size, null, 2));
+  };
+  const result = await runBench({ ...opts, onSize, log: (line) => console.error(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${line}`) });
+  console.log(formatResult(result));
   const file = path.join(dir, `${result.startedAt.replace(/[:.]/g, '-')}-${result.sizes.map((s) => s.tickets).join('-')}${result.groupVariants ? '-group' : ''}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
   console.log(`\nfigures written to ${path.relative(PROJECT_ROOT, file)}`);

@@ -39,6 +39,8 @@ export interface BenchOptions {
   /** Containers per function (default 16, as deployed; the CI smoke test runs 4). */
   maxContainers?: number;
   log?: (line: string) => void;
+  /** Called with each size's figures as soon as it is measured (a later size that fails loses nothing). */
+  onSize?: (size: SizeResult) => void;
 }
 
 export interface Unavailable {
@@ -374,8 +376,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const sizes: SizeResult[] = [];
     const groupVariants: SizeResult[] = [];
     for (const [i, tickets] of opts.sizes.entries()) {
-      sizes.push(await runSize(rt as BenchRuntime, tickets, opts, i));
-      if (opts.groupOrders) groupVariants.push(await runSize(rt as BenchRuntime, tickets, opts, i, opts.groupOrders));
+      const size = await runSize(rt as BenchRuntime, tickets, opts, i);
+      sizes.push(size);
+      opts.onSize?.(size);
+      if (opts.groupOrders) {
+        const variant = await runSize(rt as BenchRuntime, tickets, opts, i, opts.groupOrders);
+        groupVariants.push(variant);
+        opts.onSize?.(variant);
+      }
     }
     let bundles: BenchResult['bundles'] = { available: false, reason: 'skipped (--no-bundles)' };
     if (opts.bundles) {
@@ -384,7 +392,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       bundles = await measureBundles(synth.template, { templatePath: synth.path, ...(opts.initRuns ? { initRuns: opts.initRuns } : {}) });
     }
     const cpuList = cpus();
-    const { log: _log, ...options } = opts;
+    const { log: _log, onSize: _onSize, ...options } = opts;
     const dynamodbPeak = rt?.dynamodbPid ? childPeakRssMb(rt.dynamodbPid) : undefined;
     return {
       startedAt,
