@@ -66,6 +66,8 @@ class Container {
   invocations = 0;
   dead = false;
   #pending: { id: string; settle: (outcome: { payload: string } | Failure) => void } | undefined;
+  /** Settles `ready`: the bundle loaded, failed to, or the runtime died first (then `ready` is its failure). */
+  #initialized: (failure: Failure | undefined) => void = () => {};
 
   constructor(fn: LocalFunction, bundle: FunctionBundle, environment: Record<string, string>, generation: number, options: PoolOptions) {
     this.generation = generation;
@@ -88,8 +90,9 @@ class Container {
       resourceLimits: { maxOldGenerationSizeMb: fn.memorySizeMb },
     });
     const source = { logicalId: fn.logicalId, functionName: fn.functionName };
-    let initialized: (failure: Failure | undefined) => void = () => {};
-    this.ready = new Promise((resolve) => (initialized = resolve));
+    this.ready = new Promise((resolve) => {
+      this.#initialized = resolve;
+    });
     this.worker.on('message', (message: Message) => {
       switch (message.type) {
         case 'log':
@@ -97,11 +100,11 @@ class Container {
           break;
         case 'ready':
           this.initMs = message.initMs;
-          initialized(undefined);
+          this.#initialized(undefined);
           break;
         case 'initError':
           this.initMs = message.initMs;
-          initialized(message);
+          this.#initialized(message);
           break;
         case 'crash':
           this.#fail(message);
@@ -131,6 +134,8 @@ class Container {
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.settle(failure);
+    // A runtime that dies before it reports on the bundle would leave its first invocation waiting forever.
+    this.#initialized(failure);
     if (!wasDead) void this.worker.terminate();
   }
 

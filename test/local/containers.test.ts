@@ -38,6 +38,8 @@ exports.handler = async (event, context) => {
 };`;
 const OTHER = `exports.main = async () => ({ stage: process.env.STAGE, tableName: process.env.TABLE_NAME });`;
 const BROKEN = `require('zod'); exports.handler = async () => 'never';`;
+/** A bundle whose runtime dies while loading it, before it can say it is ready (or not). */
+const EXITING = `process.exit(3);`;
 
 let outdir: string;
 let templatePath: string;
@@ -74,6 +76,11 @@ beforeAll(() => {
     definitionBody: sfn.DefinitionBody.fromChainable(new tasks.LambdaInvoke(stack, 'CallBroken', { lambdaFunction: broken })),
   });
   (brokenMachine.node.defaultChild as CfnResource).addMetadata('mass-refund:workflow', 'Broken');
+  const exiting = functionOf(stack, 'ExitingFn', EXITING, 'index.handler', 'exiting');
+  const exitingMachine = new sfn.StateMachine(stack, 'ExitingMachine', {
+    definitionBody: sfn.DefinitionBody.fromChainable(new tasks.LambdaInvoke(stack, 'CallExiting', { lambdaFunction: exiting })),
+  });
+  (exitingMachine.node.defaultChild as CfnResource).addMetadata('mass-refund:workflow', 'Exiting');
   templatePath = path.join(app.synth().directory, 'Containers.template.json');
 });
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -179,6 +186,16 @@ describe('LocalRunner with bundles: Lambda containers', () => {
     expect(inHandler).toMatchObject({ status: 'FAILED', error: 'Error' });
     expect(JSON.parse(inHandler.cause ?? '{}').errorMessage).toContain("Cannot find module 'ajv'");
   });
+
+  it('fails the invocation of a container whose runtime exits while loading the bundle, never waits for it', async () => {
+    // prepare
+    const r = runner();
+    // act
+    const result = await r.start('Exiting', {}).finally(() => r.close());
+    // assess
+    expect(result).toMatchObject({ status: 'FAILED', error: 'Runtime.ExitError' });
+    expect(JSON.parse(result.cause ?? '{}').errorMessage).toMatch(/exit status 3/);
+  }, 20_000);
 
   it("stops a container at the function's timeout", async () => {
     // prepare
