@@ -1,5 +1,10 @@
 import * as z from 'zod';
+import type { SendingSettings } from '../../lib/core/email-sending.ts';
+import type { Clock } from '../../lib/services/send-emails/ports.ts';
+import { envInt } from '../commons/bookings.ts';
+import type { StageContext } from '../commons/handler.ts';
 import { Continuation } from '../commons/paging.ts';
+import { BATCHES_PER_EXECUTION } from '../../lib/core/continuation.ts';
 import { TalliesSchema } from '../../lib/core/report.ts';
 
 export const WORKFLOW = 'SendEmails';
@@ -40,5 +45,19 @@ export type SenderState = z.infer<typeof SenderState>;
 export const Opened = z.object({ value: z.object({ acquired: z.boolean(), holder: z.string().optional() }) });
 export const OpenedSenderState = SenderState.extend({ opened: Opened });
 
-/** The lease of a running sender outlives a batch by this much (a crashed run frees it after). */
-export const LEASE_MARGIN_MS = 5 * 60_000;
+/** How the run is tuned, from the stage's environment. */
+export function sendingSettings(): SendingSettings {
+  return {
+    batchSeconds: envInt('EMAIL_BATCH_SECONDS', 60),
+    pageSize: envInt('EMAIL_PAGE_SIZE', 200),
+    maxSweeps: envInt('EMAIL_MAX_SWEEPS', 20),
+    chunkSize: envInt('EMAIL_CHUNK', 24),
+    chunksAtOnce: envInt('EMAIL_CHUNKS_AT_ONCE', 3),
+    batchesPerExecution: envInt('MASS_REFUND_BATCHES_PER_EXECUTION', BATCHES_PER_EXECUTION),
+  };
+}
+
+/** The Lambda's clock: the wall clock, the time left before its time-out, a wait. */
+export function lambdaClock(ctx: StageContext): Clock {
+  return { now: () => Date.now(), remainingMs: () => ctx.lambda.getRemainingTimeInMillis(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+}

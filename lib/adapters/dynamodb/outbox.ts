@@ -1,4 +1,5 @@
 import { BatchGetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { OUTBOX_SHARDS } from '../../core/email-sending.ts';
 import type { Money } from '../../core/money.ts';
 import type { PaymentMethod, RefundReason } from '../../core/model.ts';
 import type { NotificationKind } from '../../core/refund-emails.ts';
@@ -15,7 +16,7 @@ import { INDEX, tableName } from './table-names.ts';
  * -> sent (leaves the index), so an email is sent at most once, even by two senders at once.
  */
 
-export const OUTBOX_SHARDS = 16;
+export { OUTBOX_SHARDS };
 /** Rejected this many times by SES, a mark stops being retried (status `failed`, out of the outbox). */
 export const MAX_EMAIL_ATTEMPTS = 5;
 
@@ -152,6 +153,18 @@ function sentUpdate(m: SentMark): Record<string, unknown> {
   };
 }
 
+/** sending -> unsent (back in the outbox) or failed (out of it), with the last reason and the refusals counted. */
+function unsendingUpdate(e: Pick<OutboxEntry, 'key' | 'notification'>, status: 'unsent' | 'failed', reason: string, attempts: number): Record<string, unknown> {
+  return {
+    TableName: tableName('refunds'),
+    Key: e.key,
+    UpdateExpression: `SET notification.#st = :${status}, notification.lastError = :e, notification.attempts = :n${status === 'failed' ? ' REMOVE outboxShard, outboxKey' : ''}`,
+    ConditionExpression: 'notification.#st = :sending AND notification.kind = :kind',
+    ExpressionAttributeNames: { '#st': 'status' },
+    ExpressionAttributeValues: { [`:${status}`]: status, ':sending': 'sending', ':kind': e.notification.kind, ':e': reason.slice(0, 300), ':n': attempts },
+  };
+}
+
 const MAX_ACTIONS = 100;
 
 
@@ -200,6 +213,11 @@ export class OutboxStore {
     };
   }
 
+  /** The cursor after the first `used` entries of a page: the page's own cursor when it used them all. */
+  resumeAfter(page: OutboxPage, used: number): string | null {
+    return used < page.entries.length ? JSON.stringify(page.keys[used - 1]) : page.cursor;
+  }
+
   /**
    * unsent -> sending before SES, packed up to 100 to a transaction (a pack with a mark that moved
    * meanwhile is marked one by one). Returns the entries marked by this call: only those may be sent.
@@ -238,27 +256,13 @@ export class OutboxStore {
       await this.fail(e, reason, attempts);
       return 'failed';
     }
-    await tryUpdate({
-      TableName: tableName('refunds'),
-      Key: e.key,
-      UpdateExpression: 'SET notification.#st = :unsent, notification.lastError = :e, notification.attempts = :n',
-      ConditionExpression: 'notification.#st = :sending AND notification.kind = :kind',
-      ExpressionAttributeNames: { '#st': 'status' },
-      ExpressionAttributeValues: { ':unsent': 'unsent', ':sending': 'sending', ':kind': e.notification.kind, ':e': reason.slice(0, 300), ':n': attempts },
-    });
+    await tryUpdate(unsendingUpdate(e, 'unsent', reason, attempts));
     return 'unsent';
   }
 
   /** A mark no retry can deliver (no address, rejected too often): failed, out of the outbox. */
   async fail(e: Pick<OutboxEntry, 'key' | 'notification'>, reason: string, attempts = e.notification.attempts ?? 0): Promise<void> {
-    await tryUpdate({
-      TableName: tableName('refunds'),
-      Key: e.key,
-      UpdateExpression: 'SET notification.#st = :failed, notification.lastError = :e, notification.attempts = :n REMOVE outboxShard, outboxKey',
-      ConditionExpression: 'notification.#st = :sending AND notification.kind = :kind',
-      ExpressionAttributeNames: { '#st': 'status' },
-      ExpressionAttributeValues: { ':failed': 'failed', ':sending': 'sending', ':kind': e.notification.kind, ':e': reason.slice(0, 300), ':n': attempts },
-    });
+    await tryUpdate(unsendingUpdate(e, 'failed', reason, attempts));
   }
 }
 

@@ -1,5 +1,6 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import type { MailSettings, RenderedEmail } from '../../core/refund-emails.ts';
+import type { SendErrorClass } from '../../core/email-sending.ts';
 import { DomainError } from '../../core/errors.ts';
 
 /**
@@ -88,6 +89,11 @@ export class SesMailer implements Mailer {
     );
     return { messageId: out.MessageId ?? '' };
   }
+
+  /** What an error of `send` means for the email (`classifySendError`). */
+  classify(error: unknown): SendErrorClass {
+    return classifySendError(error);
+  }
 }
 
 /**
@@ -98,7 +104,7 @@ export class SesMailer implements Mailer {
  * - rejected: this email was refused (bad address, content); not sent, counts as an attempt;
  * - unknown: no answer (time-out, connection lost): it may have gone out, so it is never resent.
  */
-export type SendErrorClass = 'throttled' | 'stop' | 'rejected' | 'unknown';
+export type { SendErrorClass };
 
 const STOP_ERRORS = new Set(['AccountSendingPausedException', 'ConfigurationSetSendingPausedException', 'ConfigurationSetDoesNotExistException', 'MailFromDomainNotVerifiedException', 'MailerConfigurationError']);
 
