@@ -11,7 +11,7 @@ import * as z from 'zod';
 import { stage, type StageContext } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { logger } from '../commons/powertools.ts';
-import { lookupTiming, reconcileTransaction } from '../reconcile-refunds/transaction.ts';
+import { lookupTiming, reconcileTransaction } from '../../lib/services/reconcile/transaction.ts';
 import { envInt, forEachConcurrently, PageState, psp } from './shared.ts';
 
 const PageInput = PageState.extend(CallFields.shape);

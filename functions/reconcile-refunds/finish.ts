@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
-import { finishedStatus, mergeTallies, type RunReport } from '../../lib/core/report.ts';
+import { ledgerErrors } from '../../lib/core/reconciliation.ts';
+import { finishedStatus, mergeTallies, TalliesSchema, type RunReport } from '../../lib/core/report.ts';
 import { stage } from '../commons/handler.ts';
-import { TalliesSchema } from '../../lib/core/report.ts';
 
 const Input = z.object({
   runId: z.string(),
@@ -17,7 +17,7 @@ const Input = z.object({
 export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, segmentResults, emailResults }) => {
   const differences = segmentResults.flatMap((s) => s.differences);
   const differenceCount = segmentResults.reduce((n, s) => n + s.differenceCount, 0);
-  const errors: RunReport['errors'] = differenceCount > 0 ? [{ code: 'LedgerDifference', message: `${differenceCount} transaction(s) where our refunds and the PSP's credits differ; see the run log` }] : [];
+  const errors = ledgerErrors(differenceCount);
   const status = finishedStatus(errors);
   const report: RunReport = {
     runId,

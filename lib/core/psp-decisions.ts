@@ -192,6 +192,21 @@ export interface ResolutionInput extends PspAttemptState {
 export const UNCLEAR_TO_MANUAL_MS = 24 * 3600_000;
 
 /**
+ * From the settings (the environment): the client time-out the dispatch used (as configured now),
+ * the margin for slow bookings (0 allowed: tests, chaos), and how long a refund may stay unclear
+ * before it goes to a person. An unset or invalid setting takes its default.
+ */
+export function lookupTimingOf(env: Readonly<Record<string, string | undefined>>): LookupTiming & { unclearToManualMs: number } {
+  const positive = (name: string, fallback: number) => {
+    const n = Number(env[name]);
+    return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+  };
+  const margin = Number(env['MASS_REFUND_RECONCILE_MARGIN_SECONDS']);
+  const marginMs = env['MASS_REFUND_RECONCILE_MARGIN_SECONDS'] !== undefined && Number.isSafeInteger(margin) && margin >= 0 ? margin * 1000 : RECONCILE_MARGIN_MS;
+  return { timeoutMs: positive('MASS_REFUND_PSP_TIMEOUT_MS', 20_000), marginMs, unclearToManualMs: positive('MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS', UNCLEAR_TO_MANUAL_MS / 1000) * 1000 };
+}
+
+/**
  * Settles a refund from a lookup. Not credited and the transaction has no room left for it: money
  * went back by other means (a back-office credit…), so neither the PSP nor the credit account pays
  * it again; an operator decides (manual, with the reason). A reference the PSP refuses as in use

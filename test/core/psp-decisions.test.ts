@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   KEY_TRUST_MS,
   lookupNotBefore,
+  lookupTimingOf,
   planSend,
   resolve,
   resultOfTries,
@@ -106,6 +107,17 @@ describe('when a refund may be sent, and under which key', () => {
     const timing = { timeoutMs: 20_000, marginMs: 300_000 };
     expect(lookupNotBefore({ status: 'unknown', lastPspAt: '2026-07-13T10:00:00Z' }, timing)).toBe(Date.parse('2026-07-13T10:05:20Z'));
     expect(lookupNotBefore({ status: 'sending', lastPspAt: '2026-07-13T09:00:00Z', sending: { leaseUntil: '2026-07-13T10:15:00Z' } }, timing)).toBe(Date.parse('2026-07-13T10:20:20Z'));
+  });
+
+  it('takes the lookup timing from the settings: a margin of 0 is allowed, an invalid setting takes its default', () => {
+    // prepare
+    const defaults = { timeoutMs: 20_000, marginMs: 5 * 60_000, unclearToManualMs: 24 * 3600_000 };
+    const set = { MASS_REFUND_PSP_TIMEOUT_MS: '5000', MASS_REFUND_RECONCILE_MARGIN_SECONDS: '0', MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS: '60' };
+    const invalid = { MASS_REFUND_PSP_TIMEOUT_MS: '0', MASS_REFUND_RECONCILE_MARGIN_SECONDS: '-1', MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS: '1.5' };
+    // act, assess
+    expect(lookupTimingOf({})).toEqual(defaults);
+    expect(lookupTimingOf(set)).toEqual({ timeoutMs: 5000, marginMs: 0, unclearToManualMs: 60_000 });
+    expect(lookupTimingOf(invalid)).toEqual(defaults);
   });
 });
 
