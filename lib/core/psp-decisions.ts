@@ -201,8 +201,10 @@ export function lookupTimingOf(env: Readonly<Record<string, string | undefined>>
     const n = Number(env[name]);
     return Number.isSafeInteger(n) && n > 0 ? n : fallback;
   };
-  const margin = Number(env['MASS_REFUND_RECONCILE_MARGIN_SECONDS']);
-  const marginMs = env['MASS_REFUND_RECONCILE_MARGIN_SECONDS'] !== undefined && Number.isSafeInteger(margin) && margin >= 0 ? margin * 1000 : RECONCILE_MARGIN_MS;
+  // A blank setting is no setting: Number('') is 0, and a margin of 0 would judge slow bookings too early.
+  const raw = env['MASS_REFUND_RECONCILE_MARGIN_SECONDS']?.trim();
+  const margin = Number(raw);
+  const marginMs = raw && Number.isSafeInteger(margin) && margin >= 0 ? margin * 1000 : RECONCILE_MARGIN_MS;
   return { timeoutMs: positive('MASS_REFUND_PSP_TIMEOUT_MS', 20_000), marginMs, unclearToManualMs: positive('MASS_REFUND_UNCLEAR_TO_MANUAL_SECONDS', UNCLEAR_TO_MANUAL_MS / 1000) * 1000 };
 }
 

@@ -118,6 +118,8 @@ describe('when a refund may be sent, and under which key', () => {
     expect(lookupTimingOf({})).toEqual(defaults);
     expect(lookupTimingOf(set)).toEqual({ timeoutMs: 5000, marginMs: 0, unclearToManualMs: 60_000 });
     expect(lookupTimingOf(invalid)).toEqual(defaults);
+    expect(lookupTimingOf({ MASS_REFUND_RECONCILE_MARGIN_SECONDS: '' })).toEqual(defaults);
+    expect(lookupTimingOf({ MASS_REFUND_RECONCILE_MARGIN_SECONDS: ' ' })).toEqual(defaults);
   });
 });
 
