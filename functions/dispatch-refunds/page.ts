@@ -35,16 +35,8 @@ export const handler = stage(Input, async (first, ctx) =>
 function dependencies(ctx: StageContext): DispatchPageDeps {
   const store = new DispatchStore();
   return {
-    store,
-    selections: new SimulationSelection(),
-    credits: new RefundCredits(),
-    orders: new OrderRepository(),
-    psp,
-    config: dispatchConfig(),
-    stops: stoppedRuns,
-    clock: systemClock,
-    logger,
-    remainingMs: () => ctx.lambda.getRemainingTimeInMillis(),
+    store, selections: new SimulationSelection(), credits: new RefundCredits(), orders: new OrderRepository(), psp, config: dispatchConfig(),
+    stops: stoppedRuns, clock: systemClock, logger, remainingMs: () => ctx.lambda.getRemainingTimeInMillis(),
     afterPspAnswer: () => crashPoint('dispatch.afterPspAnswer'),
     lookup: (one) => reconcileTransaction({ ...one, store, timing: lookupTiming(), confirmSince: null }),
   };

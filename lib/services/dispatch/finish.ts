@@ -66,7 +66,7 @@ export async function finishRun(input: FinishRunInput, deps: { runs: Pick<RunRep
     await deps.runs.log(runId, 'approval', [notice.line]);
   }
   const report: RunReport = {
-    ...{ runId, workflow: DISPATCH_WORKFLOW, status, startedAt, finishedAt: new Date(deps.clock.now()).toISOString(), requestedBy, input: input.input, outcomes, errors, simulationRunId },
+    runId, workflow: DISPATCH_WORKFLOW, status, startedAt, finishedAt: new Date(deps.clock.now()).toISOString(), requestedBy, input: input.input, outcomes, errors, simulationRunId,
     ...(input.reconcileFirst && input.reconcileRunId ? { reconcileRunId: input.reconcileRunId } : {}),
   };
   await deps.runs.finish(runId, status, report);
