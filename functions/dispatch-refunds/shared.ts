@@ -4,19 +4,20 @@ import * as z from 'zod';
 import { DatatransPsp } from '../../lib/adapters/psp/datatrans.ts';
 import { loadDatatransConfig } from '../../lib/adapters/psp/config.ts';
 import { PspConfigurationError, type PspTransactionLookup, type PspRefundOutcome, type PspCreditLookup, type RefundPsp } from '../../lib/adapters/psp/port.ts';
+import { DISPATCH_WORKFLOW } from '../../lib/core/dispatch.ts';
+import { rateLimited } from '../../lib/core/dispatch-pass.ts';
+import { KEY_TRUST_MS } from '../../lib/core/psp-decisions.ts';
 import { CREDIT_POLICIES } from '../../lib/core/refund-lifecycle.ts';
 import { TalliesSchema } from '../../lib/core/report.ts';
+import type { DispatchConfig } from '../../lib/services/dispatch/page.ts';
 import { envInt } from '../commons/bookings.ts';
 import { METRIC } from '../commons/metric-names.ts';
 import { logger, metrics } from '../commons/powertools.ts';
 
-export const WORKFLOW = 'DispatchRefunds';
+export const WORKFLOW = DISPATCH_WORKFLOW;
 
-
-/** What every page of a pass carries through the paging loop. */
-export const PageState = z.object({
-  runId: z.string().min(1),
-  mode: z.enum(['simulate', 'psp', 'credit']),
+/** The choices a pass is bound to by its simulation: the range, the policy, the performance, the emails. */
+export const PassChoices = z.object({
   from: z.string(),
   to: z.string(),
   creditPolicy: z.enum(CREDIT_POLICIES),
@@ -25,6 +26,13 @@ export const PageState = z.object({
   performanceId: z.string().nullish().transform((p) => p ?? null),
   /** false: the run owes no card or credit emails. */
   notifyCustomers: z.boolean().default(true),
+});
+
+/** What every page of a pass carries through the paging loop. */
+export const PageState = z.object({
+  runId: z.string().min(1),
+  mode: z.enum(['simulate', 'psp', 'credit']),
+  ...PassChoices.shape,
   shard: z.number().int().min(0),
   cursor: z.string().nullish().transform((c) => c ?? null),
   page: z.number().int().min(0).default(0),
@@ -34,6 +42,20 @@ export const PageState = z.object({
 });
 export type PageState = z.infer<typeof PageState>;
 
+/** The dispatch's tuning knobs from the environment (tests force small pages and packs). */
+export function dispatchConfig(): DispatchConfig {
+  return {
+    pspPageSize: envInt('DISPATCH_PSP_PAGE_SIZE', 100),
+    pageSize: envInt('DISPATCH_PAGE_SIZE', 250),
+    creditsPerTransaction: envInt('DISPATCH_CREDITS_PER_TRANSACTION', 50),
+    psp: {
+      leaseMs: envInt('MASS_REFUND_SENDING_LEASE_SECONDS', 900) * 1000,
+      concurrency: envInt('DISPATCH_PSP_CONCURRENCY', 16),
+      maxTries: envInt('DISPATCH_PSP_TRIES', 6),
+      keyTrustMs: envInt('MASS_REFUND_KEY_TRUST_SECONDS', KEY_TRUST_MS / 1000) * 1000,
+    },
+  };
+}
 
 let cachedPsp: { key: string; psp: RefundPsp } | undefined;
 /**
@@ -71,7 +93,7 @@ function observed(inner: RefundPsp, key: string): RefundPsp {
   const seen = <T extends { kind: string; reason?: string }>(outcome: T, credit: boolean): T => {
     if (outcome.kind === 'configuration_error') refusedKey = key;
     if (credit && (outcome.kind === 'unknown' || outcome.kind === 'not_creditable')) metrics.addMetric(METRIC.pspUnknown, MetricUnit.Count, 1);
-    if (outcome.kind === 'retryable' && outcome.reason?.includes('HTTP 429')) metrics.addMetric(METRIC.pspRateLimited, MetricUnit.Count, 1);
+    if (rateLimited(outcome)) metrics.addMetric(METRIC.pspRateLimited, MetricUnit.Count, 1);
     return outcome;
   };
   return {

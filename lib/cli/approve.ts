@@ -5,7 +5,7 @@
  */
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../adapters/dynamodb/client.ts';
-import { DispatchStore } from '../adapters/dynamodb/dispatch-store.ts';
+import { SimulationSelection } from '../adapters/dynamodb/simulation-selection.ts';
 import { refundKey } from '../adapters/dynamodb/refunds.ts';
 import { RunRepository, type RunRecord } from '../adapters/dynamodb/runs.ts';
 import { tableName } from '../adapters/dynamodb/table-names.ts';
@@ -110,7 +110,7 @@ export interface ApproveFlags {
 export async function cmdApprove(io: Io, stack: StackConnection, simulationRunId: string, flags: ApproveFlags): Promise<number> {
   const sim = await simulationOf(simulationRunId);
   const pass = (flags.pass as Pass | undefined) ?? (await defaultPass(sim));
-  const selection = await new DispatchStore().selection(simulationRunId);
+  const selection = await new SimulationSelection().all(simulationRunId);
   const lines = approvalLines(selection, await methodsOf(selection.map((s) => s.id)));
   const chosen = passTotals(lines, pass);
   const input = approvedInput(sim, pass, flags['requested-by'] ?? process.env.USER ?? 'operator');

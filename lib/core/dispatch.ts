@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { DomainError, ValidationError } from './errors.ts';
+import { scheduledReconcileRunId, scheduledSimulationRunId } from './run-end.ts';
 import type { Money } from './money.ts';
 import type { CreditPolicy } from './refund-lifecycle.ts';
+
+/** The workflow's name in run records and reports (CONTRACT.md). */
+export const DISPATCH_WORKFLOW = 'DispatchRefunds';
 
 /** One refund as a simulation showed it: what the real run is bound to. */
 export interface SelectedRefund {
@@ -16,6 +20,20 @@ export interface SelectedRefund {
 export function selectionFingerprint(selection: readonly Pick<SelectedRefund, 'id' | 'amount' | 'currency'>[]): string {
   const lines = selection.map((r) => `${r.id}:${r.amount}:${r.currency}`).sort();
   return createHash('sha256').update(lines.join('\n'), 'utf8').digest('hex');
+}
+
+/** A simulation's selection as its report and log show it: count, totals per currency (sorted), fingerprint. */
+export function selectionSummary(selection: readonly Pick<SelectedRefund, 'id' | 'amount' | 'currency'>[]): { count: number; totals: Record<string, number>; fingerprint: string; lines: string[] } {
+  const totals: Record<string, number> = {};
+  for (const s of selection) totals[s.currency] = (totals[s.currency] ?? 0) + s.amount;
+  const fingerprint = selectionFingerprint(selection);
+  const sortedTotals = Object.fromEntries(Object.entries(totals).sort(([a], [b]) => a.localeCompare(b)));
+  const lines = [
+    `selection: ${selection.length} refund(s)`,
+    ...Object.entries(sortedTotals).map(([c, a]) => `total ${c}: ${a} minor units`),
+    `fingerprint (sha256 of sorted id:amount:currency): ${fingerprint}`,
+  ];
+  return { count: selection.length, totals: sortedTotals, fingerprint, lines };
 }
 
 export interface CountAndTotals {
@@ -101,6 +119,36 @@ export class SimulationMismatchError extends DomainError {
   }
 }
 
+/** What a real pass is bound to by its simulation: the range and the choices it was made with. */
+export interface PassChoices {
+  from: string;
+  to: string;
+  creditPolicy: CreditPolicy;
+  performanceId: string | null;
+  notifyCustomers: boolean;
+}
+
+/**
+ * Why a run cannot be the approved simulation of a pass (null: it can): a succeeded simulate run
+ * of this workflow over the same range, made with the same policy, performance and emails.
+ */
+export function simulationRefusal(sim: { workflow: string; status: string; input?: unknown }, pass: PassChoices): string | null {
+  const simInput = (sim.input ?? {}) as { mode?: string; from?: string; to?: string; creditPolicy?: string; performanceId?: string | null; notifyCustomers?: boolean };
+  const { from, to, creditPolicy, performanceId, notifyCustomers } = pass;
+  if (sim.workflow !== DISPATCH_WORKFLOW || simInput.mode !== 'simulate') return `is not a ${DISPATCH_WORKFLOW} simulation`;
+  if (sim.status !== 'succeeded') return `did not succeed (status ${sim.status})`;
+  if (simInput.from !== from || simInput.to !== to) return `covers [${simInput.from}, ${simInput.to}), not [${from}, ${to})`;
+  if ((simInput.creditPolicy ?? 'fallback') !== creditPolicy) return `was made with creditPolicy ${simInput.creditPolicy}, not ${creditPolicy}`;
+  // A pass bound to one performance's simulation touches that performance only, and tells customers as simulated.
+  const simulatedPerformance = simInput.performanceId ?? null;
+  if (simulatedPerformance !== performanceId) {
+    return `was made for ${simulatedPerformance ? `performance "${simulatedPerformance}"` : 'every performance'}, not ${performanceId ? `performance "${performanceId}"` : 'every performance'}`;
+  }
+  const simulatedNotify = simInput.notifyCustomers ?? true;
+  if (simulatedNotify !== notifyCustomers) return `was made with notifyCustomers ${simulatedNotify}, not ${notifyCustomers}`;
+  return null;
+}
+
 /** Money per currency, from a totals record (keys sorted). */
 export function totalsList(totals: Record<string, number>): Money[] {
   return Object.keys(totals)
@@ -169,6 +217,24 @@ export function approvalNeeded(totals: Record<string, number>, limits: ApprovalL
   return over;
 }
 
+/**
+ * A scheduled run stopped after simulating: the report's error (with the exact command an operator
+ * types, `--target aws` when the run is on AWS) and the run-log line.
+ */
+export function awaitingApprovalNotice(
+  simulationRunId: string,
+  over: readonly { currency: string; total: number; limit: number | null }[],
+  mode: unknown,
+  onAws: boolean,
+): { error: { code: string; message: string }; line: string } {
+  const totals = over.map((o) => `${o.currency} ${o.total}${o.limit === null ? ' (no limit configured)' : ` >= limit ${o.limit}`}`).join(', ');
+  const approve = `mass-refund approve ${simulationRunId} --pass ${mode === 'credit' ? 'credit' : 'psp'}${onAws ? ' --target aws' : ''}`;
+  return {
+    error: { code: 'AwaitingApproval', message: `simulated totals over the auto-approval limit: ${totals}; check simulation ${simulationRunId} and approve it with: ${approve}` },
+    line: `stopped after simulating (${simulationRunId}): ${totals}`,
+  };
+}
+
 export interface DispatchPlan {
   mode: 'simulate' | 'psp' | 'credit';
   from: string;
@@ -188,3 +254,75 @@ export function scheduledDispatchInput(schedule: ScheduleName, extra: { mode?: D
 
 /** The nightly schedule, Europe/Zurich local time: one run for the whole night (no mode). */
 export const NIGHTLY_PASSES: readonly { id: string; mode?: DispatchPlan['mode']; hour: number; minute: number }[] = [{ id: 'Nightly', hour: 2, minute: 0 }];
+
+/** A dispatch as asked for (the validated input): by hand with a mode and range, or by a schedule. */
+export interface DispatchRequest {
+  mode?: DispatchPlan['mode'] | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  simulationRunId?: string | undefined;
+  creditPolicy: CreditPolicy;
+  requestedBy?: string | undefined;
+  schedule?: ScheduleName | undefined;
+  performanceId?: string | undefined;
+  notifyCustomers: boolean;
+}
+
+/**
+ * What a run does, from its request: a scheduled run covers its schedule's period, reconciles
+ * first (unless it only simulates) and simulates first; without a mode it is the whole night, the
+ * psp pass then the credit pass. `around`: what the workflow's loops go over (given by the caller,
+ * placed in the plan where the state machine reads them).
+ */
+export function planDispatch(
+  parsed: DispatchRequest,
+  execution: { executionName: string; startedAt: string },
+  around: { reconcileScope: unknown; segments: number[]; shards: number[] },
+) {
+  const runId = execution.executionName;
+  let { from, to } = parsed;
+  if (parsed.schedule) ({ from, to } = scheduledPeriod(parsed.schedule, new Date(execution.startedAt)));
+  if (from === undefined || to === undefined) throw new ValidationError([{ field: 'from', reason: 'is required' }]);
+  const requestedBy = parsed.requestedBy ?? `schedule:${parsed.schedule}`;
+  // A whole night runs the psp pass first, then the credit pass.
+  const mode = parsed.mode ?? 'psp';
+  const simulateFirst = parsed.schedule !== undefined && mode !== 'simulate';
+  const simulationRunId = mode === 'simulate' ? runId : (parsed.simulationRunId ?? scheduledSimulationRunId(runId));
+  const normalized = { ...parsed, from, to, requestedBy };
+  const performanceId = parsed.performanceId ?? null;
+  const reconcileRunId = scheduledReconcileRunId(runId);
+  return {
+    runId,
+    startedAt: execution.startedAt,
+    requestedBy,
+    input: normalized,
+    mode,
+    from,
+    to,
+    creditPolicy: parsed.creditPolicy,
+    // The choices the real run is bound to: a simulation made with other ones does not approve it.
+    performanceId,
+    notifyCustomers: parsed.notifyCustomers,
+    simulationRunId,
+    simulateFirst,
+    simulationInput: {
+      mode: 'simulate',
+      from,
+      to,
+      creditPolicy: parsed.creditPolicy,
+      ...(performanceId ? { performanceId } : {}),
+      notifyCustomers: parsed.notifyCustomers,
+      requestedBy,
+      ...(parsed.schedule ? { schedule: parsed.schedule, forRun: runId } : {}),
+    },
+    reconcileFirst: simulateFirst,
+    reconcileRunId,
+    reconcileInput: { requestedBy, forRun: runId },
+    reconcileScope: around.reconcileScope,
+    segments: around.segments,
+    thenCredit: parsed.schedule !== undefined && parsed.mode === undefined,
+    earlierShardResults: [],
+    logPrefix: '',
+    shards: around.shards,
+  };
+}

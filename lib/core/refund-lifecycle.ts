@@ -121,6 +121,11 @@ export function creditPassSelects(r: SelectableRefund, policy: CreditPolicy): bo
   return !refundableToSource(r.method);
 }
 
+/** The selection rule of a real pass. */
+export function passSelects(pass: 'psp' | 'credit'): (r: SelectableRefund, policy: CreditPolicy) => boolean {
+  return pass === 'psp' ? pspPassSelects : creditPassSelects;
+}
+
 /** The pass a simulation says will touch a refund (psp first), or null when none will. */
 export function passFor(r: SelectableRefund, policy: CreditPolicy): 'psp' | 'credit' | null {
   if (pspPassSelects(r, policy)) return 'psp';

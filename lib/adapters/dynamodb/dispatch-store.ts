@@ -1,14 +1,9 @@
-import { BatchGetCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { forEachConcurrently } from '../../core/concurrency.ts';
-import type { SelectedRefund } from '../../core/dispatch.ts';
+import { QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PspRefusal } from '../../core/psp-decisions.ts';
 import type { LifecycleState } from '../../core/refund-lifecycle.ts';
 import type { NotificationKind } from '../../core/refund-emails.ts';
-import { creditEntryItem } from './accounts.ts';
 import { documentClient } from './client.ts';
-import { packTransactions } from './limits.ts';
-import { batchPut, queryAll, type Item } from './items.ts';
-import { isConditionFailure } from './items.ts';
+import { isConditionFailure, queryAll, type Item } from './items.ts';
 import { outboxMark, type Notification } from './outbox.ts';
 import type { Refund } from '../../core/model.ts';
 import { refundFromItem, refundKey, shardOf } from './refunds.ts';
@@ -17,6 +12,7 @@ import { INDEX, OPEN_REFUND_SHARDS, tableName } from './table-names.ts';
 /**
  * The dispatch's writes on refunds. Every move is conditional on status and version (the
  * optimistic lock), so two runs, a retried Lambda or a re-run never move a refund twice.
+ * The credit pass's writes are in refund-credits.ts, a simulation's selection in simulation-selection.ts.
  */
 
 export { OUTBOX_SHARDS } from './outbox.ts';
@@ -63,48 +59,12 @@ export function dispatchRefundFromItem(item: Item): DispatchRefund {
 }
 
 /** The outbox mark written with the move that owes the email (lib/adapters/dynamodb/outbox.ts). */
-function outboxValues(r: Pick<DispatchRefund, 'id' | 'orderId' | 'ownerId' | 'ownerKind'>, kind: NotificationKind): Item {
+export function outboxValues(r: Pick<DispatchRefund, 'id' | 'orderId' | 'ownerId' | 'ownerKind'>, kind: NotificationKind): Item {
   const mark = outboxMark(r, kind, r.id);
   return { ':obShard': mark.outboxShard, ':obKey': mark.outboxKey, ':notification': mark.notification };
 }
-const OUTBOX_SET = 'outboxShard = :obShard, outboxKey = :obKey, notification = :notification';
-const RUN_IDS = 'runIds = list_append(if_not_exists(runIds, :noRuns), :runList)';
-
-
-/** The two writes that credit one refund: the refund -> credited (conditions), its ledger entry; the email owed unless `notify` is false. */
-function creditActions(r: DispatchRefund, runId: string, at: string, notify = true): Record<string, unknown>[] {
-  return [
-    {
-      Update: {
-        TableName: tableName('refunds'),
-        Key: refundKey(r.id),
-        UpdateExpression: `SET #s = :credited, settledAt = :at, settledByRun = :run, ${notify ? `${OUTBOX_SET}, ` : ''}version = version + :one, ${RUN_IDS} REMOVE openShard, sending`,
-        ConditionExpression: '#s = :from AND version = :v AND #s IN (:pending, :failed)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: {
-          ':credited': 'credited',
-          ':at': at,
-          ':run': runId,
-          ':one': 1,
-          ':from': r.status,
-          ':v': r.version,
-          ':pending': 'pending',
-          ':failed': 'failed',
-          ':noRuns': [],
-          ':runList': [runId],
-          ...(notify ? outboxValues(r, 'credited') : {}),
-        },
-      },
-    },
-    {
-      Put: {
-        TableName: tableName('creditAccounts'),
-        Item: creditEntryItem({ ownerId: r.ownerId, ownerKind: r.ownerKind, refundId: r.id, orderId: r.orderId, amount: r.amount, at, runId }),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-  ];
-}
+export const OUTBOX_SET = 'outboxShard = :obShard, outboxKey = :obKey, notification = :notification';
+export const RUN_IDS = 'runIds = list_append(if_not_exists(runIds, :noRuns), :runList)';
 
 export interface OpenPage {
   refunds: DispatchRefund[];
@@ -270,44 +230,6 @@ export class DispatchStore {
     }
   }
 
-  /**
-   * Credits one refund to its owner's credit account in one transaction: the refund moves
-   * pending|failed -> credited (version checked), the ledger entry is keyed by the refund
-   * (attribute_not_exists), and the email is owed. False if another run moved it first.
-   */
-  async credit(r: DispatchRefund, runId: string, at: string, notify = true): Promise<boolean> {
-    try {
-      await documentClient().send(new TransactWriteCommand({ TransactItems: creditActions(r, runId, at, notify) as never }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  /**
-   * Credits several refunds, packed `perTransaction` to a TransactWriteItems (two writes each):
-   * every refund keeps its own conditions, so a transaction books all its refunds or none. If one
-   * of them moved meanwhile, each refund of that transaction is credited alone (`credit`).
-   * Returns the ids credited by this call.
-   */
-  async creditMany(refunds: readonly DispatchRefund[], runId: string, at: string, perTransaction = 50, transactionsAtOnce = 1, notify = true): Promise<Set<string>> {
-    const credited = new Set<string>();
-    // Cut to DynamoDB's limits whatever `perTransaction` asks (two actions per refund: at most 50 to a transaction).
-    const groups = packTransactions(refunds, (r) => creditActions(r, runId, at, notify), { maxUnits: perTransaction });
-    await forEachConcurrently(groups, transactionsAtOnce, (group) => this.creditGroup(group, runId, at, credited, notify));
-    return credited;
-  }
-
-  private async creditGroup(group: DispatchRefund[], runId: string, at: string, credited: Set<string>, notify: boolean): Promise<void> {
-    if (await this.tryPacked(group.flatMap((r) => creditActions(r, runId, at, notify)))) {
-      for (const r of group) credited.add(r.id);
-      return;
-    }
-    // One refund of the group moved (or conflicted), or it is alone: credit each one alone.
-    for (const r of group) if (await this.credit(r, runId, at, notify)) credited.add(r.id);
-  }
-
   /** Reconciliation: a credit the PSP reported failed after it was booked; the customer is told. */
   async lateFailure(r: DispatchRefund, pspCode: string, creditTransactionId: string, runId: string, at: string): Promise<boolean> {
     return this.settleClaim(
@@ -316,58 +238,6 @@ export class DispatchStore {
       { to: 'failed', pspCode, pspMessage: 'the PSP reported the credit failed after booking it', runId, at, notify: 'late_failure', failedCredit: { creditTransactionId, amount: r.amount.amount } },
       'refunded',
     );
-  }
-
-  // ---- simulation selection (run items) ----
-
-  async saveSelection(simulationRunId: string, selection: SelectedRefund[]): Promise<void> {
-    await batchPut(
-      tableName('runs'),
-      selection.map((s) => ({ pk: `RUN#${simulationRunId}`, sk: `SEL#${s.id}`, ...s })),
-    );
-  }
-
-  async selection(simulationRunId: string): Promise<SelectedRefund[]> {
-    const list: SelectedRefund[] = [];
-    for await (const item of queryAll({
-      TableName: tableName('runs'),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sel)',
-      ExpressionAttributeValues: { ':pk': `RUN#${simulationRunId}`, ':sel': 'SEL#' },
-      ConsistentRead: true,
-    })) {
-      list.push({ id: item.id as string, amount: item.amount as number, currency: item.currency as string, status: item.status as string, ...(item.pass ? { pass: item.pass as 'psp' | 'credit' } : {}) });
-    }
-    return list;
-  }
-
-  /** The simulated rows of some refunds (a page checks each refund it touches against the approval). */
-  async selectedOf(simulationRunId: string, ids: string[]): Promise<Map<string, SelectedRefund>> {
-    const result = new Map<string, SelectedRefund>();
-    for (let i = 0; i < ids.length; i += 100) {
-      let keys: Item[] = ids.slice(i, i + 100).map((id) => ({ pk: `RUN#${simulationRunId}`, sk: `SEL#${id}` }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        const out = await documentClient().send(new BatchGetCommand({ RequestItems: { [tableName('runs')]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of out.Responses?.[tableName('runs')] ?? []) {
-          result.set(item.id as string, { id: item.id as string, amount: item.amount as number, currency: item.currency as string, status: item.status as string });
-        }
-        keys = (out.UnprocessedKeys?.[tableName('runs')]?.Keys ?? []) as Item[];
-        if (keys.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
-      }
-    }
-    return result;
-  }
-
-  /** One transaction of several independent writes: false if a condition failed or it conflicted (nothing written). */
-  private async tryPacked(actions: Record<string, unknown>[]): Promise<boolean> {
-    if (actions.length < 2) return false;
-    try {
-      await documentClient().send(new TransactWriteCommand({ TransactItems: actions as never }));
-      return true;
-    } catch (error) {
-      const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((c) => c.Code);
-      if (isConditionFailure(error) || (error as Error).name === 'TransactionConflictException' || codes.includes('TransactionConflict')) return false;
-      throw error;
-    }
   }
 
   // ---- reconciliation scope ----

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DispatchStore } from '../../../lib/adapters/dynamodb/dispatch-store.ts';
+import { RefundCredits } from '../../../lib/adapters/dynamodb/refund-credits.ts';
 import { allRefunds, creditEntries, pendingRefunds, setAmount } from '../../support/dispatch-fixtures.ts';
 import { startTestRuntime, type TestRuntime } from '../../support/local-runtime.ts';
 
@@ -11,11 +11,11 @@ afterAll(async () => rt?.stop());
 
 const AT = '2026-07-13T09:00:00Z';
 
-describe('DispatchStore packed writes', () => {
+describe('RefundCredits packed writes', () => {
   it('credits refunds packed several to a transaction; a pack with a refund changed meanwhile is credited refund by refund', async () => {
     // prepare: 7 pending refunds read, then one of them changes before the credit pass writes
     const fixtures = await pendingRefunds('cm', '2026-07-12T20:00:00Z', Array.from({ length: 7 }, () => ({ method: 'klarna' as const })));
-    const store = new DispatchStore();
+    const store = new RefundCredits();
     const before = await allRefunds();
     const read = fixtures.map((f) => before.get(f.id)!);
     await setAmount(fixtures[4]!.id, 1);
