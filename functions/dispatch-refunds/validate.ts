@@ -5,7 +5,8 @@ import { NotFoundError } from '../../lib/core/errors.ts';
 import { performanceExists } from '../cancel-performance/validate.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts } from '../commons/run-input.ts';
-import { reconcileScope, SCAN_SEGMENTS } from '../reconcile-refunds/validate.ts';
+import { envInt } from './shared.ts';
+import { reconcileScope, SCAN_SEGMENTS } from '../../lib/core/reconciliation.ts';
 import { DispatchInput } from './input.ts';
 
 export { DispatchInput };
@@ -17,7 +18,7 @@ export { DispatchInput };
 export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
   const parsed = parseInput(DispatchInput, input);
   const plan = planDispatch(parsed, execution, {
-    reconcileScope: reconcileScope(execution.startedAt),
+    reconcileScope: reconcileScope(execution.startedAt, null, envInt('RECONCILE_WINDOW_DAYS', 7)),
     segments: Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
     shards: Array.from({ length: OPEN_REFUND_SHARDS }, (_, i) => i),
   });

@@ -1,14 +1,13 @@
 import * as z from 'zod';
 import { DispatchStore } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { pageLogKey, RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
-import { Difference } from '../../lib/core/reconciliation.ts';
 import { TalliesSchema } from '../../lib/core/report.ts';
+import { Difference, SCAN_SEGMENTS } from '../../lib/core/reconciliation.ts';
 import { reconcilePage } from '../../lib/services/reconcile/page.ts';
 import { lookupTiming } from '../../lib/services/reconcile/transaction.ts';
 import { stage } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { envInt, psp } from '../dispatch-refunds/shared.ts';
-import { SCAN_SEGMENTS } from './validate.ts';
 
 const PageInput = z.object({
   runId: z.string(),

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { NotFoundError } from '../../lib/core/errors.ts';
+import { reconcileScope, SCAN_SEGMENTS } from '../../lib/core/reconciliation.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 import { envInt } from '../dispatch-refunds/shared.ts';
@@ -11,18 +12,7 @@ export const ReconcileInput = z.strictObject({
   requestedBy: RequestedBy.optional(),
 });
 
-export const SCAN_SEGMENTS = 16;
-
-/**
- * What a reconciliation covers: every transaction on which a refund was ever sent (or, with runId,
- * those of one run's refunds); `since`: refunded refunds settled since then are also confirmed by
- * their credit id (late failures), RECONCILE_WINDOW_DAYS (default 7) before the start.
- */
-export function reconcileScope(startedAt: string, runId: string | null = null): { runId: string | null; since: string } {
-  return { runId, since: new Date(Date.parse(startedAt) - envInt('RECONCILE_WINDOW_DAYS', 7) * 86_400_000).toISOString() };
-}
-
-/** 1. Validates the input (see reconcileScope for what a run covers). Writes nothing. */
+/** 1. Validates the input (lib/core/reconciliation.ts reconcileScope: what a run covers). Writes nothing. */
 export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
   const parsed = parseInput(ReconcileInput, input);
   if (parsed.runId && !(await new RunRepository().get(parsed.runId))) throw new NotFoundError(`runId: no run "${parsed.runId}"`);
@@ -32,7 +22,7 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
     startedAt: execution.startedAt,
     requestedBy,
     input: { ...parsed, requestedBy },
-    scope: reconcileScope(execution.startedAt, parsed.runId ?? null),
+    scope: reconcileScope(execution.startedAt, parsed.runId ?? null, envInt('RECONCILE_WINDOW_DAYS', 7)),
     segments: Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
     outboxShards: Array.from({ length: OUTBOX_SHARDS }, (_, i) => i),
   };

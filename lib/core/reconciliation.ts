@@ -35,6 +35,18 @@ export interface ReconcileScope {
   since: string;
 }
 
+/** The refunds table is compared in this many parallel scan segments (one Map item each). */
+export const SCAN_SEGMENTS = 16;
+
+/**
+ * What a reconciliation covers: every transaction on which a refund was ever sent (or, with runId,
+ * those of one run's refunds); `since`: refunded refunds settled since then are also confirmed by
+ * their credit id (late failures), `windowDays` before the start.
+ */
+export function reconcileScope(startedAt: string, runId: string | null, windowDays: number): ReconcileScope {
+  return { runId, since: new Date(Date.parse(startedAt) - windowDays * 86_400_000).toISOString() };
+}
+
 /** What reconciliation records for one refund: its tally (refunded, back_to_pending, proven_not_booked, failed, manual, still_unknown, too_recent, confirmed, late_failure, unverified, conflict) and its run-log words. */
 export interface Note {
   outcome: string;

@@ -10,6 +10,7 @@ import {
   MAX_DIFFERENCES_IN_STATE,
   notRead,
   pageOwnsTransaction,
+  reconcileScope,
   recordPage,
   settlementOf,
   toConfirm,
@@ -248,5 +249,18 @@ describe("a page's record", () => {
         expect(record.lines).toHaveLength(amounts.length + 2 * differing);
       }),
     );
+  });
+});
+
+describe('what a reconciliation covers', () => {
+  it('confirms refunded refunds settled within the window before the start, for one run or all', () => {
+    // prepare
+    const startedAt = '2026-11-29T02:00:00.000Z';
+    // act
+    const all = reconcileScope(startedAt, null, 7);
+    const one = reconcileScope(startedAt, 'run-1', 1);
+    // assess
+    expect(all).toEqual({ runId: null, since: '2026-11-22T02:00:00.000Z' });
+    expect(one).toEqual({ runId: 'run-1', since: '2026-11-28T02:00:00.000Z' });
   });
 });
