@@ -10,11 +10,10 @@ const Input = z.object({
   requestedBy: z.string(),
   input: z.record(z.string(), z.unknown()),
   segmentResults: z.array(z.object({ tallies: TalliesSchema, differences: z.array(z.record(z.string(), z.unknown())), differenceCount: z.number().int() })),
-  emailResults: z.array(z.object({ tallies: TalliesSchema })).default([]),
 });
 
 /** 3. The reconciliation report: outcomes, and our refunds vs the PSP's credits, every difference (all in the run log). */
-export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, segmentResults, emailResults }) => {
+export const handler = stage(Input, async ({ runId, startedAt, requestedBy, input, segmentResults }) => {
   const differences = segmentResults.flatMap((s) => s.differences);
   const differenceCount = segmentResults.reduce((n, s) => n + s.differenceCount, 0);
   const errors = ledgerErrors(differenceCount);
@@ -27,7 +26,7 @@ export const handler = stage(Input, async ({ runId, startedAt, requestedBy, inpu
     finishedAt: new Date().toISOString(),
     requestedBy,
     input,
-    outcomes: mergeTallies(...segmentResults.map((s) => s.tallies), ...emailResults.map((s) => s.tallies)),
+    outcomes: mergeTallies(...segmentResults.map((s) => s.tallies)),
     errors,
     differences,
     differenceCount,

@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { OUTBOX_SHARDS } from '../../lib/adapters/dynamodb/dispatch-store.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { NotFoundError } from '../../lib/core/errors.ts';
 import { reconcileScope, SCAN_SEGMENTS } from '../../lib/core/reconciliation.ts';
@@ -24,6 +23,5 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
     input: { ...parsed, requestedBy },
     scope: reconcileScope(execution.startedAt, parsed.runId ?? null, envInt('RECONCILE_WINDOW_DAYS', 7)),
     segments: Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
-    outboxShards: Array.from({ length: OUTBOX_SHARDS }, (_, i) => i),
   };
 });
