@@ -4,14 +4,25 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
-import { RefundFunction, stageMaker } from '../constructs/refund-function.ts';
-import { autoApprovalLimitsOf, pspUrlOf, schedulesEnabledOf } from '../settings.ts';
-import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { stageMaker, type RefundFunction } from '../constructs/refund-function.ts';
+import { autoApprovalLimitsOf, schedulesEnabledOf } from '../settings.ts';
+import { failurePath, lambdaStep, pspEnvironment, validateStep, rejectInput, runPayload, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 import { pagingMap } from './paging.ts';
+import { reconcileSegmentsMap, reconcileStages } from './reconcile-refunds.ts';
 
 const WORKFLOW = 'DispatchRefunds';
 const ENTRY = 'functions/dispatch-refunds';
+
+/** A pass's selection, as the pages, the check against the simulation and the nightly credit pass read it. */
+const SELECTION = {
+  'from.$': '$.from',
+  'to.$': '$.to',
+  'creditPolicy.$': '$.creditPolicy',
+  'simulationRunId.$': '$.simulationRunId',
+  'performanceId.$': '$.performanceId',
+  'notifyCustomers.$': '$.notifyCustomers',
+};
 
 /**
  * DispatchRefunds: the three passes of the dispatch (simulate, psp, credit) in one state machine,
@@ -30,8 +41,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
     const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
     const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const pspUrl = pspUrlOf(this);
-    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn } })
+    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: pspEnvironment(this, deps) })
       .bindTable(t.refunds, 'refunds', 'RW')
       .bindTable(t.runs, 'runs', 'RW')
       .bindTable(t.creditAccounts, 'creditAccounts', 'RW')
@@ -42,14 +52,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { environment: { AUTO_APPROVAL_LIMITS: limits } }).bindTable(t.runs, 'runs', 'RW');
     const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
     // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
-    const reconcileFn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
-      new RefundFunction(this, name, { entry: `functions/reconcile-refunds/${entry}`, service: 'reconcile-refunds', timeout, environment });
-    const reconcileOpenFn = reconcileFn('ReconcileOpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const reconcilePageFn = reconcileFn('ReconcilePageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
-      .bindTable(t.refunds, 'refunds', 'RW')
-      .bindTable(t.runs, 'runs', 'RW');
-    deps.pspSecret.grantRead(reconcilePageFn);
-    const reconcileFinishFn = reconcileFn('ReconcileFinishFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+    const reconcile = reconcileStages(this, deps, { open: 'ReconcileOpenRunFn', page: 'ReconcilePageFn', finish: 'ReconcileFinishFn' });
 
     const failed = failurePath(this, deps, WORKFLOW);
     // A pass longer than one execution's history allows goes on in the next execution (continuation.ts).
@@ -74,41 +77,20 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const passSelector = (runIdPath: string, mode: string | null) => ({
       'runId.$': runIdPath,
       ...(mode ? { mode } : { 'mode.$': '$.mode', 'logPrefix.$': '$.logPrefix' }),
-      'from.$': '$.from',
-      'to.$': '$.to',
-      'creditPolicy.$': '$.creditPolicy',
-      'simulationRunId.$': '$.simulationRunId',
-      'performanceId.$': '$.performanceId',
-      'notifyCustomers.$': '$.notifyCustomers',
+      ...SELECTION,
     });
 
     // 1b. A scheduled run reconciles first: unknown outcomes settled, late failures caught, before its simulation.
-    const openReconcile = lambdaStep(this, 'OpenReconcileFirst', reconcileOpenFn, {
-      payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput' },
-      resultPath: '$.openedReconcile',
-    });
-    const reconcileSegments = pagingMap(this, {
-      mapId: 'ReconcileFirstSegments',
-      page: { id: 'ReconcileFirstPage', fn: reconcilePageFn },
-      moreId: 'ReconcileFirstMore',
-      doneId: 'ReconcileFirstSegmentDone',
-      keep: ['segment', 'cursor', 'page', 'done', 'calls', 'tallies', 'differences', 'differenceCount'],
-      itemsPath: '$.segments',
-      itemSelector: {
-        'runId.$': '$.reconcileRunId',
-        'scope.$': '$.reconcileScope',
-        'segment.$': '$$.Map.Item.Value',
-        'page': 0,
-        'tallies': {},
-        'differences': [],
-        'differenceCount': 0,
-        'calls': 0,
-        'callsLeft.$': '$.continuation.callsLeft',
-      },
-      resultPath: '$.reconcileSegments',
-    });
-    const finishReconcile = lambdaStep(this, 'FinishReconcileFirst', reconcileFinishFn, {
-      payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput', 'segmentResults.$': '$.reconcileSegments' },
+    const reconcileRun = runPayload('$.reconcileRunId', '$.reconcileInput');
+    const openReconcile = lambdaStep(this, 'OpenReconcileFirst', reconcile.openFn, { payload: reconcileRun, resultPath: '$.openedReconcile' });
+    const reconcileSegments = reconcileSegmentsMap(
+      this,
+      reconcile.pageFn,
+      { mapId: 'ReconcileFirstSegments', pageId: 'ReconcileFirstPage', moreId: 'ReconcileFirstMore', doneId: 'ReconcileFirstSegmentDone' },
+      { runId: '$.reconcileRunId', scope: '$.reconcileScope', result: '$.reconcileSegments' },
+    );
+    const finishReconcile = lambdaStep(this, 'FinishReconcileFirst', reconcile.finishFn, {
+      payload: { ...reconcileRun, 'segmentResults.$': '$.reconcileSegments' },
       resultPath: '$.reconciled',
     });
     // Its failure marks the reconciliation's run failed (the dispatch run is not open yet).
@@ -117,7 +99,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
 
     // 2a. Simulate (the simulate mode, or a scheduled run's own simulation): select and log, write nothing else.
     const openSimulation = lambdaStep(this, 'OpenSimulation', openRunFn, {
-      payload: { 'runId.$': '$.simulationRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.simulationInput' },
+      payload: runPayload('$.simulationRunId', '$.simulationInput'),
       resultPath: '$.openedSimulation',
     });
     const simulate = shardMap('Simulate', pageFn, '$.shards', passSelector('$.simulationRunId', 'simulate'), '$.simulatedShards');
@@ -129,22 +111,14 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
 
     // 2b. Bind the real run to its approved simulation: refuse (nothing written) if the selection changed.
     // What the check compares with the simulation: the pass's selection.
-    const checkPayload = {
-      'mode.$': '$.mode',
-      'from.$': '$.from',
-      'to.$': '$.to',
-      'creditPolicy.$': '$.creditPolicy',
-      'simulationRunId.$': '$.simulationRunId',
-      'performanceId.$': '$.performanceId',
-      'notifyCustomers.$': '$.notifyCustomers',
-    };
+    const checkPayload = { 'mode.$': '$.mode', ...SELECTION };
     const check = lambdaStep(this, 'CheckAgainstSimulation', checkFn, {
       payload: checkPayload,
       resultPath: '$.check',
     });
     rejectInput(this, validate, check, continuation.resume);
     const openRun = lambdaStep(this, 'OpenRun', openRunFn, {
-      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
+      payload: runPayload(),
       resultPath: '$.opened',
     });
 
@@ -153,10 +127,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const dispatch = shardMap('Dispatch', pageFn, '$.shards', passSelector('$.runId', null), '$.passShards');
     // 4. The run report.
     const finishPayload = {
-      'runId.$': '$.runId',
-      'startedAt.$': '$.startedAt',
-      'requestedBy.$': '$.requestedBy',
-      'input.$': '$.input',
+      ...runPayload(),
       'simulationRunId.$': '$.simulationRunId',
       'reconcileFirst.$': '$.reconcileFirst',
       'reconcileRunId.$': '$.reconcileRunId',
@@ -171,17 +142,9 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     // The nightly run: after the psp pass, the credit pass of the same run and simulation (its tallies kept for the one report).
     const thenCredit = new sfn.Pass(this, 'ThenCreditPass', {
       parameters: {
-        'runId.$': '$.runId',
-        'startedAt.$': '$.startedAt',
-        'requestedBy.$': '$.requestedBy',
-        'input.$': '$.input',
+        ...runPayload(),
         'mode': 'credit',
-        'from.$': '$.from',
-        'to.$': '$.to',
-        'creditPolicy.$': '$.creditPolicy',
-        'simulationRunId.$': '$.simulationRunId',
-        'performanceId.$': '$.performanceId',
-        'notifyCustomers.$': '$.notifyCustomers',
+        ...SELECTION,
         'thenCredit': false,
         'earlierShardResults.$': '$.passShards',
         'logPrefix': 'then-credit#',
