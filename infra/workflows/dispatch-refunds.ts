@@ -35,24 +35,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
 
   constructor(scope: Construct, id: string, deps: WorkflowDeps) {
     super(scope, id);
-    const t = deps.tables;
-    const fn = stageMaker(this, ENTRY, 'dispatch-refunds');
-
-    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
-    const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
-    const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: pspEnvironment(this, deps) })
-      .bindTable(t.refunds, 'refunds', 'RW')
-      .bindTable(t.runs, 'runs', 'RW')
-      .bindTable(t.creditAccounts, 'creditAccounts', 'RW')
-      .bindTable(t.orders, 'orders', 'RO');
-    deps.pspSecret.grantRead(pageFn);
-    // Default {}: no currency is approved automatically, a person approves every pass that moves money.
-    const limits = JSON.stringify(autoApprovalLimitsOf(this));
-    const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { environment: { AUTO_APPROVAL_LIMITS: limits } }).bindTable(t.runs, 'runs', 'RW');
-    const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
-    const reconcile = reconcileStages(this, deps, { open: 'ReconcileOpenRunFn', page: 'ReconcilePageFn', finish: 'ReconcileFinishFn' });
+    const { validateFn, checkFn, openRunFn, pageFn, finishSimulationFn, finishFn, reconcile } = dispatchStages(this, deps);
 
     const failed = failurePath(this, deps, WORKFLOW);
     // A pass longer than one execution's history allows goes on in the next execution (continuation.ts).
@@ -81,21 +64,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     });
 
     // 1b. A scheduled run reconciles first: unknown outcomes settled, late failures caught, before its simulation.
-    const reconcileRun = runPayload('$.reconcileRunId', '$.reconcileInput');
-    const openReconcile = lambdaStep(this, 'OpenReconcileFirst', reconcile.openFn, { payload: reconcileRun, resultPath: '$.openedReconcile' });
-    const reconcileSegments = reconcileSegmentsMap(
-      this,
-      reconcile.pageFn,
-      { mapId: 'ReconcileFirstSegments', pageId: 'ReconcileFirstPage', moreId: 'ReconcileFirstMore', doneId: 'ReconcileFirstSegmentDone' },
-      { runId: '$.reconcileRunId', scope: '$.reconcileScope', result: '$.reconcileSegments' },
-    );
-    const finishReconcile = lambdaStep(this, 'FinishReconcileFirst', reconcile.finishFn, {
-      payload: { ...reconcileRun, 'segmentResults.$': '$.reconcileSegments' },
-      resultPath: '$.reconciled',
-    });
-    // Its failure marks the reconciliation's run failed (the dispatch run is not open yet).
-    const reconcileFailed = new sfn.Pass(this, 'ReconcileFirstFailed', { parameters: { 'runId.$': '$.reconcileRunId', 'error.$': '$.error' } }).next(failed);
-    for (const step of [openReconcile, reconcileSegments, finishReconcile]) step.addCatch(reconcileFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const { openReconcile, reconcileSegments, finishReconcile, reconcileFailed } = reconcileFirstSteps(this, reconcile, failed);
 
     // 2a. Simulate (the simulate mode, or a scheduled run's own simulation): select and log, write nothing else.
     const openSimulation = lambdaStep(this, 'OpenSimulation', openRunFn, {
@@ -184,18 +153,67 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition, timeout: Duration.hours(12) });
     continuation.grant(this.machine);
 
-    // The nightly schedule (Europe/Zurich): reconcile, simulate, psp, credit over every open refund created before today.
-    for (const pass of NIGHTLY_PASSES) {
-      new scheduler.Schedule(this, pass.id, {
-        description: `mass-refund: nightly DispatchRefunds${pass.mode ? ` ${pass.mode}` : ''}: reconcile first, then every open refund created before today`,
-        // Deployed disabled until the operator turns them on (context mass-refund:schedulesEnabled).
-        enabled: schedulesEnabledOf(this),
-        schedule: scheduler.ScheduleExpression.cron({ hour: String(pass.hour), minute: String(pass.minute), timeZone: TimeZone.EUROPE_ZURICH }),
-        target: new schedulerTargets.StepFunctionsStartExecution(this.machine.stateMachine, {
-          input: scheduler.ScheduleTargetInput.fromObject(scheduledDispatchInput('nightly', pass.mode ? { mode: pass.mode } : {})),
-          retryAttempts: 2,
-        }),
-      });
-    }
+    nightlySchedules(this, this.machine);
+  }
+}
+
+/** The stages of the dispatch, and ReconcileRefunds' own ones for the reconciliation a scheduled run makes first. */
+function dispatchStages(scope: Construct, deps: WorkflowDeps) {
+  const t = deps.tables;
+  const fn = stageMaker(scope, ENTRY, 'dispatch-refunds');
+  const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
+  const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
+  const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+  const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: pspEnvironment(scope, deps) })
+    .bindTable(t.refunds, 'refunds', 'RW')
+    .bindTable(t.runs, 'runs', 'RW')
+    .bindTable(t.creditAccounts, 'creditAccounts', 'RW')
+    .bindTable(t.orders, 'orders', 'RO');
+  deps.pspSecret.grantRead(pageFn);
+  // Default {}: no currency is approved automatically, a person approves every pass that moves money.
+  const limits = JSON.stringify(autoApprovalLimitsOf(scope));
+  const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { environment: { AUTO_APPROVAL_LIMITS: limits } }).bindTable(t.runs, 'runs', 'RW');
+  const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+  // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
+  const reconcile = reconcileStages(scope, deps, { open: 'ReconcileOpenRunFn', page: 'ReconcilePageFn', finish: 'ReconcileFinishFn' });
+  return { validateFn, checkFn, openRunFn, pageFn, finishSimulationFn, finishFn, reconcile };
+}
+
+/**
+ * The steps of the reconciliation a scheduled run makes first, as its own run (reconcileRunId):
+ * open, the segments' paging loop, finish. Their failure marks that run failed.
+ */
+function reconcileFirstSteps(scope: Construct, reconcile: ReturnType<typeof reconcileStages>, failed: sfn.IChainable) {
+  const reconcileRun = runPayload('$.reconcileRunId', '$.reconcileInput');
+  const openReconcile = lambdaStep(scope, 'OpenReconcileFirst', reconcile.openFn, { payload: reconcileRun, resultPath: '$.openedReconcile' });
+  const reconcileSegments = reconcileSegmentsMap(
+    scope,
+    reconcile.pageFn,
+    { mapId: 'ReconcileFirstSegments', pageId: 'ReconcileFirstPage', moreId: 'ReconcileFirstMore', doneId: 'ReconcileFirstSegmentDone' },
+    { runId: '$.reconcileRunId', scope: '$.reconcileScope', result: '$.reconcileSegments' },
+  );
+  const finishReconcile = lambdaStep(scope, 'FinishReconcileFirst', reconcile.finishFn, {
+    payload: { ...reconcileRun, 'segmentResults.$': '$.reconcileSegments' },
+    resultPath: '$.reconciled',
+  });
+  // Its failure marks the reconciliation's run failed (the dispatch run is not open yet).
+  const reconcileFailed = new sfn.Pass(scope, 'ReconcileFirstFailed', { parameters: { 'runId.$': '$.reconcileRunId', 'error.$': '$.error' } }).next(failed);
+  for (const step of [openReconcile, reconcileSegments, finishReconcile]) step.addCatch(reconcileFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  return { openReconcile, reconcileSegments, finishReconcile, reconcileFailed };
+}
+
+/** The nightly schedule (Europe/Zurich): reconcile, simulate, psp, credit over every open refund created before today. */
+function nightlySchedules(scope: Construct, machine: WorkflowStateMachine): void {
+  for (const pass of NIGHTLY_PASSES) {
+    new scheduler.Schedule(scope, pass.id, {
+      description: `mass-refund: nightly DispatchRefunds${pass.mode ? ` ${pass.mode}` : ''}: reconcile first, then every open refund created before today`,
+      // Deployed disabled until the operator turns them on (context mass-refund:schedulesEnabled).
+      enabled: schedulesEnabledOf(scope),
+      schedule: scheduler.ScheduleExpression.cron({ hour: String(pass.hour), minute: String(pass.minute), timeZone: TimeZone.EUROPE_ZURICH }),
+      target: new schedulerTargets.StepFunctionsStartExecution(machine.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject(scheduledDispatchInput('nightly', pass.mode ? { mode: pass.mode } : {})),
+        retryAttempts: 2,
+      }),
+    });
   }
 }
