@@ -69,12 +69,6 @@ export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: stri
   return sfn.Chain.start(record).next(fail);
 }
 
-/**
- * The Catch of the first state (and of any later check that still writes nothing): bad input fails right there with the handler's error, before anything
- * is written. No ResultPath (the default `$`: the error replaces the input) because a console input
- * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
- * fail with States.ResultPathMatchFailure instead of the handler's error.
- */
 /** The first state of every workflow: its handler validates the console input (and sees the execution's name and start). */
 export function validateStep(scope: Construct, id: string, fn: lambda.IFunction & { timeout?: Duration }): tasks.LambdaInvoke {
   return lambdaStep(scope, id, fn, { payload: VALIDATE_PAYLOAD });
@@ -82,6 +76,12 @@ export function validateStep(scope: Construct, id: string, fn: lambda.IFunction 
 
 const VALIDATE_PAYLOAD = { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } };
 
+/**
+ * The Catch of the first state (and of any later check that still writes nothing): bad input fails right there with the handler's error, before anything
+ * is written. No ResultPath (the default `$`: the error replaces the input) because a console input
+ * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
+ * fail with States.ResultPathMatchFailure instead of the handler's error.
+ */
 export function rejectInput(scope: Construct, ...steps: tasks.LambdaInvoke[]): void {
   // A handler's error arrives as Lambda's JSON {errorType, errorMessage, trace}: the execution ends
   // with the readable `field: reason` message alone; any other cause is kept as it is.
