@@ -5,7 +5,7 @@
  * the N tickets out of the sample and sells them as group orders of 100 to 2,000 tickets
  * (supporters' clubs, the away allocation on an agency's account, sponsor blocks, schools).
  */
-import type { Order } from '../lib/core/model.ts';
+import { orderIdentity, type Order, type OrderIdentity } from '../lib/core/model.ts';
 import { mulberry32 } from '../lib/core/prng.ts';
 import { generateSampleLines, samplePerformanceIds, type SampleOptions } from '../lib/local/sample-data.ts';
 
@@ -44,14 +44,9 @@ export function sampleOptionsFor(tickets: number): SampleOptions {
   };
 }
 
-interface OrderLine {
+/** An order line of the import file (lib/core/import.ts): the order's identity, its tickets without orderId, nothing refunded. */
+interface OrderLine extends OrderIdentity {
   type: 'order';
-  id: string;
-  customerId?: string;
-  agencyId?: string;
-  salesChannel: string;
-  pointOfSale: string;
-  createdAt: string;
   tickets: Omit<Order['tickets'][number], 'orderId'>[];
   fees: Order['fees'];
   payments: (Omit<Order['payments'][number], 'refunded'> & { refunded?: never })[];
@@ -153,12 +148,7 @@ export function generateBenchData(tickets: number, group?: GroupOrderOptions): B
     if (/^G\d+$/.test(o.id)) groupPayments += o.payments.length;
     for (const p of o.payments) paymentMethods[p.method] = (paymentMethods[p.method] ?? 0) + 1;
     orders.push({
-      id: o.id,
-      customerId: o.customerId ?? null,
-      agencyId: o.agencyId ?? null,
-      salesChannel: o.salesChannel,
-      pointOfSale: o.pointOfSale,
-      createdAt: o.createdAt,
+      ...orderIdentity(o),
       tickets: o.tickets.map((t) => ({ ...t, orderId: o.id })),
       fees: o.fees,
       payments: o.payments.map((p) => ({ ...p, refunded: { amount: 0, currency: p.amount.currency } })),

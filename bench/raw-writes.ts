@@ -49,42 +49,28 @@ export function cancellationTransaction(order: Order, pass: number, runId: strin
   const pk = orderPk(order.id);
   const n = pass + 1;
   const cancellationId = `${order.id}-C${n}`;
-  const actions: Record<string, unknown>[] = [];
-  actions.push({
+  // A conditional update of one of the order's items (header, ticket, payment).
+  const update = (sk: string, expression: string, condition: string, values: Record<string, unknown>, names?: Record<string, string>) => ({
     Update: {
       TableName: tableName('orders'),
-      Key: { pk, sk: 'HEADER' },
-      UpdateExpression: 'SET #v = #v + :one, cancellationCount = :n',
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':one': 1, ':n': n, ':v': pass },
+      Key: { pk, sk },
+      UpdateExpression: expression,
+      ConditionExpression: condition,
+      ...(names ? { ExpressionAttributeNames: names } : {}),
+      ExpressionAttributeValues: values,
     },
   });
+  const actions: Record<string, unknown>[] = [];
+  actions.push(update('HEADER', 'SET #v = #v + :one, cancellationCount = :n', '#v = :v', { ':one': 1, ':n': n, ':v': pass }, { '#v': 'version' }));
   for (const t of tickets) {
-    actions.push({
-      Update: {
-        TableName: tableName('orders'),
-        Key: { pk, sk: `TICKET#${t.id}` },
-        UpdateExpression: 'SET #s = :cancelled, cancelledAt = :at, cancelledByRun = :run',
-        // The real condition is IN (valid, controlled); `cancelled` lets later passes pass it too.
-        ConditionExpression: '#s IN (:valid, :controlled, :cancelled)',
-        ExpressionAttributeNames: { '#s': 'state' },
-        ExpressionAttributeValues: { ':cancelled': 'cancelled', ':at': at, ':run': runId, ':valid': 'valid', ':controlled': 'controlled' },
-      },
-    });
+    // The real condition is IN (valid, controlled); `cancelled` lets later passes pass it too.
+    const values = { ':cancelled': 'cancelled', ':at': at, ':run': runId, ':valid': 'valid', ':controlled': 'controlled' };
+    actions.push(update(`TICKET#${t.id}`, 'SET #s = :cancelled, cancelledAt = :at, cancelledByRun = :run', '#s IN (:valid, :controlled, :cancelled)', values, { '#s': 'state' }));
   }
   const refunds: Item[] = [];
   for (const p of order.payments) {
     const drawn = p.amount.amount;
-    actions.push({
-      Update: {
-        TableName: tableName('orders'),
-        Key: { pk, sk: `PAYMENT#${p.id}` },
-        UpdateExpression: 'SET refunded = :new',
-        ConditionExpression: 'refunded = :old AND amount >= :drawn',
-        ExpressionAttributeValues: { ':new': drawn * n, ':old': drawn * pass, ':drawn': drawn },
-      },
-    });
+    actions.push(update(`PAYMENT#${p.id}`, 'SET refunded = :new', 'refunded = :old AND amount >= :drawn', { ':new': drawn * n, ':old': drawn * pass, ':drawn': drawn }));
     const id = `${cancellationId}-${p.id}`;
     const returned = p.method === 'intermediate_account' && p.settled !== true;
     refunds.push({ id, paymentId: p.id, method: p.method, amount: p.amount, status: returned ? 'returned_to_account' : 'pending' });

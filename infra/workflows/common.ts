@@ -6,9 +6,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { TableKey } from '../../lib/adapters/dynamodb/table-names.ts';
 import { Operations } from '../constructs/operations.ts';
-import type { RefundFunction } from '../constructs/refund-function.ts';
-import { mailSenderOf } from '../settings.ts';
+import { RefundFunction, type RefundFunctionProps } from '../constructs/refund-function.ts';
+import { mailSenderOf, pspUrlOf } from '../settings.ts';
 
 export { mailSenderOf };
 import type { RefundTables } from '../tables.ts';
@@ -68,12 +69,6 @@ export function failurePath(scope: Construct, deps: WorkflowDeps, workflow: stri
   return sfn.Chain.start(record).next(fail);
 }
 
-/**
- * The Catch of the first state (and of any later check that still writes nothing): bad input fails right there with the handler's error, before anything
- * is written. No ResultPath (the default `$`: the error replaces the input) because a console input
- * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
- * fail with States.ResultPathMatchFailure instead of the handler's error.
- */
 /** The first state of every workflow: its handler validates the console input (and sees the execution's name and start). */
 export function validateStep(scope: Construct, id: string, fn: lambda.IFunction & { timeout?: Duration }): tasks.LambdaInvoke {
   return lambdaStep(scope, id, fn, { payload: VALIDATE_PAYLOAD });
@@ -81,6 +76,12 @@ export function validateStep(scope: Construct, id: string, fn: lambda.IFunction 
 
 const VALIDATE_PAYLOAD = { 'input.$': '$', 'execution': { 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' } };
 
+/**
+ * The Catch of the first state (and of any later check that still writes nothing): bad input fails right there with the handler's error, before anything
+ * is written. No ResultPath (the default `$`: the error replaces the input) because a console input
+ * that is not an object (an array, a string) cannot take a `$.error` field: Step Functions would
+ * fail with States.ResultPathMatchFailure instead of the handler's error.
+ */
 export function rejectInput(scope: Construct, ...steps: tasks.LambdaInvoke[]): void {
   // A handler's error arrives as Lambda's JSON {errorType, errorMessage, trace}: the execution ends
   // with the readable `field: reason` message alone; any other cause is kept as it is.
@@ -157,25 +158,66 @@ export function grantSendAs(fn: lambda.IFunction, sender: string): void {
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [identity(sender), identity(domain)] }));
 }
 
-export interface SingleStepProps {
+/** Tables a stage reads or writes, by key. */
+export type Bindings = [TableKey, 'RO' | 'RW'][];
+
+/** A stage function of a workflow, bound to the tables it reads or writes (in that order). */
+export function stageFn(scope: Construct, deps: WorkflowDeps, id: string, props: RefundFunctionProps, tables: Bindings): RefundFunction {
+  const fn = new RefundFunction(scope, id, props);
+  for (const [key, access] of tables) fn.bindTable(deps.tables[key], key, access);
+  return fn;
+}
+
+/** The environment of a stage that calls the PSP: where it is, and the secret holding its credentials. */
+export function pspEnvironment(scope: Construct, deps: WorkflowDeps): Record<string, string> {
+  return { MASS_REFUND_PSP_URL: pspUrlOf(scope), PSP_SECRET_ARN: deps.pspSecret.secretArn };
+}
+
+/** What opening (or finishing) a run passes its stage: the run, when and by whom it was started, its input. */
+export function runPayload(runIdPath = '$.runId', inputPath = '$.input'): Record<string, string> {
+  return { 'runId.$': runIdPath, 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': inputPath };
+}
+
+/** A workflow construct whose state machine (and stages) one function builds in it. */
+export function workflowClass(build: (scope: Construct, deps: WorkflowDeps) => WorkflowStateMachine): WorkflowClass {
+  return class extends Construct implements WorkflowConstruct {
+    readonly machine: WorkflowStateMachine;
+
+    constructor(scope: Construct, id: string, deps: WorkflowDeps) {
+      super(scope, id);
+      this.machine = build(this, deps);
+    }
+  };
+}
+
+export interface SingleStepWorkflowProps {
   workflow: string;
-  validate: { id: string; fn: lambda.IFunction & { timeout?: Duration } };
-  step: { id: string; fn: lambda.IFunction & { timeout?: Duration } };
+  /** The stages' service tag. */
+  service: string;
+  /** The first state: validates the console input (a 30-second stage); writes nothing. */
+  validate: { id: string; entry: string; tables: Bindings };
+  /** The one step: its function's id, its state's id, its handler, tables and timeout. */
+  step: { fnId: string; id: string; entry: string; tables: Bindings; timeout: Duration };
   timeout: Duration;
 }
 
 /**
- * A workflow of one step: validate (bad input fails there, nothing written), then the step, whose
- * failure is recorded on the run; SwitchRefundToManual, ReverseWriteOff, CancelTickets.
+ * A workflow of one step (SwitchRefundToManual, ReverseWriteOff, CancelTickets): validate (bad
+ * input fails there, nothing written), then the step, whose failure is recorded on the run.
  */
-export function singleStepMachine(scope: Construct, deps: WorkflowDeps, props: SingleStepProps): WorkflowStateMachine {
-  const validate = validateStep(scope, props.validate.id, props.validate.fn);
-  rejectInput(scope, validate);
-  const step = lambdaStep(scope, props.step.id, props.step.fn);
-  step.addCatch(failurePath(scope, deps, props.workflow), { errors: ['States.ALL'], resultPath: '$.error' });
-  return new WorkflowStateMachine(scope, 'Machine', {
-    workflow: props.workflow,
-    definition: validate.next(step).next(new sfn.Succeed(scope, 'Done')),
-    timeout: props.timeout,
+export function singleStepWorkflow(props: SingleStepWorkflowProps): WorkflowClass {
+  return workflowClass((scope, deps) => {
+    const { service } = props;
+    const validateFn = stageFn(scope, deps, 'ValidateFn', { entry: props.validate.entry, service, timeout: Duration.seconds(30) }, props.validate.tables);
+    const stepFn = stageFn(scope, deps, props.step.fnId, { entry: props.step.entry, service, timeout: props.step.timeout }, props.step.tables);
+    const validate = validateStep(scope, props.validate.id, validateFn);
+    rejectInput(scope, validate);
+    const step = lambdaStep(scope, props.step.id, stepFn);
+    step.addCatch(failurePath(scope, deps, props.workflow), { errors: ['States.ALL'], resultPath: '$.error' });
+    return new WorkflowStateMachine(scope, 'Machine', {
+      workflow: props.workflow,
+      definition: validate.next(step).next(new sfn.Succeed(scope, 'Done')),
+      timeout: props.timeout,
+    });
   });
 }

@@ -4,14 +4,25 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NIGHTLY_PASSES, scheduledDispatchInput } from '../../lib/core/dispatch.ts';
-import { RefundFunction, stageMaker } from '../constructs/refund-function.ts';
-import { autoApprovalLimitsOf, pspUrlOf, schedulesEnabledOf } from '../settings.ts';
-import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
+import { stageMaker, type RefundFunction } from '../constructs/refund-function.ts';
+import { autoApprovalLimitsOf, schedulesEnabledOf } from '../settings.ts';
+import { failurePath, lambdaStep, pspEnvironment, validateStep, rejectInput, runPayload, WorkflowStateMachine, type WorkflowConstruct, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 import { pagingMap } from './paging.ts';
+import { reconcileSegmentsMap, reconcileStages } from './reconcile-refunds.ts';
 
 const WORKFLOW = 'DispatchRefunds';
 const ENTRY = 'functions/dispatch-refunds';
+
+/** A pass's selection, as the pages, the check against the simulation and the nightly credit pass read it. */
+const SELECTION = {
+  'from.$': '$.from',
+  'to.$': '$.to',
+  'creditPolicy.$': '$.creditPolicy',
+  'simulationRunId.$': '$.simulationRunId',
+  'performanceId.$': '$.performanceId',
+  'notifyCustomers.$': '$.notifyCustomers',
+};
 
 /**
  * DispatchRefunds: the three passes of the dispatch (simulate, psp, credit) in one state machine,
@@ -24,32 +35,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
 
   constructor(scope: Construct, id: string, deps: WorkflowDeps) {
     super(scope, id);
-    const t = deps.tables;
-    const fn = stageMaker(this, ENTRY, 'dispatch-refunds');
-
-    const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
-    const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
-    const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const pspUrl = pspUrlOf(this);
-    const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn } })
-      .bindTable(t.refunds, 'refunds', 'RW')
-      .bindTable(t.runs, 'runs', 'RW')
-      .bindTable(t.creditAccounts, 'creditAccounts', 'RW')
-      .bindTable(t.orders, 'orders', 'RO');
-    deps.pspSecret.grantRead(pageFn);
-    // Default {}: no currency is approved automatically, a person approves every pass that moves money.
-    const limits = JSON.stringify(autoApprovalLimitsOf(this));
-    const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { environment: { AUTO_APPROVAL_LIMITS: limits } }).bindTable(t.runs, 'runs', 'RW');
-    const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
-    const reconcileFn = (name: string, entry: string, timeout: Duration, environment: Record<string, string> = {}) =>
-      new RefundFunction(this, name, { entry: `functions/reconcile-refunds/${entry}`, service: 'reconcile-refunds', timeout, environment });
-    const reconcileOpenFn = reconcileFn('ReconcileOpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
-    const reconcilePageFn = reconcileFn('ReconcilePageFn', 'page.ts', Duration.minutes(5), { MASS_REFUND_PSP_URL: pspUrl, PSP_SECRET_ARN: deps.pspSecret.secretArn })
-      .bindTable(t.refunds, 'refunds', 'RW')
-      .bindTable(t.runs, 'runs', 'RW');
-    deps.pspSecret.grantRead(reconcilePageFn);
-    const reconcileFinishFn = reconcileFn('ReconcileFinishFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+    const { validateFn, checkFn, openRunFn, pageFn, finishSimulationFn, finishFn, reconcile } = dispatchStages(this, deps);
 
     const failed = failurePath(this, deps, WORKFLOW);
     // A pass longer than one execution's history allows goes on in the next execution (continuation.ts).
@@ -74,50 +60,15 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const passSelector = (runIdPath: string, mode: string | null) => ({
       'runId.$': runIdPath,
       ...(mode ? { mode } : { 'mode.$': '$.mode', 'logPrefix.$': '$.logPrefix' }),
-      'from.$': '$.from',
-      'to.$': '$.to',
-      'creditPolicy.$': '$.creditPolicy',
-      'simulationRunId.$': '$.simulationRunId',
-      'performanceId.$': '$.performanceId',
-      'notifyCustomers.$': '$.notifyCustomers',
+      ...SELECTION,
     });
 
     // 1b. A scheduled run reconciles first: unknown outcomes settled, late failures caught, before its simulation.
-    const openReconcile = lambdaStep(this, 'OpenReconcileFirst', reconcileOpenFn, {
-      payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput' },
-      resultPath: '$.openedReconcile',
-    });
-    const reconcileSegments = pagingMap(this, {
-      mapId: 'ReconcileFirstSegments',
-      page: { id: 'ReconcileFirstPage', fn: reconcilePageFn },
-      moreId: 'ReconcileFirstMore',
-      doneId: 'ReconcileFirstSegmentDone',
-      keep: ['segment', 'cursor', 'page', 'done', 'calls', 'tallies', 'differences', 'differenceCount'],
-      itemsPath: '$.segments',
-      itemSelector: {
-        'runId.$': '$.reconcileRunId',
-        'scope.$': '$.reconcileScope',
-        'segment.$': '$$.Map.Item.Value',
-        'page': 0,
-        'tallies': {},
-        'differences': [],
-        'differenceCount': 0,
-        'calls': 0,
-        'callsLeft.$': '$.continuation.callsLeft',
-      },
-      resultPath: '$.reconcileSegments',
-    });
-    const finishReconcile = lambdaStep(this, 'FinishReconcileFirst', reconcileFinishFn, {
-      payload: { 'runId.$': '$.reconcileRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.reconcileInput', 'segmentResults.$': '$.reconcileSegments' },
-      resultPath: '$.reconciled',
-    });
-    // Its failure marks the reconciliation's run failed (the dispatch run is not open yet).
-    const reconcileFailed = new sfn.Pass(this, 'ReconcileFirstFailed', { parameters: { 'runId.$': '$.reconcileRunId', 'error.$': '$.error' } }).next(failed);
-    for (const step of [openReconcile, reconcileSegments, finishReconcile]) step.addCatch(reconcileFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const { openReconcile, reconcileSegments, finishReconcile, reconcileFailed } = reconcileFirstSteps(this, reconcile, failed);
 
     // 2a. Simulate (the simulate mode, or a scheduled run's own simulation): select and log, write nothing else.
     const openSimulation = lambdaStep(this, 'OpenSimulation', openRunFn, {
-      payload: { 'runId.$': '$.simulationRunId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.simulationInput' },
+      payload: runPayload('$.simulationRunId', '$.simulationInput'),
       resultPath: '$.openedSimulation',
     });
     const simulate = shardMap('Simulate', pageFn, '$.shards', passSelector('$.simulationRunId', 'simulate'), '$.simulatedShards');
@@ -129,22 +80,14 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
 
     // 2b. Bind the real run to its approved simulation: refuse (nothing written) if the selection changed.
     // What the check compares with the simulation: the pass's selection.
-    const checkPayload = {
-      'mode.$': '$.mode',
-      'from.$': '$.from',
-      'to.$': '$.to',
-      'creditPolicy.$': '$.creditPolicy',
-      'simulationRunId.$': '$.simulationRunId',
-      'performanceId.$': '$.performanceId',
-      'notifyCustomers.$': '$.notifyCustomers',
-    };
+    const checkPayload = { 'mode.$': '$.mode', ...SELECTION };
     const check = lambdaStep(this, 'CheckAgainstSimulation', checkFn, {
       payload: checkPayload,
       resultPath: '$.check',
     });
     rejectInput(this, validate, check, continuation.resume);
     const openRun = lambdaStep(this, 'OpenRun', openRunFn, {
-      payload: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'requestedBy.$': '$.requestedBy', 'input.$': '$.input' },
+      payload: runPayload(),
       resultPath: '$.opened',
     });
 
@@ -153,10 +96,7 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     const dispatch = shardMap('Dispatch', pageFn, '$.shards', passSelector('$.runId', null), '$.passShards');
     // 4. The run report.
     const finishPayload = {
-      'runId.$': '$.runId',
-      'startedAt.$': '$.startedAt',
-      'requestedBy.$': '$.requestedBy',
-      'input.$': '$.input',
+      ...runPayload(),
       'simulationRunId.$': '$.simulationRunId',
       'reconcileFirst.$': '$.reconcileFirst',
       'reconcileRunId.$': '$.reconcileRunId',
@@ -171,17 +111,9 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     // The nightly run: after the psp pass, the credit pass of the same run and simulation (its tallies kept for the one report).
     const thenCredit = new sfn.Pass(this, 'ThenCreditPass', {
       parameters: {
-        'runId.$': '$.runId',
-        'startedAt.$': '$.startedAt',
-        'requestedBy.$': '$.requestedBy',
-        'input.$': '$.input',
+        ...runPayload(),
         'mode': 'credit',
-        'from.$': '$.from',
-        'to.$': '$.to',
-        'creditPolicy.$': '$.creditPolicy',
-        'simulationRunId.$': '$.simulationRunId',
-        'performanceId.$': '$.performanceId',
-        'notifyCustomers.$': '$.notifyCustomers',
+        ...SELECTION,
         'thenCredit': false,
         'earlierShardResults.$': '$.passShards',
         'logPrefix': 'then-credit#',
@@ -221,18 +153,67 @@ export class DispatchRefundsWorkflow extends Construct implements WorkflowConstr
     this.machine = new WorkflowStateMachine(this, 'Machine', { workflow: WORKFLOW, definition, timeout: Duration.hours(12) });
     continuation.grant(this.machine);
 
-    // The nightly schedule (Europe/Zurich): reconcile, simulate, psp, credit over every open refund created before today.
-    for (const pass of NIGHTLY_PASSES) {
-      new scheduler.Schedule(this, pass.id, {
-        description: `mass-refund: nightly DispatchRefunds${pass.mode ? ` ${pass.mode}` : ''}: reconcile first, then every open refund created before today`,
-        // Deployed disabled until the operator turns them on (context mass-refund:schedulesEnabled).
-        enabled: schedulesEnabledOf(this),
-        schedule: scheduler.ScheduleExpression.cron({ hour: String(pass.hour), minute: String(pass.minute), timeZone: TimeZone.EUROPE_ZURICH }),
-        target: new schedulerTargets.StepFunctionsStartExecution(this.machine.stateMachine, {
-          input: scheduler.ScheduleTargetInput.fromObject(scheduledDispatchInput('nightly', pass.mode ? { mode: pass.mode } : {})),
-          retryAttempts: 2,
-        }),
-      });
-    }
+    nightlySchedules(this, this.machine);
+  }
+}
+
+/** The stages of the dispatch, and ReconcileRefunds' own ones for the reconciliation a scheduled run makes first. */
+function dispatchStages(scope: Construct, deps: WorkflowDeps) {
+  const t = deps.tables;
+  const fn = stageMaker(scope, ENTRY, 'dispatch-refunds');
+  const validateFn = fn('ValidateFn', 'validate.ts', Duration.seconds(30)).bindTable(t.catalog, 'catalog', 'RO');
+  const checkFn = fn('CheckFn', 'check.ts', Duration.minutes(5)).bindTable(t.refunds, 'refunds', 'RO').bindTable(t.runs, 'runs', 'RO');
+  const openRunFn = fn('OpenRunFn', 'open-run.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+  const pageFn = fn('PageFn', 'page.ts', Duration.minutes(5), { environment: pspEnvironment(scope, deps) })
+    .bindTable(t.refunds, 'refunds', 'RW')
+    .bindTable(t.runs, 'runs', 'RW')
+    .bindTable(t.creditAccounts, 'creditAccounts', 'RW')
+    .bindTable(t.orders, 'orders', 'RO');
+  deps.pspSecret.grantRead(pageFn);
+  // Default {}: no currency is approved automatically, a person approves every pass that moves money.
+  const limits = JSON.stringify(autoApprovalLimitsOf(scope));
+  const finishSimulationFn = fn('FinishSimulationFn', 'finish-simulation.ts', Duration.minutes(2), { environment: { AUTO_APPROVAL_LIMITS: limits } }).bindTable(t.runs, 'runs', 'RW');
+  const finishFn = fn('FinishRunFn', 'finish.ts', Duration.seconds(30)).bindTable(t.runs, 'runs', 'RW');
+  // A scheduled run reconciles first with ReconcileRefunds' own stages (Lambda tasks only: the same definition runs locally).
+  const reconcile = reconcileStages(scope, deps, { open: 'ReconcileOpenRunFn', page: 'ReconcilePageFn', finish: 'ReconcileFinishFn' });
+  return { validateFn, checkFn, openRunFn, pageFn, finishSimulationFn, finishFn, reconcile };
+}
+
+/**
+ * The steps of the reconciliation a scheduled run makes first, as its own run (reconcileRunId):
+ * open, the segments' paging loop, finish. Their failure marks that run failed.
+ */
+function reconcileFirstSteps(scope: Construct, reconcile: ReturnType<typeof reconcileStages>, failed: sfn.IChainable) {
+  const reconcileRun = runPayload('$.reconcileRunId', '$.reconcileInput');
+  const openReconcile = lambdaStep(scope, 'OpenReconcileFirst', reconcile.openFn, { payload: reconcileRun, resultPath: '$.openedReconcile' });
+  const reconcileSegments = reconcileSegmentsMap(
+    scope,
+    reconcile.pageFn,
+    { mapId: 'ReconcileFirstSegments', pageId: 'ReconcileFirstPage', moreId: 'ReconcileFirstMore', doneId: 'ReconcileFirstSegmentDone' },
+    { runId: '$.reconcileRunId', scope: '$.reconcileScope', result: '$.reconcileSegments' },
+  );
+  const finishReconcile = lambdaStep(scope, 'FinishReconcileFirst', reconcile.finishFn, {
+    payload: { ...reconcileRun, 'segmentResults.$': '$.reconcileSegments' },
+    resultPath: '$.reconciled',
+  });
+  // Its failure marks the reconciliation's run failed (the dispatch run is not open yet).
+  const reconcileFailed = new sfn.Pass(scope, 'ReconcileFirstFailed', { parameters: { 'runId.$': '$.reconcileRunId', 'error.$': '$.error' } }).next(failed);
+  for (const step of [openReconcile, reconcileSegments, finishReconcile]) step.addCatch(reconcileFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  return { openReconcile, reconcileSegments, finishReconcile, reconcileFailed };
+}
+
+/** The nightly schedule (Europe/Zurich): reconcile, simulate, psp, credit over every open refund created before today. */
+function nightlySchedules(scope: Construct, machine: WorkflowStateMachine): void {
+  for (const pass of NIGHTLY_PASSES) {
+    new scheduler.Schedule(scope, pass.id, {
+      description: `mass-refund: nightly DispatchRefunds${pass.mode ? ` ${pass.mode}` : ''}: reconcile first, then every open refund created before today`,
+      // Deployed disabled until the operator turns them on (context mass-refund:schedulesEnabled).
+      enabled: schedulesEnabledOf(scope),
+      schedule: scheduler.ScheduleExpression.cron({ hour: String(pass.hour), minute: String(pass.minute), timeZone: TimeZone.EUROPE_ZURICH }),
+      target: new schedulerTargets.StepFunctionsStartExecution(machine.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject(scheduledDispatchInput('nightly', pass.mode ? { mode: pass.mode } : {})),
+        retryAttempts: 2,
+      }),
+    });
   }
 }

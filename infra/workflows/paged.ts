@@ -1,9 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { TableKey } from '../../lib/adapters/dynamodb/table-names.ts';
-import { RefundFunction } from '../constructs/refund-function.ts';
-import { failurePath, lambdaStep, validateStep, rejectInput, WorkflowStateMachine, type WorkflowDeps } from './common.ts';
+import type { RefundFunction } from '../constructs/refund-function.ts';
+import { failurePath, lambdaStep, validateStep, rejectInput, stageFn, workflowClass, WorkflowStateMachine, type Bindings, type WorkflowClass, type WorkflowDeps } from './common.ts';
 import { RunContinuation } from './continuation.ts';
 import { pagingMap } from './paging.ts';
 
@@ -72,9 +71,6 @@ export function pagedWorkflow(scope: Construct, deps: WorkflowDeps, props: Paged
   return { definition: continuation.entry(validate, { [props.page.mapId]: shards }), continuation };
 }
 
-/** Tables a stage reads or writes, by key. */
-type Bindings = [TableKey, 'RO' | 'RW'][];
-
 export interface PerformanceWorkflowProps {
   workflow: string;
   service: string;
@@ -88,32 +84,30 @@ export interface PerformanceWorkflowProps {
  * A workflow over every ticket of a performance (CancelPerformance, PartialRefund): its stages
  * and their tables, the paged definition, the state machine allowed to continue its own runs.
  */
-export function performanceWorkflow(scope: Construct, deps: WorkflowDeps, props: PerformanceWorkflowProps): WorkflowStateMachine {
-  const { service } = props;
-  const bind = (fn: RefundFunction, tables: Bindings) => {
-    for (const [key, access] of tables) fn.bindTable(deps.tables[key], key, access);
-    return fn;
-  };
-  const validateFn = bind(new RefundFunction(scope, 'ValidateFn', { entry: props.validate.entry, service, timeout: Duration.seconds(30) }), props.validate.tables);
-  const openFn = bind(new RefundFunction(scope, 'OpenRunFn', { entry: props.open.entry, service, timeout: Duration.seconds(30) }), props.open.tables);
-  const pageFn = bind(new RefundFunction(scope, props.page.fnId, { entry: props.page.entry, service, timeout: Duration.minutes(5) }), [
-    ['orders', 'RW'],
-    ['refunds', 'RW'],
-    ['intermediateAccounts', 'RW'],
-    ['runs', 'RW'],
-  ]);
-  const finishFn = bind(new RefundFunction(scope, 'FinishRunFn', { entry: 'functions/runs/finish-paged-run.ts', service, timeout: Duration.seconds(60) }), [['runs', 'RW']]);
+export function performanceWorkflow(props: PerformanceWorkflowProps): WorkflowClass {
+  return workflowClass((scope, deps) => {
+    const { service } = props;
+    const validateFn = stageFn(scope, deps, 'ValidateFn', { entry: props.validate.entry, service, timeout: Duration.seconds(30) }, props.validate.tables);
+    const openFn = stageFn(scope, deps, 'OpenRunFn', { entry: props.open.entry, service, timeout: Duration.seconds(30) }, props.open.tables);
+    const pageFn = stageFn(scope, deps, props.page.fnId, { entry: props.page.entry, service, timeout: Duration.minutes(5) }, [
+      ['orders', 'RW'],
+      ['refunds', 'RW'],
+      ['intermediateAccounts', 'RW'],
+      ['runs', 'RW'],
+    ]);
+    const finishFn = stageFn(scope, deps, 'FinishRunFn', { entry: 'functions/runs/finish-paged-run.ts', service, timeout: Duration.seconds(60) }, [['runs', 'RW']]);
 
-  const paged = pagedWorkflow(scope, deps, {
-    workflow: props.workflow,
-    service,
-    validate: { id: props.validate.id, fn: validateFn },
-    open: openFn,
-    page: { mapId: props.page.mapId, id: props.page.id, fn: pageFn },
-    finish: finishFn,
-    ...(props.carry ? { carry: props.carry } : {}),
+    const paged = pagedWorkflow(scope, deps, {
+      workflow: props.workflow,
+      service,
+      validate: { id: props.validate.id, fn: validateFn },
+      open: openFn,
+      page: { mapId: props.page.mapId, id: props.page.id, fn: pageFn },
+      finish: finishFn,
+      ...(props.carry ? { carry: props.carry } : {}),
+    });
+    const machine = new WorkflowStateMachine(scope, 'Machine', { workflow: props.workflow, definition: paged.definition, timeout: Duration.hours(6) });
+    paged.continuation.grant(machine);
+    return machine;
   });
-  const machine = new WorkflowStateMachine(scope, 'Machine', { workflow: props.workflow, definition: paged.definition, timeout: Duration.hours(6) });
-  paged.continuation.grant(machine);
-  return machine;
 }

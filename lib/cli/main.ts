@@ -19,102 +19,46 @@ const OUTPUT_OPTIONS: Record<string, OptionSpec> = {
 
 const WORKFLOWS_TEXT = `Workflows: ${WORKFLOW_NAMES.join(', ')}`;
 
+/** A command of one positional argument (its `args`, as the usage shows it) or none. */
+function command(name: string, args: string, summary: string, options: Record<string, OptionSpec>, details?: string): CommandSpec {
+  const names = args ? [args] : [];
+  return { name, args, summary, positionals: { min: names.length, max: names.length, names }, options, ...(details === undefined ? {} : { details }) };
+}
+
 export const COMMANDS: Record<string, CommandSpec> = {
-  local: {
-    name: 'local',
-    args: 'up|down|status|reset',
-    summary: 'Start (idempotent), stop, show or empty the local runtime: DynamoDB Local, the SES server, the PSP sandbox and the Step Functions endpoint (`status` lists them as JSON with their URLs).',
-    positionals: { min: 1, max: 1, names: ['up|down|status|reset'] },
-    options: {},
-  },
-  demo: {
-    name: 'demo',
-    args: '',
-    summary: 'On a fresh machine: local up, import the bundled sample, cancel a performance, simulate, refund at the PSP, credit the rest; prints what happened.',
-    positionals: { min: 0, max: 0, names: [] },
-    options: { ...OUTPUT_OPTIONS },
-  },
-  import: {
-    name: 'import',
-    args: 'FILE.jsonl',
-    summary: 'Loads data (JSON Lines, `type` first). The whole file is validated first: any bad line, exit 2 and nothing written. Importing a file twice changes nothing.',
-    positionals: { min: 1, max: 1, names: ['FILE.jsonl'] },
-    options: { ...TARGET_OPTIONS, ...OUTPUT_OPTIONS },
-  },
-  start: {
-    name: 'start',
-    args: 'WORKFLOW',
-    summary: 'Runs one state machine (the synthesized definition locally, the deployed one on AWS), follows it with progress on stderr and prints its run report.',
-    positionals: { min: 1, max: 1, names: ['WORKFLOW'] },
-    options: {
-      input: { type: 'string', value: 'JSON', help: 'the console input' },
-      'input-file': { type: 'string', value: 'FILE', help: 'read the console input from a file' },
-      name: { type: 'string', value: 'RUN_ID', help: 'the run id (execution name; default: workflow-timestamp-random)' },
-      schedule: { type: 'string', value: 'SCHEDULE', help: 'start DispatchRefunds as its schedule does (--input adds e.g. {"mode":"psp"})', choices: ['nightly'] },
-      'no-wait': { type: 'boolean', help: 'print the run id and return at once; `mass-refund status RUN_ID` follows it' },
-      ...TARGET_OPTIONS,
-      ...OUTPUT_OPTIONS,
-    },
-    details: `${WORKFLOWS_TEXT}\n\`mass-refund start WORKFLOW --help\` lists the workflow's input fields.\nExit codes: 0 done, 1 the workflow failed (or completed with errors), 2 bad input (nothing written).`,
-  },
-  status: {
-    name: 'status',
-    args: 'RUN_ID',
-    summary: 'Where a run stands (e.g. after `start --no-wait`): running with its progress, or its end and report. RUN_ID may also be an execution ARN.',
-    positionals: { min: 1, max: 1, names: ['RUN_ID'] },
-    options: { wait: { type: 'boolean', help: 'follow a running run to its end' }, ...TARGET_OPTIONS, ...OUTPUT_OPTIONS },
-  },
-  report: {
-    name: 'report',
-    args: 'RUN_ID',
-    summary: 'The human-readable log of a run: the simulation log, the write-off file, the outcomes.',
-    positionals: { min: 1, max: 1, names: ['RUN_ID'] },
-    options: { ...TARGET_OPTIONS, json: { type: 'boolean', help: 'the run record and its log lines as JSON' } },
-  },
-  export: {
-    name: 'export',
-    args: 'KIND',
-    summary: `Exports records as JSON Lines or CSV. KIND: ${EXPORT_KINDS.join(', ')}.`,
-    positionals: { min: 1, max: 1, names: ['KIND'] },
-    options: {
-      run: { type: 'string', value: 'RUN_ID', help: 'only what this run touched' },
-      format: { type: 'string', value: 'FORMAT', help: 'output format (default jsonl)', choices: ['jsonl', 'csv'] },
-      out: { type: 'string', value: 'FILE', help: 'write to a file instead of stdout' },
-      bom: { type: 'boolean', help: 'CSV: start with a UTF-8 byte order mark (Excel)' },
-      'written-off': { type: 'boolean', help: 'vouchers/redemptions: only write-offs' },
-      ...TARGET_OPTIONS,
-    },
-    details: 'CSV has the JSON Lines\' columns (the contract\'s first, unchanged), amounts also as decimal columns beside their currency (e.g. amountDecimal, amountCurrency); cells a spreadsheet would run as formulas are quoted.',
-  },
-  lookup: {
-    name: 'lookup',
-    args: 'CODE',
-    summary: 'A voucher or ticket code with its write-off (comment, date, run), redemptions and reversals.',
-    positionals: { min: 1, max: 1, names: ['CODE'] },
-    options: { ...TARGET_OPTIONS, ...OUTPUT_OPTIONS },
-  },
-  stats: {
-    name: 'stats',
-    args: 'write-offs',
-    summary: 'Counts and totals of what is written off, per kind, month of issue and currency.',
-    positionals: { min: 1, max: 1, names: ['write-offs'] },
-    options: { run: { type: 'string', value: 'RUN_ID', help: 'only this write-off run' }, ...TARGET_OPTIONS, ...OUTPUT_OPTIONS },
-  },
-  approve: {
-    name: 'approve',
-    args: 'SIMULATION_RUN_ID',
-    summary: 'Shows a dispatch simulation\'s totals per pass, payment method and currency, and after confirmation (on a terminal, or --yes) starts the psp or credit pass bound to it.',
-    positionals: { min: 1, max: 1, names: ['SIMULATION_RUN_ID'] },
-    options: {
-      pass: { type: 'string', value: 'PASS', help: 'the pass to start (default: the one a stopped nightly run waits for, else psp)', choices: ['psp', 'credit'] },
-      yes: { type: 'boolean', short: 'y', help: 'start without asking (needed when not on a terminal)' },
-      'requested-by': { type: 'string', value: 'WHO', help: 'who approves (default: $USER)' },
-      name: { type: 'string', value: 'RUN_ID', help: 'the run id of the pass' },
-      'no-wait': { type: 'boolean', help: 'print the run id and return at once' },
-      ...TARGET_OPTIONS,
-      ...OUTPUT_OPTIONS,
-    },
-  },
+  local: command('local', 'up|down|status|reset', 'Start (idempotent), stop, show or empty the local runtime: DynamoDB Local, the SES server, the PSP sandbox and the Step Functions endpoint (`status` lists them as JSON with their URLs).', {}),
+  demo: command('demo', '', 'On a fresh machine: local up, import the bundled sample, cancel a performance, simulate, refund at the PSP, credit the rest; prints what happened.', { ...OUTPUT_OPTIONS }),
+  import: command('import', 'FILE.jsonl', 'Loads data (JSON Lines, `type` first). The whole file is validated first: any bad line, exit 2 and nothing written. Importing a file twice changes nothing.', { ...TARGET_OPTIONS, ...OUTPUT_OPTIONS }),
+  start: command('start', 'WORKFLOW', 'Runs one state machine (the synthesized definition locally, the deployed one on AWS), follows it with progress on stderr and prints its run report.', {
+    input: { type: 'string', value: 'JSON', help: 'the console input' },
+    'input-file': { type: 'string', value: 'FILE', help: 'read the console input from a file' },
+    name: { type: 'string', value: 'RUN_ID', help: 'the run id (execution name; default: workflow-timestamp-random)' },
+    schedule: { type: 'string', value: 'SCHEDULE', help: 'start DispatchRefunds as its schedule does (--input adds e.g. {"mode":"psp"})', choices: ['nightly'] },
+    'no-wait': { type: 'boolean', help: 'print the run id and return at once; `mass-refund status RUN_ID` follows it' },
+    ...TARGET_OPTIONS,
+    ...OUTPUT_OPTIONS,
+  }, `${WORKFLOWS_TEXT}\n\`mass-refund start WORKFLOW --help\` lists the workflow's input fields.\nExit codes: 0 done, 1 the workflow failed (or completed with errors), 2 bad input (nothing written).`),
+  status: command('status', 'RUN_ID', 'Where a run stands (e.g. after `start --no-wait`): running with its progress, or its end and report. RUN_ID may also be an execution ARN.', { wait: { type: 'boolean', help: 'follow a running run to its end' }, ...TARGET_OPTIONS, ...OUTPUT_OPTIONS }),
+  report: command('report', 'RUN_ID', 'The human-readable log of a run: the simulation log, the write-off file, the outcomes.', { ...TARGET_OPTIONS, json: { type: 'boolean', help: 'the run record and its log lines as JSON' } }),
+  export: command('export', 'KIND', `Exports records as JSON Lines or CSV. KIND: ${EXPORT_KINDS.join(', ')}.`, {
+    run: { type: 'string', value: 'RUN_ID', help: 'only what this run touched' },
+    format: { type: 'string', value: 'FORMAT', help: 'output format (default jsonl)', choices: ['jsonl', 'csv'] },
+    out: { type: 'string', value: 'FILE', help: 'write to a file instead of stdout' },
+    bom: { type: 'boolean', help: 'CSV: start with a UTF-8 byte order mark (Excel)' },
+    'written-off': { type: 'boolean', help: 'vouchers/redemptions: only write-offs' },
+    ...TARGET_OPTIONS,
+  }, 'CSV has the JSON Lines\' columns (the contract\'s first, unchanged), amounts also as decimal columns beside their currency (e.g. amountDecimal, amountCurrency); cells a spreadsheet would run as formulas are quoted.'),
+  lookup: command('lookup', 'CODE', 'A voucher or ticket code with its write-off (comment, date, run), redemptions and reversals.', { ...TARGET_OPTIONS, ...OUTPUT_OPTIONS }),
+  stats: command('stats', 'write-offs', 'Counts and totals of what is written off, per kind, month of issue and currency.', { run: { type: 'string', value: 'RUN_ID', help: 'only this write-off run' }, ...TARGET_OPTIONS, ...OUTPUT_OPTIONS }),
+  approve: command('approve', 'SIMULATION_RUN_ID', 'Shows a dispatch simulation\'s totals per pass, payment method and currency, and after confirmation (on a terminal, or --yes) starts the psp or credit pass bound to it.', {
+    pass: { type: 'string', value: 'PASS', help: 'the pass to start (default: the one a stopped nightly run waits for, else psp)', choices: ['psp', 'credit'] },
+    yes: { type: 'boolean', short: 'y', help: 'start without asking (needed when not on a terminal)' },
+    'requested-by': { type: 'string', value: 'WHO', help: 'who approves (default: $USER)' },
+    name: { type: 'string', value: 'RUN_ID', help: 'the run id of the pass' },
+    'no-wait': { type: 'boolean', help: 'print the run id and return at once' },
+    ...TARGET_OPTIONS,
+    ...OUTPUT_OPTIONS,
+  }),
 };
 
 const COMMAND_ORDER = ['local', 'demo', 'import', 'start', 'status', 'report', 'export', 'lookup', 'stats', 'approve'];

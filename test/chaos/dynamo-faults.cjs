@@ -15,6 +15,7 @@ const SEED = 1;
 const BEFORE = 2;
 const AFTER = 3;
 
+// lib/core/prng.ts's mulberry32, copied: a preload runs under plain node before the bundle and cannot require TypeScript.
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {

@@ -1,5 +1,16 @@
 import fc from 'fast-check';
+import type { Money } from '../../lib/core/money.ts';
 import { PAYMENT_METHODS, type Order, type Payment, type Ticket, type TicketState } from '../../lib/core/model.ts';
+
+/** A valid single-entry ticket of order O1 at performance P1, public quota, category A; `extra` changes any of that. */
+export function ticketOf(id: string, price: Money, extra: Partial<Ticket> = {}): Ticket {
+  return { id, orderId: 'O1', performanceId: 'P1', quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price, state: 'valid', ...extra };
+}
+
+/** Order O1 of customer C1, bought on the web shop, with the given tickets, fees and payments (no fees, no payments unless given). */
+export function orderOf(parts: Pick<Order, 'tickets'> & Partial<Order>): Order {
+  return { id: 'O1', customerId: 'C1', salesChannel: 'web', pointOfSale: 'webshop', createdAt: '2026-05-01T10:00:00Z', fees: [], payments: [], ...parts };
+}
 
 /** Currencies with 0, 2 and 3 minor digits. */
 export const currencyArb = fc.constantFrom('JPY', 'CHF', 'EUR', 'KWD');
@@ -41,16 +52,14 @@ export const orderArb: fc.Arbitrary<Order> = currencyArb.chain((currency) =>
       settled: fc.boolean(),
     })
     .map(({ prices, states, fees, methods, splits, settled }) => {
-      const tickets: Ticket[] = prices.map((amount, i) => ({
-        id: `T${i + 1}`,
-        orderId: 'O1',
-        performanceId: i % 2 === 0 ? 'P1' : 'P2',
-        quota: i % 3 === 0 ? 'public' : 'season',
-        seatCategory: i % 2 === 0 ? 'A' : 'B',
-        productFamily: 'single_entry',
-        price: { amount, currency },
-        state: states[i] ?? 'valid',
-      }));
+      const tickets: Ticket[] = prices.map((amount, i) =>
+        ticketOf(`T${i + 1}`, { amount, currency }, {
+          performanceId: i % 2 === 0 ? 'P1' : 'P2',
+          quota: i % 3 === 0 ? 'public' : 'season',
+          seatCategory: i % 2 === 0 ? 'A' : 'B',
+          state: states[i] ?? 'valid',
+        }),
+      );
       const total = prices.reduce((a, b) => a + b, 0) + fees.reduce((a, b) => a + b, 0);
       const cancelledValue = tickets.filter((t) => t.state === 'cancelled').reduce((a, t) => a + t.price.amount, 0);
       // split `total` over the payments by integer weights; the last one takes the remainder
@@ -72,15 +81,6 @@ export const orderArb: fc.Arbitrary<Order> = currencyArb.chain((currency) =>
           ...(method === 'intermediate_account' ? { settled } : {}),
         };
       });
-      return {
-        id: 'O1',
-        customerId: 'C1',
-        salesChannel: 'web',
-        pointOfSale: 'webshop',
-        createdAt: '2026-05-01T10:00:00Z',
-        tickets,
-        fees: fees.map((amount, i) => ({ id: `F${i + 1}`, kind: 'service_fee', amount: { amount, currency } })),
-        payments,
-      };
+      return orderOf({ tickets, fees: fees.map((amount, i) => ({ id: `F${i + 1}`, kind: 'service_fee', amount: { amount, currency } })), payments });
     }),
 );

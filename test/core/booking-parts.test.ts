@@ -17,6 +17,7 @@ import {
 import { applyCancellation, drawOnPayments, planCancellation } from '../../lib/core/cancellation.ts';
 import { applyExchange, planExchange } from '../../lib/core/exchange.ts';
 import { PAYMENT_METHODS, type Order, type Payment, type Ticket, type TicketState } from '../../lib/core/model.ts';
+import { orderOf, ticketOf } from './arbitraries.ts';
 
 /**
  * A group order: up to 2,500 tickets (some already cancelled, their money kept by the order),
@@ -33,16 +34,13 @@ interface GroupOrderShape {
 
 function groupOrder({ tickets: n, seed, fees, methods, settled, refundedShare }: GroupOrderShape): Order {
     const states: TicketState[] = ['valid', 'valid', 'valid', 'controlled', 'cancelled'];
-    const tickets: Ticket[] = Array.from({ length: n }, (_, i) => ({
-      id: `T${i + 1}`,
-      orderId: 'G1',
-      performanceId: (i + seed) % 9 === 0 ? 'P2' : 'P1',
-      quota: 'public',
-      seatCategory: 'A',
-      productFamily: 'single_entry',
-      price: { amount: ((i * 7919 + seed) % 20_000) + 1, currency: 'CHF' },
-      state: states[(i * 31 + seed) % states.length] as TicketState,
-    }));
+    const tickets: Ticket[] = Array.from({ length: n }, (_, i) =>
+      ticketOf(`T${i + 1}`, { amount: ((i * 7919 + seed) % 20_000) + 1, currency: 'CHF' }, {
+        orderId: 'G1',
+        performanceId: (i + seed) % 9 === 0 ? 'P2' : 'P1',
+        state: states[(i * 31 + seed) % states.length] as TicketState,
+      }),
+    );
     const total = tickets.reduce((s, t) => s + t.price.amount, 0) + fees;
     const share = Math.floor(total / methods.length);
     const payments: Payment[] = methods.map((method, i) => {
@@ -57,7 +55,7 @@ function groupOrder({ tickets: n, seed, fees, methods, settled, refundedShare }:
         ...(method === 'card' || method === 'amazon_pay' ? { pspTransactionId: `tx${i}` } : {}),
       };
     });
-    return { id: 'G1', customerId: 'C1', salesChannel: 'web', pointOfSale: 'webshop', createdAt: '2026-05-01T10:00:00Z', tickets, fees: fees ? [{ id: 'F1', kind: 'service_fee', amount: { amount: fees, currency: 'CHF' } }] : [], payments };
+    return orderOf({ id: 'G1', tickets, fees: fees ? [{ id: 'F1', kind: 'service_fee', amount: { amount: fees, currency: 'CHF' } }] : [], payments });
 }
 
 const groupOrderArb: fc.Arbitrary<Order> = fc

@@ -3,31 +3,17 @@ import fc from 'fast-check';
 import { applyCancellation, planCancellation, refundableOnOrder, selectTickets, validateFilterValues, type CancellationRequest } from '../../lib/core/cancellation.ts';
 import { ConflictError, MoneyRuleError } from '../../lib/core/errors.ts';
 import type { Order, Ticket } from '../../lib/core/model.ts';
-import { orderArb } from './arbitraries.ts';
+import { orderArb, orderOf, ticketOf } from './arbitraries.ts';
 
 const chf = (amount: number) => ({ amount, currency: 'CHF' });
-const ticket = (id: string, amount: number, extra: Partial<Ticket> = {}): Ticket => ({
-  id,
-  orderId: 'O1',
-  performanceId: 'P1',
-  quota: 'public',
-  seatCategory: 'A',
-  productFamily: 'single_entry',
-  price: chf(amount),
-  state: 'valid',
-  ...extra,
-});
-const order = (extra: Partial<Order> = {}): Order => ({
-  id: 'O1',
-  customerId: 'C1',
-  salesChannel: 'web',
-  pointOfSale: 'webshop',
-  createdAt: '2026-05-01T10:00:00Z',
-  tickets: [ticket('T1', 10000), ticket('T2', 10000, { state: 'controlled', quota: 'season', seatCategory: 'B' }), ticket('T3', 5000, { state: 'cancelled' })],
-  fees: [{ id: 'F1', kind: 'service_fee', amount: chf(300) }],
-  payments: [{ id: 'PAY1', method: 'card', amount: chf(25300), refunded: chf(5000), pspTransactionId: 'tx1' }],
-  ...extra,
-});
+const ticket = (id: string, amount: number, extra: Partial<Ticket> = {}): Ticket => ticketOf(id, chf(amount), extra);
+const order = (extra: Partial<Order> = {}): Order =>
+  orderOf({
+    tickets: [ticket('T1', 10000), ticket('T2', 10000, { state: 'controlled', quota: 'season', seatCategory: 'B' }), ticket('T3', 5000, { state: 'cancelled' })],
+    fees: [{ id: 'F1', kind: 'service_fee', amount: chf(300) }],
+    payments: [{ id: 'PAY1', method: 'card', amount: chf(25300), refunded: chf(5000), pspTransactionId: 'tx1' }],
+    ...extra,
+  });
 const req = (ticketIds: string[], refundFees = true): CancellationRequest => ({ ticketIds, refundFees, reason: 'cancellation' });
 const AT = '2026-07-12T20:00:00Z';
 

@@ -4,33 +4,14 @@ import { applyExchange, planExchange, replacementTicketId } from '../../lib/core
 import { ConflictError, MoneyRuleError } from '../../lib/core/errors.ts';
 import type { Order, Ticket, TicketState } from '../../lib/core/model.ts';
 import { applyCancellation, planCancellation } from '../../lib/core/cancellation.ts';
-import { currencyArb, orderArb } from './arbitraries.ts';
+import { currencyArb, orderArb, orderOf as anOrder, ticketOf } from './arbitraries.ts';
 
 const BOOKING = { salesChannel: 'box_office', pointOfSale: 'stadium' };
-const ticket = (id: string, amount: number, currency = 'CHF', extra: Partial<Ticket> = {}): Ticket => ({
-  id,
-  orderId: 'O1',
-  performanceId: 'P1',
-  quota: 'public',
-  seatCategory: 'A',
-  productFamily: 'single_entry',
-  price: { amount, currency },
-  state: 'valid',
-  seat: `Block C, row 3, seat ${id}`,
-  ...extra,
-});
+const ticket = (id: string, amount: number, currency = 'CHF', extra: Partial<Ticket> = {}): Ticket => ticketOf(id, { amount, currency }, { seat: `Block C, row 3, seat ${id}`, ...extra });
+/** The tickets paid in full by card, `refunded` of it already refunded. */
 const orderOf = (tickets: Ticket[], currency = 'CHF', refunded = 0): Order => {
   const total = tickets.reduce((s, t) => s + t.price.amount, 0);
-  return {
-    id: 'O1',
-    customerId: 'C1',
-    salesChannel: 'web',
-    pointOfSale: 'webshop',
-    createdAt: '2026-05-01T10:00:00Z',
-    tickets,
-    fees: [],
-    payments: [{ id: 'PAY1', method: 'card', amount: { amount: total, currency }, refunded: { amount: refunded, currency }, pspTransactionId: 'tx1' }],
-  };
+  return anOrder({ tickets, payments: [{ id: 'PAY1', method: 'card', amount: { amount: total, currency }, refunded: { amount: refunded, currency }, pspTransactionId: 'tx1' }] });
 };
 
 describe('planExchange', () => {

@@ -5,21 +5,13 @@ import { refundableOnOrder } from '../../lib/core/cancellation.ts';
 import { MoneyRuleError } from '../../lib/core/errors.ts';
 import type { Order } from '../../lib/core/model.ts';
 import { planResale } from '../../lib/core/resale.ts';
-import { orderArb } from './arbitraries.ts';
+import { orderArb, orderOf, ticketOf } from './arbitraries.ts';
 
-const order: Order = {
-  id: 'O1',
-  customerId: 'C1',
-  salesChannel: 'web',
-  pointOfSale: 'webshop',
-  createdAt: '2026-05-01T10:00:00Z',
-  tickets: [
-    { id: 'T1', orderId: 'O1', performanceId: 'P1', quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price: { amount: 10000, currency: 'CHF' }, state: 'valid' },
-    { id: 'T2', orderId: 'O1', performanceId: 'P1', quota: 'public', seatCategory: 'A', productFamily: 'single_entry', price: { amount: 10000, currency: 'CHF' }, state: 'valid' },
-  ],
+const order: Order = orderOf({
+  tickets: [ticketOf('T1', { amount: 10000, currency: 'CHF' }), ticketOf('T2', { amount: 10000, currency: 'CHF' })],
   fees: [{ id: 'F1', kind: 'service_fee', amount: { amount: 300, currency: 'CHF' } }],
   payments: [{ id: 'PAY1', method: 'card', amount: { amount: 20300, currency: 'CHF' }, pspTransactionId: '1', refunded: { amount: 0, currency: 'CHF' } }],
-};
+});
 
 describe('planResale', () => {
   it('cancels the resold ticket and refunds the payout, not the price, fees kept', () => {

@@ -14,46 +14,24 @@ import { getOrCreate } from '../../core/collections.ts';
 export const creditAccountPk = (ownerId: string) => `OWNER#${ownerId}`;
 export const intermediateAccountPk = (agencyId: string) => `AGENCY#${agencyId}`;
 
+/** One movement of a ledger: its key, what caused it, the signed amount in minor units, when (and by which run). */
+function movementItem(pk: string, sk: string, cause: Record<string, string>, amount: number, currency: string, at: string, runId?: string): Item {
+  return { pk, sk, ...cause, amount, currency, at, ...(runId === undefined ? {} : { runId }) };
+}
+
 export function creditEntryItem(e: { ownerId: string; ownerKind: 'customer' | 'agency'; refundId: string; orderId: string; amount: Money; at: string; runId: string }): Item {
-  return {
-    pk: creditAccountPk(e.ownerId),
-    sk: `ENTRY#${e.refundId}`,
-    ownerId: e.ownerId,
-    ownerKind: e.ownerKind,
-    refundId: e.refundId,
-    orderId: e.orderId,
-    amount: e.amount.amount,
-    currency: e.amount.currency,
-    at: e.at,
-    runId: e.runId,
-  };
+  const cause = { ownerId: e.ownerId, ownerKind: e.ownerKind, refundId: e.refundId, orderId: e.orderId };
+  return movementItem(creditAccountPk(e.ownerId), `ENTRY#${e.refundId}`, cause, e.amount.amount, e.amount.currency, e.at, e.runId);
 }
 
 export function openItemItem(e: { agencyId: string; orderId: string; paymentId: string; amount: Money; at: string }): Item {
-  return {
-    pk: intermediateAccountPk(e.agencyId),
-    sk: `ITEM#${e.orderId}#${e.paymentId}`,
-    agencyId: e.agencyId,
-    orderId: e.orderId,
-    paymentId: e.paymentId,
-    amount: e.amount.amount,
-    currency: e.amount.currency,
-    at: e.at,
-  };
+  const cause = { agencyId: e.agencyId, orderId: e.orderId, paymentId: e.paymentId };
+  return movementItem(intermediateAccountPk(e.agencyId), `ITEM#${e.orderId}#${e.paymentId}`, cause, e.amount.amount, e.amount.currency, e.at);
 }
 
 export function returnItem(e: { agencyId: string; refundId: string; orderId: string; amount: Money; at: string; runId: string }): Item {
-  return {
-    pk: intermediateAccountPk(e.agencyId),
-    sk: `RETURN#${e.refundId}`,
-    agencyId: e.agencyId,
-    refundId: e.refundId,
-    orderId: e.orderId,
-    amount: -e.amount.amount,
-    currency: e.amount.currency,
-    at: e.at,
-    runId: e.runId,
-  };
+  const cause = { agencyId: e.agencyId, refundId: e.refundId, orderId: e.orderId };
+  return movementItem(intermediateAccountPk(e.agencyId), `RETURN#${e.refundId}`, cause, -e.amount.amount, e.amount.currency, e.at, e.runId);
 }
 
 function sumByOwner(items: Item[], ownerField: string): Map<string, { kind?: string; totals: Map<string, number> }> {
@@ -70,18 +48,17 @@ function sumByOwner(items: Item[], ownerField: string): Map<string, { kind?: str
 const toMoneyList = (totals: Map<string, number>): Money[] =>
   [...totals.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([currency, amount]) => ({ amount, currency }));
 
-export async function creditAccounts(): Promise<{ ownerId: string; ownerKind?: string; balance: Money[] }[]> {
+/** Every owner's balance per currency in one ledger table, owners in order. */
+async function balancesBy(table: 'creditAccounts' | 'intermediateAccounts', ownerField: string) {
   const items: Item[] = [];
-  for await (const item of scanAll(tableName('creditAccounts'))) items.push(item);
-  return [...sumByOwner(items, 'ownerId').entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([ownerId, { kind, totals }]) => ({ ownerId, ...(kind ? { ownerKind: kind } : {}), balance: toMoneyList(totals) }));
+  for await (const item of scanAll(tableName(table))) items.push(item);
+  return [...sumByOwner(items, ownerField).entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+export async function creditAccounts(): Promise<{ ownerId: string; ownerKind?: string; balance: Money[] }[]> {
+  return (await balancesBy('creditAccounts', 'ownerId')).map(([ownerId, { kind, totals }]) => ({ ownerId, ...(kind ? { ownerKind: kind } : {}), balance: toMoneyList(totals) }));
 }
 
 export async function intermediateAccounts(): Promise<{ agencyId: string; openItems: Money[] }[]> {
-  const items: Item[] = [];
-  for await (const item of scanAll(tableName('intermediateAccounts'))) items.push(item);
-  return [...sumByOwner(items, 'agencyId').entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([agencyId, { totals }]) => ({ agencyId, openItems: toMoneyList(totals) }));
+  return (await balancesBy('intermediateAccounts', 'agencyId')).map(([agencyId, { totals }]) => ({ agencyId, openItems: toMoneyList(totals) }));
 }

@@ -23,10 +23,10 @@ export interface RefundPsp {
 
 export type { PspRefundOutcome };
 
-export type PspTransactionLookup =
-  | { kind: 'found'; view: PspTransactionView }
-  | { kind: 'unknown'; reason: string }
-  | { kind: 'configuration_error'; httpStatus: number; reason: string };
+/** A reconciliation read: what was found, or why nothing was (unknown; a configuration error stops the run). */
+export type PspLookup<Found> = Found | { kind: 'unknown'; reason: string } | { kind: 'configuration_error'; httpStatus: number; reason: string };
+
+export type PspTransactionLookup = PspLookup<{ kind: 'found'; view: PspTransactionView }>;
 
 export interface PspCreditRecord {
   creditTransactionId: string;
@@ -41,10 +41,7 @@ export interface PspCreditRecord {
   failReason: string | null;
 }
 
-export type PspCreditLookup =
-  | { kind: 'found'; credit: PspCreditRecord }
-  | { kind: 'unknown'; reason: string }
-  | { kind: 'configuration_error'; httpStatus: number; reason: string };
+export type PspCreditLookup = PspLookup<{ kind: 'found'; credit: PspCreditRecord }>;
 
 export interface PspRefundRequest {
   refundId: string;
