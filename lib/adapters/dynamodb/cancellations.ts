@@ -1,5 +1,5 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { jsonBytes, singleTransactionActions, type BookingPlan } from '../../core/booking-parts.ts';
+import { jsonBytes, packInOrder, singleTransactionActions, type BookingPlan } from '../../core/booking-parts.ts';
 import type { TicketSkip } from '../../core/cancellation.ts';
 import { forEachConcurrently } from '../../core/concurrency.ts';
 import { ConflictError, DomainError } from '../../core/errors.ts';
@@ -318,20 +318,7 @@ async function orRefused(orderId: string, book: () => Promise<OrderBooking>): Pr
  * orders of one page are distinct partitions, so no transaction touches an item twice.
  */
 export function packBookings<T extends { actions: readonly unknown[] }>(built: readonly T[], maxItems = MAX_TRANSACTION_ITEMS): T[][] {
-  const groups: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const b of built) {
-    if (current.length > 0 && size + b.actions.length > maxItems) {
-      groups.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(b);
-    size += b.actions.length;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  return packInOrder(built, (b) => [b.actions.length], [maxItems]);
 }
 
 export interface BookOrdersOptions extends PartsOptions {

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunReport } from '../../core/report.ts';
 import { documentClient } from './client.ts';
+import { queryAll, type Item } from './items.ts';
 import { INDEX, tableName } from './table-names.ts';
 
 export type RunStatus = 'running' | 'succeeded' | 'completed_with_errors' | 'failed' | 'awaiting_approval';
@@ -19,6 +20,16 @@ export interface RunRecord {
 }
 
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
+
+/** The items of a run's partition whose sort key starts with `prefix` (log, exclusions, selected codes), in key order. */
+export function runItems(runId: string, prefix: string, opts: { consistent?: boolean } = {}): AsyncGenerator<Item> {
+  return queryAll({
+    TableName: tableName('runs'),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':prefix': prefix },
+    ...(opts.consistent ? { ConsistentRead: true } : {}),
+  });
+}
 
 /** Run records and run logs (detail lines; `mass-refund report` prints them). */
 /**
@@ -158,19 +169,7 @@ export class RunRepository {
   }
 
   async *logLines(runId: string): AsyncGenerator<string> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await documentClient().send(
-        new QueryCommand({
-          TableName: tableName('runs'),
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :log)',
-          ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':log': 'LOG#' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) for (const line of item.lines as string[]) yield line;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of runItems(runId, 'LOG#')) for (const line of item.lines as string[]) yield line;
   }
 
   async list(workflow?: string): Promise<RunRecord[]> {

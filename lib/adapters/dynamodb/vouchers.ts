@@ -5,6 +5,7 @@ import type { Voucher, VoucherKind } from '../../core/model.ts';
 import type { WriteOffResult } from '../../core/write-off.ts';
 import { documentClient } from './client.ts';
 import { batchGetItems, queryAll, scanAll, type Item } from './items.ts';
+import { runItems } from './runs.ts';
 import { tableName } from './table-names.ts';
 
 /**
@@ -277,14 +278,7 @@ export async function putSelectedCodes(runId: string, segment: number, page: num
 
 export async function readSelectedCodes(runId: string): Promise<string[]> {
   const codes: string[] = [];
-  for await (const item of queryAll({
-    TableName: tableName('runs'),
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
-    ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':c': 'CODES#' },
-    ConsistentRead: true,
-  })) {
-    codes.push(...(item.codes as string[]));
-  }
+  for await (const item of runItems(runId, 'CODES#', { consistent: true })) codes.push(...(item.codes as string[]));
   return codes;
 }
 
