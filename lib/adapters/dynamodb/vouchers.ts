@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Money } from '../../core/money.ts';
 import { ConflictError } from '../../core/errors.ts';
 import type { Voucher, VoucherKind } from '../../core/model.ts';
@@ -253,17 +253,12 @@ export async function snapshotExclusions(runId: string, ids: string[]): Promise<
   );
 }
 
+/** The run's exclusion list, all its items (a query page holds 1 MB: a long list spans several). */
 export async function readExclusionSnapshot(runId: string): Promise<Set<string> | undefined> {
-  const out = await documentClient().send(
-    new QueryCommand({
-      TableName: tableName('runs'),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :x)',
-      ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':x': 'EXCLUSIONS#' },
-      ConsistentRead: true,
-    }),
-  );
-  if (!out.Items?.length) return undefined;
-  return new Set(out.Items.flatMap((i) => i.ids as string[]));
+  const items: Item[] = [];
+  for await (const item of runItems(runId, 'EXCLUSIONS#', { consistent: true })) items.push(item);
+  if (!items.length) return undefined;
+  return new Set(items.flatMap((i) => i.ids as string[]));
 }
 
 /** Every page stores the codes it selected (RUN#id / CODES#<segment>#<page>); a retried page overwrites its own item. */
