@@ -32,13 +32,7 @@ export function runItems(runId: string, prefix: string, opts: { consistent?: boo
 }
 
 /** Run records and run logs (detail lines; `mass-refund report` prints them). */
-/**
- * The run-log key of one page of a shard (or scan segment): sorted by shard, then page, so
- * `report` reads a run's log in order; a prefix keeps a second pass of the same run apart.
- */
-export function pageLogKey(shard: number, page: number, opts: { unit?: 'shard' | 'seg'; prefix?: string } = {}): string {
-  return `${opts.prefix ?? ''}${opts.unit ?? 'shard'}${String(shard).padStart(2, '0')}#page${String(page).padStart(5, '0')}`;
-}
+export { pageLogKey } from '../../core/run-log.ts';
 
 export class RunRepository {
   /** Opens a run; starting the same execution twice keeps the first record. */
