@@ -1,8 +1,7 @@
 import type { BookingContext, BookOrderOptions, BookOrdersOptions, OrderPlan } from '../../adapters/dynamodb/cancellations.ts';
 import type { StoredOrder } from '../../adapters/dynamodb/orders.ts';
-import type { RunRecord, RunStatus } from '../../adapters/dynamodb/runs.ts';
 import type { OrderBooking } from '../../core/booking.ts';
-import type { RunReport } from '../../core/report.ts';
+import type { RunPorts } from '../runs/ports.ts';
 
 /**
  * What the booking workflows use of the store, built by the handler (lib/adapters/dynamodb) and
@@ -10,12 +9,6 @@ import type { RunReport } from '../../core/report.ts';
  */
 
 export type PlanFor = (stored: StoredOrder) => OrderPlan | undefined;
-
-export interface RunPorts {
-  open(run: Omit<RunRecord, 'status'>): Promise<RunRecord>;
-  log(runId: string, key: string, lines: string[]): Promise<void>;
-  finish(runId: string, status: RunStatus, report: RunReport): Promise<void>;
-}
 
 export interface PagePorts {
   /** The order ids of a performance shard after the cursor. */

@@ -1,5 +1,5 @@
 import type { StoredFile } from '../../adapters/s3/write-off-files.ts';
-import type { RunPorts } from '../bookings/ports.ts';
+import type { RunPorts } from '../runs/ports.ts';
 import { ConflictError } from '../../core/errors.ts';
 import { mergeTallies, type RunReport, type Tallies } from '../../core/report.ts';
 import { renderWriteOffFile, writeOffChecksum, writeOffRunReport, type WriteOffCriteria } from '../../core/write-off.ts';
