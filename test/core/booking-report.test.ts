@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderBooking } from '../../lib/core/booking.ts';
-import { MAX_CARRIED_ERRORS, pagedRunReport, runSummaryLine, tallyPage } from '../../lib/core/booking-report.ts';
+import { MAX_CARRIED_ERRORS, pagedRunReport, runSummaryLine, tallyPage, type PagedRun } from '../../lib/core/booking-report.ts';
 
 const chf = (amount: number) => ({ amount, currency: 'CHF' });
 const refused = (orderId: string): OrderBooking => ({ orderId, outcome: 'refused', error: `${orderId} changed 8 times`, tickets: [], skipped: [], refunds: [], attempts: 8 });
@@ -37,7 +37,7 @@ describe("a paged booking run's tallies", () => {
 describe("a paged booking run's report", () => {
   it('sums the shards, sorts the outcomes, counts the refused orders past the cap and says so in its summary line', () => {
     // prepare
-    const shardResults = [
+    const shardResults: PagedRun['shardResults'] = [
       { tallies: { tickets_cancelled: { count: 2, totals: { CHF: 8000 } } }, pages: 2 },
       { tallies: { orders_refused: { count: 1, totals: {} } }, errors: [{ code: 'OrderNotBooked', message: 'm', field: 'O-2' }], moreErrors: 4, pages: 1 },
     ];
