@@ -1,8 +1,6 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { documentClient } from '../../lib/adapters/dynamodb/client.ts';
 import { performanceFacets } from '../../lib/adapters/dynamodb/import-store.ts';
-import { PERFORMANCE_SHARDS, tableName } from '../../lib/adapters/dynamodb/table-names.ts';
+import { PERFORMANCE_SHARD_LIST, performanceExists } from '../../lib/adapters/dynamodb/performances.ts';
 import { validateFilterValues } from '../../lib/core/cancellation.ts';
 import { NotFoundError, ValidationError } from '../../lib/core/errors.ts';
 import { AllocationOrder } from '../commons/bookings.ts';
@@ -32,14 +30,8 @@ export const CancelPerformanceInput = z.strictObject({
 });
 export type CancelPerformanceInput = z.infer<typeof CancelPerformanceInput>;
 
-export async function performanceExists(performanceId: string): Promise<boolean> {
-  const out = await documentClient().send(
-    new GetCommand({ TableName: tableName('catalog'), Key: { pk: `PERFORMANCE#${performanceId}`, sk: 'PERFORMANCE' }, ProjectionExpression: 'pk' }),
-  );
-  return out.Item !== undefined;
-}
-
-export const SHARDS = Array.from({ length: PERFORMANCE_SHARDS }, (_, i) => i);
+/** Other workflows over a performance check and shard the same way (partial-refund, dispatch-refunds). */
+export { performanceExists, PERFORMANCE_SHARD_LIST as SHARDS } from '../../lib/adapters/dynamodb/performances.ts';
 
 /** 1. Validates the console input against the catalog. Writes nothing. */
 export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
@@ -47,5 +39,5 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
   if (!(await performanceExists(parsed.performanceId))) throw new NotFoundError(`performanceId: no performance "${parsed.performanceId}"`);
   const issues = validateFilterValues(parsed, await performanceFacets(parsed.performanceId));
   if (issues.length) throw new ValidationError(issues);
-  return { runId: execution.executionName, startedAt: execution.startedAt, input: parsed, shards: SHARDS };
+  return { runId: execution.executionName, startedAt: execution.startedAt, input: parsed, shards: PERFORMANCE_SHARD_LIST };
 });

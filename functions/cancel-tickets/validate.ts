@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
-import { NotFoundError, ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
+import { ticketsToCancelIssues } from '../../lib/core/cancellation.ts';
+import { NotFoundError, ValidationError } from '../../lib/core/errors.ts';
 import { AllocationOrder } from '../commons/bookings.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
@@ -25,18 +26,8 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
   const parsed = parseInput(CancelTicketsInput, input);
   const stored = await new OrderRepository().get(parsed.orderId);
   if (!stored) throw new NotFoundError(`orderId: no order "${parsed.orderId}"`);
-  const byId = new Map(stored.order.tickets.map((t) => [t.id, t]));
   // A booking in parts still holding the order (its run stopped half-way) is finished by apply first: its tickets are not refused here.
-  const openRun = stored.header.booking?.runId;
-  const issues: FieldIssue[] = [];
-  parsed.ticketIds.forEach((id, i) => {
-    const t = byId.get(id);
-    if (!t) issues.push({ field: `ticketIds[${i}]`, reason: `ticket "${id}" is not in order "${parsed.orderId}" (its tickets: ${[...byId.keys()].join(', ')})` });
-    else if (t.state === 'cancelled' && (openRun === undefined || (t as { cancelledByRun?: string }).cancelledByRun !== openRun)) {
-      const by = (t as { cancelledByRun?: string }).cancelledByRun;
-      issues.push({ field: `ticketIds[${i}]`, reason: `ticket "${id}" is already cancelled${by ? ` (by run ${by}${t.cancelledAt ? ` at ${t.cancelledAt}` : ''})` : ''}` });
-    }
-  });
+  const issues = ticketsToCancelIssues(stored.order, parsed.ticketIds, stored.header.booking?.runId);
   if (issues.length) throw new ValidationError(issues);
   return { runId: execution.executionName, startedAt: execution.startedAt, input: parsed };
 });

@@ -5,7 +5,7 @@ import { parsePercentHundredths } from '../../lib/core/money.ts';
 import { AllocationOrder } from '../commons/bookings.ts';
 import { stage, zodIssues } from '../commons/handler.ts';
 import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
-import { performanceExists, SHARDS } from '../cancel-performance/validate.ts';
+import { PERFORMANCE_SHARD_LIST, performanceExists } from '../../lib/adapters/dynamodb/performances.ts';
 
 export const PartialRefundInput = z.strictObject({
   performanceId: LookupId,
@@ -34,5 +34,5 @@ export const handler = stage(z.object({ input: z.unknown(), execution: Execution
   if (!(await performanceExists(data.performanceId))) throw new NotFoundError(`performanceId: no performance "${data.performanceId}"`);
   const refusal = await partialRefundRefusal(await partialRefundMark(data.performanceId), execution.executionName, percentHundredths);
   if (refusal) throw new ConflictError(`performanceId: ${refusal}`);
-  return { runId: execution.executionName, startedAt: execution.startedAt, input: data, percentHundredths, shards: SHARDS };
+  return { runId: execution.executionName, startedAt: execution.startedAt, input: data, percentHundredths, shards: PERFORMANCE_SHARD_LIST };
 });

@@ -1,11 +1,9 @@
 import * as z from 'zod';
 import { CheckpointRepository } from '../../lib/adapters/dynamodb/checkpoints.ts';
-import { afterShards, CALLS_PER_SHARD_PER_EXECUTION, continuationName } from '../../lib/core/continuation.ts';
+import { passGate } from '../../lib/services/runs/checkpoint.ts';
 import { stage } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
 import { Continuation } from '../commons/paging.ts';
-
-const ShardEnd = z.looseObject({ done: z.boolean(), calls: z.number().int().min(0).optional() });
 
 const Input = z.object({
   workflow: z.string().min(1),
@@ -18,39 +16,10 @@ const Input = z.object({
   state: z.looseObject({ runId: z.string().min(1), continuation: Continuation.optional() }),
 });
 
-/**
- * After a Map over shards (or a SendEmails batch that paused): whether the run goes on in this
- * execution or in the next one. Every shard finished: their results (with those earlier executions
- * finished) go where the next stage reads them, the Map's items are shard numbers again, and the
- * calls left are what the Map's busiest shard did not spend. Else the state the next execution
- * starts from is checkpointed (the paused shards as the Map's items, the finished ones kept aside)
- * and the state machine starts that execution. Returns the state, with `continuation` saying which.
- */
-export const handler = stage(Input, async ({ workflow, execution, gate, state }) => {
-  const current = state.continuation ?? { part: 1, callsLeft: CALLS_PER_SHARD_PER_EXECUTION };
-  let stored: Record<string, unknown> = { ...state };
-  if (gate.shards) {
-    const { items, results, key } = gate.shards;
-    const earlier = z.array(ShardEnd).parse(state['finishedShards'] ?? []);
-    const plan = afterShards(key, z.array(ShardEnd).parse(state[results]), earlier, current.callsLeft);
-    if (plan.allDone) {
-      const { finishedShards: _f, ...rest } = state;
-      return { ...rest, [results]: plan.finished, [items]: plan.finished.map((s) => s[key]), continuation: { part: current.part, callsLeft: plan.callsLeft, continue: false } };
-    }
-    const { [results]: _r, ...rest } = state;
-    stored = { ...rest, [items]: plan.paused, finishedShards: plan.finished };
-    logger.info('run continues in a new execution', { workflow, part: current.part + 1, paused: plan.paused.length, finished: plan.finished.length });
-  }
-  const part = current.part + 1;
-  const name = continuationName(state.runId, part);
-  await new CheckpointRepository().save({
-    runId: state.runId,
-    part,
-    workflow,
-    resumeAt: gate.resumeAt,
-    executionName: name,
-    writtenBy: execution.name,
-    state: { ...stored, continuation: { part, callsLeft: CALLS_PER_SHARD_PER_EXECUTION, continue: false } },
-  });
-  return { runId: state.runId, continuation: { ...current, continue: true, next: { name, part } } };
-});
+/** After a Map over shards (or a SendEmails batch that paused): the run goes on here or, checkpointed, in the next execution (lib/services/runs/checkpoint.ts). */
+export const handler = stage(Input, async ({ workflow, execution, gate, state }) =>
+  passGate(
+    { checkpoints: new CheckpointRepository(), continuing: (facts) => logger.info('run continues in a new execution', facts) },
+    { workflow, executionName: execution.name, gate, state },
+  ),
+);

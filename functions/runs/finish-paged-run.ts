@@ -1,5 +1,7 @@
 import * as z from 'zod';
-import { finishPagedRun, ShardResult } from '../commons/bookings.ts';
+import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
+import { finishPagedRun } from '../../lib/services/bookings/finish.ts';
+import { ShardResult } from '../commons/bookings.ts';
 import { stage } from '../commons/handler.ts';
 
 const Input = z.object({
@@ -12,5 +14,5 @@ const Input = z.object({
 
 /** Last state of a paged workflow: sums the shards' tallies into the run report and finishes the run. */
 export const handler = stage(Input, async ({ workflow, runId, startedAt, input, shardResults }) =>
-  finishPagedRun({ workflow, runId, startedAt, requestedBy: input.requestedBy, input, shardResults, ...(input.performanceId ? { extra: { performanceId: input.performanceId } } : {}) }),
+  finishPagedRun(new RunRepository(), { workflow, runId, startedAt, requestedBy: input.requestedBy, input, shardResults, ...(input.performanceId ? { extra: { performanceId: input.performanceId } } : {}) }),
 );

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { lambdaErrorMessage } from '../../lib/core/errors.ts';
+import { failedRunReport } from '../../lib/core/run-end.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
@@ -21,19 +22,6 @@ export const handler = stage(Input, async (input) => {
   const runs = new RunRepository();
   const run = await runs.get(input.runId);
   if (!run) return { recorded: false };
-  const finishedAt = new Date().toISOString();
-  const report = {
-    ...(run.report ?? {}),
-    runId: run.runId,
-    workflow: run.workflow,
-    status: 'failed' as const,
-    startedAt: run.startedAt,
-    finishedAt,
-    requestedBy: run.requestedBy,
-    input: run.input,
-    outcomes: run.report?.outcomes ?? {},
-    errors: [...(run.report?.errors ?? []), { code: input.error.Error, message }],
-  };
-  await runs.finish(run.runId, 'failed', report);
+  await runs.finish(run.runId, 'failed', failedRunReport(run, { code: input.error.Error, message }, new Date().toISOString()));
   return { recorded: true };
 });

@@ -1,12 +1,11 @@
 import * as z from 'zod';
-import { putSelectedCodes, readExclusionSnapshot, VoucherRepository, writeOffInGroups } from '../../lib/adapters/dynamodb/vouchers.ts';
-import { NotFoundError } from '../../lib/core/errors.ts';
-import { TalliesSchema, tally } from '../../lib/core/report.ts';
-import { planWriteOffPage, recheckWriteOff, writeOffOutcome, type WriteOffCriteria } from '../../lib/core/write-off.ts';
+import { putSelectedCodes, readExclusionSnapshot, VoucherRepository } from '../../lib/adapters/dynamodb/vouchers.ts';
+import { TalliesSchema } from '../../lib/core/report.ts';
+import { exclusionsOfRun, writeOffPage } from '../../lib/services/write-off/page.ts';
 import { crashPoint } from '../commons/chaos.ts';
+import { envInt } from '../commons/bookings.ts';
 import { stage } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
-import type { WriteOffInput as WriteOffInputType } from './validate.ts';
 import { ValidatedWriteOffInput } from './validate.ts';
 
 /** Items read per page (WRITE_OFF_PAGE_SIZE overrides it: tests force many pages). */
@@ -26,51 +25,12 @@ const PageInput = z.object({
 });
 const Input = z.preprocess((raw) => shardItem(raw, 'segment'), PageInput);
 
-// One container serves many pages of the same run: read the run's exclusion snapshot once.
-const exclusionCache = new Map<string, Set<string>>();
-async function exclusionsOf(runId: string): Promise<Set<string>> {
-  let set = exclusionCache.get(runId);
-  if (!set) {
-    set = await readExclusionSnapshot(runId);
-    if (!set) throw new NotFoundError(`runId: run "${runId}" has no exclusion list; it was not opened`);
-    exclusionCache.clear();
-    exclusionCache.set(runId, set);
-  }
-  return set;
-}
+// One container serves many pages of the same run: its exclusion snapshot is read once.
+const exclusions = exclusionsOfRun(readExclusionSnapshot);
 
-function pageSize(): number {
-  const n = Number(process.env.WRITE_OFF_PAGE_SIZE);
-  return Number.isSafeInteger(n) && n > 0 ? n : WRITE_OFF_PAGE_SIZE;
-}
-
-function criteriaOf(input: WriteOffInputType): WriteOffCriteria {
-  return { issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds, codes: input.codes };
-}
-
-/**
- * 3. Pages of one scan segment (several a call, functions/commons/paging.ts): decides every
- * voucher with the core rule; a real run writes off the eligible ones (conditional, so a re-run or
- * a concurrent run never does it twice) and every page stores the codes it selected for the file.
- * Returns the cursor and the running tallies.
- */
-export const handler = stage(Input, async (first, ctx) => pageCall(first, ctx, writeOffPage));
-
-async function writeOffPage(event: z.infer<typeof PageInput>) {
-  const { runId, input, segment, totalSegments, page } = event;
-  const repo = new VoucherRepository();
-  const ctx = { runId, simulate: input.simulate, criteria: criteriaOf(input), excluded: await exclusionsOf(runId) };
-  const { vouchers, cursor } = await repo.scanPage(segment, totalSegments, pageSize(), event.cursor ?? undefined);
-  const plan = planWriteOffPage(vouchers, ctx, event.tallies);
-  const order = { runId, comment: input.comment ?? '', at: new Date().toISOString() };
-  const written = await writeOffInGroups(repo, plan.toWrite, order, (fresh, decided) => recheckWriteOff(fresh, decided, ctx), () => crashPoint('writeOff.afterGroup'));
-  let tallies = plan.tallies;
-  for (const { voucher: v, result } of written) {
-    if (result.written) {
-      plan.selected.push(v.code);
-      tallies = tally(tallies, writeOffOutcome(false), { amount: result.amount, currency: v.remaining.currency });
-    } else tallies = tally(tallies, `skipped:${result.reason}`, result.remaining);
-  }
-  if (plan.selected.length) await putSelectedCodes(runId, segment, page, plan.selected);
-  return { ...event, cursor: cursor ?? null, page: page + 1, tallies, selected: event.selected + plan.selected.length, done: cursor === undefined };
-}
+/** 3. Pages of one scan segment (several a call, functions/commons/paging.ts), written off by lib/services/write-off. */
+export const handler = stage(Input, async (first, ctx) => {
+  const ports = { vouchers: new VoucherRepository(), exclusions, putSelectedCodes, crash: crashPoint };
+  const pageSize = envInt('WRITE_OFF_PAGE_SIZE', WRITE_OFF_PAGE_SIZE);
+  return pageCall(first, ctx, (event) => writeOffPage(ports, event, pageSize));
+});

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { VoucherRepository } from '../../lib/adapters/dynamodb/vouchers.ts';
-import { ValidationError, type FieldIssue } from '../../lib/core/errors.ts';
+import { ValidationError } from '../../lib/core/errors.ts';
 import { VOUCHER_KINDS, type VoucherKind } from '../../lib/core/model.ts';
-import { validateWriteOffCriteria } from '../../lib/core/write-off.ts';
+import { unknownCodeIssues, writeOffRequestIssues } from '../../lib/core/write-off.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
 
@@ -27,8 +27,7 @@ export type WriteOffInput = z.output<typeof ValidatedWriteOffInput>;
 /** Whole-input validation: shape, dates (valid calendar dates, not after today), kinds, comment. */
 export function parseWriteOffInput(raw: unknown, today = new Date().toISOString().slice(0, 10)): WriteOffInput {
   const input = parseInput(WriteOffInput, raw);
-  const issues: FieldIssue[] = validateWriteOffCriteria({ issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds as VoucherKind[] | undefined, codes: input.codes }, today);
-  if (!input.simulate && !input.comment) issues.push({ field: 'comment', reason: 'is required for a real run (simulate: false); it is shown when a written-off code is looked up' });
+  const issues = writeOffRequestIssues({ ...input, kinds: input.kinds as VoucherKind[] | undefined }, today);
   if (issues.length) throw new ValidationError(issues);
   return input as WriteOffInput;
 }
@@ -37,8 +36,7 @@ export function parseWriteOffInput(raw: unknown, today = new Date().toISOString(
 export const handler = stage(z.object({ input: z.unknown(), execution: ExecutionFacts }), async ({ input, execution }) => {
   const parsed = parseWriteOffInput(input);
   if (parsed.codes) {
-    const known = await new VoucherRepository().existingCodes(parsed.codes);
-    const unknown = parsed.codes.flatMap((code, i) => (known.has(code) ? [] : [{ field: `codes.${i}`, reason: `no voucher or ticket ${JSON.stringify(code)}` }]));
+    const unknown = unknownCodeIssues(parsed.codes, await new VoucherRepository().existingCodes(parsed.codes));
     if (unknown.length) throw new ValidationError(unknown);
   }
   return {

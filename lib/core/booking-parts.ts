@@ -115,28 +115,38 @@ export function partActions(part: BookingPart, costs: BookingCosts = BOOKING_COS
   return (part.final ? costs.finalPartOverhead : costs.partOverhead) + part.allocations.reduce((n, a) => n + allocationCost(a, costs), 0);
 }
 
-/** Greedy, in order: a new part starts when the next line would break the action or byte budget. */
-function pack<T>(lines: readonly T[], actions: (line: T) => number, capacity: number, maxBytes: number): T[][] {
-  const parts: T[][] = [];
+/**
+ * Greedy, in order: a new group starts when the next item would break one of the budgets, or the
+ * group already holds `maxCount` items. `sizes` measures an item in each budget's unit (and may
+ * throw for an item no group can hold); a group always takes its first item.
+ */
+export function packInOrder<T>(items: readonly T[], sizes: (item: T) => readonly number[], budgets: readonly number[], maxCount = Number.POSITIVE_INFINITY): T[][] {
+  const groups: T[][] = [];
   let current: T[] = [];
-  let used = 0;
-  let bytes = 0;
-  for (const line of lines) {
+  let used = budgets.map(() => 0);
+  for (const item of items) {
+    const size = sizes(item);
+    if (current.length > 0 && (current.length >= maxCount || size.some((s, i) => used[i]! + s > budgets[i]!))) {
+      groups.push(current);
+      current = [];
+      used = budgets.map(() => 0);
+    }
+    current.push(item);
+    used = used.map((u, i) => u + size[i]!);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** A new part starts when the next line would break the action or byte budget. */
+function pack<T>(lines: readonly T[], actions: (line: T) => number, capacity: number, maxBytes: number): T[][] {
+  const sizes = (line: T) => {
     const a = actions(line);
     const b = jsonBytes(line);
     if (a > capacity || b > maxBytes) throw new BookingPartError(`one booking line needs ${a} writes and ${b} bytes; a part holds ${capacity} writes and ${maxBytes} bytes`);
-    if (current.length > 0 && (used + a > capacity || bytes + b > maxBytes)) {
-      parts.push(current);
-      current = [];
-      used = 0;
-      bytes = 0;
-    }
-    current.push(line);
-    used += a;
-    bytes += b;
-  }
-  if (current.length > 0) parts.push(current);
-  return parts;
+    return [a, b];
+  };
+  return packInOrder(lines, sizes, [capacity, maxBytes]);
 }
 
 type TicketLine = { cancel: PartTicket } | { exchange: PartExchange } | { skip: TicketSkip };

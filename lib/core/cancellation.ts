@@ -1,7 +1,7 @@
 import { allocateRefund, type Allocation, type AllocationOptions } from './allocation.ts';
 import { ConflictError, MoneyRuleError, type FieldIssue } from './errors.ts';
 import { money, sum, type Money } from './money.ts';
-import type { Order, RefundReason, Ticket } from './model.ts';
+import type { Order, PaymentMethod, RefundReason, Ticket } from './model.ts';
 
 /**
  * The rule of cancelling tickets of one order (DOMAIN.md workflows 1 and 2), in one place:
@@ -19,6 +19,35 @@ export interface CancellationRequest {
   refundFees: boolean;
   reason: RefundReason;
   allocation?: AllocationOptions;
+}
+
+/** An operator's cancellation of these tickets: fees kept unless asked, the payments drawn in the order given (else the default). */
+export function operatorCancellation(ticketIds: readonly string[], opts: { refundFees?: boolean; allocationOrder?: readonly PaymentMethod[] }): CancellationRequest {
+  return {
+    ticketIds,
+    refundFees: opts.refundFees ?? false,
+    reason: 'cancellation',
+    ...(opts.allocationOrder ? { allocation: { order: opts.allocationOrder } } : {}),
+  };
+}
+
+/**
+ * Why a box-office cancellation cannot take these tickets: a ticket not in the order, or already
+ * cancelled. A ticket cancelled by the booking in parts still holding the order (`openRunId`, its
+ * run stopped half-way) is not refused: the booking is finished first.
+ */
+export function ticketsToCancelIssues(order: Order, ticketIds: readonly string[], openRunId: string | undefined): FieldIssue[] {
+  const byId = new Map(order.tickets.map((t) => [t.id, t]));
+  const issues: FieldIssue[] = [];
+  ticketIds.forEach((id, i) => {
+    const t = byId.get(id);
+    if (!t) issues.push({ field: `ticketIds[${i}]`, reason: `ticket "${id}" is not in order "${order.id}" (its tickets: ${[...byId.keys()].join(', ')})` });
+    else if (t.state === 'cancelled' && (openRunId === undefined || (t as { cancelledByRun?: string }).cancelledByRun !== openRunId)) {
+      const by = (t as { cancelledByRun?: string }).cancelledByRun;
+      issues.push({ field: `ticketIds[${i}]`, reason: `ticket "${id}" is already cancelled${by ? ` (by run ${by}${t.cancelledAt ? ` at ${t.cancelledAt}` : ''})` : ''}` });
+    }
+  });
+  return issues;
 }
 
 export interface TicketSkip {

@@ -3,6 +3,7 @@ import { drawOnPayments, isCancellable, orderCurrency, refundableOnOrder } from 
 import { ConflictError, MoneyRuleError } from './errors.ts';
 import { money, percentOf, type Money } from './money.ts';
 import type { Order, Ticket } from './model.ts';
+import { tally, type Tallies } from './report.ts';
 
 /**
  * Partial refund of an interrupted performance (seed 003, DOMAIN.md workflow 3):
@@ -97,4 +98,20 @@ export function applyExchange(order: Order, plan: ExchangePlan, at?: string): Or
     return [old, e.replacement];
   });
   return { ...order, tickets, payments: drawOnPayments(order, plan.allocations) };
+}
+
+/**
+ * Tickets of the performance an exchange run leaves alone, in the report's words: cancelled
+ * before (`tickets_skipped_cancelled`), or exchanged by another run (`tickets_skipped_already_exchanged`).
+ */
+export function ticketsLeftAlone(order: Order, performanceId: string, runId: string): Tallies {
+  let t: Tallies = {};
+  for (const ticket of order.tickets) {
+    if (ticket.performanceId !== performanceId || ticket.state !== 'cancelled') continue;
+    const byRun = (ticket as { cancelledByRun?: string }).cancelledByRun;
+    if (ticket.replacedByTicketId) {
+      if (byRun !== runId) t = tally(t, 'tickets_skipped_already_exchanged', ticket.price);
+    } else t = tally(t, 'tickets_skipped_cancelled', ticket.price);
+  }
+  return t;
 }

@@ -93,6 +93,11 @@ export function executionEndError(execution: Pick<EndedExecution, 'status' | 'er
  */
 export function endedRunReport(run: OpenedRun, execution: Pick<EndedExecution, 'status' | 'error'>, finishedAt: string): RunReport {
   if (run.status !== 'running') throw new ConflictError(`run ${run.runId} is ${run.status}, not running: its end is already recorded`);
+  return failedRunReport(run, executionEndError(execution), finishedAt);
+}
+
+/** The report of a run that failed: what the run had recorded so far, status failed, and `error` at the end of its errors. */
+export function failedRunReport(run: OpenedRun, error: { code: string; message: string }, finishedAt: string): RunReport {
   return {
     ...(run.report ?? {}),
     runId: run.runId,
@@ -103,7 +108,7 @@ export function endedRunReport(run: OpenedRun, execution: Pick<EndedExecution, '
     requestedBy: run.requestedBy,
     input: run.input,
     outcomes: run.report?.outcomes ?? {},
-    errors: [...(run.report?.errors ?? []), executionEndError(execution)],
+    errors: [...(run.report?.errors ?? []), error],
   };
 }
 

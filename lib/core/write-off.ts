@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ValidationError, type FieldIssue } from './errors.ts';
 import { minorDigits, toDecimalString, type Money } from './money.ts';
 import { VOUCHER_KINDS, type Voucher, type VoucherKind } from './model.ts';
-import { tally, type Tallies } from './report.ts';
+import { tally, type RunReport, type Tallies } from './report.ts';
 import { getOrCreate } from './collections.ts';
 
 /**
@@ -80,6 +80,18 @@ export function validateWriteOffCriteria(c: WriteOffCriteria, today?: string): F
 
 // Runs decide thousands of vouchers against the same list of named codes.
 const namedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+/** A whole write-off request's issues: its criteria, and the comment a real run must give. */
+export function writeOffRequestIssues(input: WriteOffCriteria & { simulate: boolean; comment?: string | undefined }, today?: string): FieldIssue[] {
+  const issues = validateWriteOffCriteria({ issuedUpTo: input.issuedUpTo, expiredBefore: input.expiredBefore, kinds: input.kinds, codes: input.codes }, today);
+  if (!input.simulate && !input.comment) issues.push({ field: 'comment', reason: 'is required for a real run (simulate: false); it is shown when a written-off code is looked up' });
+  return issues;
+}
+
+/** The named codes the store does not know, one issue each. */
+export function unknownCodeIssues(codes: readonly string[], known: ReadonlySet<string>): FieldIssue[] {
+  return codes.flatMap((code, i) => (known.has(code) ? [] : [{ field: `codes.${i}`, reason: `no voucher or ticket ${JSON.stringify(code)}` }]));
+}
+
 function isNamed(code: string, codes: readonly string[] | undefined): boolean {
   if (codes === undefined) return false;
   const set = getOrCreate(namedSets, codes, () => new Set(codes));
@@ -161,6 +173,43 @@ export function recheckWriteOff(fresh: WriteOffCandidate | undefined, decided: W
   const decision = decideWriteOff(fresh, ctx.criteria, ctx.excluded);
   if (!decision.eligible) return { written: false, reason: decision.reason, remaining: fresh.remaining };
   return 'retry';
+}
+
+/** A real page's writes added to its plan: each voucher written off selected and tallied, each settled otherwise skipped with its reason. */
+export function tallyWritten<V extends WriteOffCandidate>(plan: Pick<WriteOffPagePlan<V>, 'tallies' | 'selected'>, written: readonly { voucher: V; result: WriteOffResult }[]): { tallies: Tallies; selected: string[] } {
+  let tallies = plan.tallies;
+  const selected = [...plan.selected];
+  for (const { voucher: v, result } of written) {
+    if (result.written) {
+      selected.push(v.code);
+      tallies = tally(tallies, writeOffOutcome(false), { amount: result.amount, currency: v.remaining.currency });
+    } else tallies = tally(tallies, `skipped:${result.reason}`, result.remaining);
+  }
+  return { tallies, selected };
+}
+
+/** The report of a write-off run that went to its end: its tallies, and the file it stored (count, checksum, where). */
+export function writeOffRunReport(
+  run: { runId: string; workflow: string; startedAt: string; requestedBy: string; input: unknown; simulate: boolean },
+  outcomes: Tallies,
+  file: { count: number; checksum: string; location: unknown; note?: string | undefined },
+  pages: number,
+  finishedAt: string,
+): RunReport {
+  return {
+    runId: run.runId,
+    workflow: run.workflow,
+    status: 'succeeded',
+    startedAt: run.startedAt,
+    finishedAt,
+    requestedBy: run.requestedBy,
+    input: run.input,
+    simulate: run.simulate,
+    outcomes,
+    errors: [],
+    file: { count: file.count, checksum: file.checksum, location: file.location, ...(file.note ? { note: file.note } : {}) },
+    pages,
+  };
 }
 
 /** The codes in the file's order: plain string sort (UTF-16 code units), as the checksum uses. */

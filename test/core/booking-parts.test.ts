@@ -5,6 +5,7 @@ import {
   BOOKING_COSTS,
   BOOKING_LIMITS,
   jsonBytes,
+  packInOrder,
   partActions,
   singleTransactionActions,
   splitBooking,
@@ -227,5 +228,32 @@ describe('splitBooking', () => {
     expect(parts.length).toBeGreaterThan(10);
     expect(Math.max(...parts.map((p) => partActions(p)))).toBeLessThanOrEqual(100);
     expect(moneyParts(parts).flatMap((p) => p.allocations).reduce((s, a) => s + a.amount.amount, 0)).toBe(op.plan.refundTotal.amount);
+  });
+});
+
+describe('packInOrder', () => {
+  it('keeps the order, never breaks a budget with two items or more, and respects the count', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(12), fc.nat(12))), fc.integer({ min: 1, max: 15 }), fc.integer({ min: 1, max: 15 }), fc.integer({ min: 1, max: 5 }), (items, a, b, maxCount) => {
+        // prepare
+        const budgets = [a, b];
+        // act
+        const groups = packInOrder(items, (item) => item, budgets, maxCount);
+        // assess
+        expect(groups.flat()).toEqual(items);
+        for (const group of groups) {
+          expect(group.length).toBeGreaterThan(0);
+          expect(group.length).toBeLessThanOrEqual(maxCount);
+          if (group.length > 1) for (const i of [0, 1]) expect(group.reduce((n, item) => n + item[i]!, 0)).toBeLessThanOrEqual(budgets[i]!);
+        }
+        // greedy: the next group's first item did not fit the group before it
+        for (let g = 1; g < groups.length; g++) {
+          const before = groups[g - 1]!;
+          const first = groups[g]![0]!;
+          const fits = before.length < maxCount && [0, 1].every((i) => before.reduce((n, item) => n + item[i]!, 0) + first[i]! <= budgets[i]!);
+          expect(fits).toBe(false);
+        }
+      }),
+    );
   });
 });

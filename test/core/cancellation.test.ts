@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyCancellation, planCancellation, refundableOnOrder, selectTickets, validateFilterValues, type CancellationRequest } from '../../lib/core/cancellation.ts';
+import { applyCancellation, planCancellation, refundableOnOrder, operatorCancellation, selectTickets, ticketsToCancelIssues, validateFilterValues, type CancellationRequest } from '../../lib/core/cancellation.ts';
 import { ConflictError, MoneyRuleError } from '../../lib/core/errors.ts';
 import type { Order, Ticket } from '../../lib/core/model.ts';
 import { orderArb, orderOf, ticketOf } from './arbitraries.ts';
@@ -221,5 +221,32 @@ describe('selectTickets and validateFilterValues', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("a box office's cancellation request", () => {
+  it('keeps fees and the default draw order unless asked', () => {
+    // act / assess
+    expect(operatorCancellation(['T1'], {})).toEqual({ ticketIds: ['T1'], refundFees: false, reason: 'cancellation' });
+    expect(operatorCancellation(['T1'], { refundFees: true, allocationOrder: ['voucher', 'card'] })).toEqual({
+      ticketIds: ['T1'],
+      refundFees: true,
+      reason: 'cancellation',
+      allocation: { order: ['voucher', 'card'] },
+    });
+  });
+
+  it('names tickets not in the order and tickets already cancelled, except those of the booking still holding the order', () => {
+    // prepare
+    const o = order({ tickets: [ticket('T1', 100), ticket('T2', 100, { state: 'cancelled', cancelledAt: '2026-07-01T10:00:00Z', cancelledByRun: 'run-a' } as Partial<Ticket>)] });
+    // act
+    const refused = ticketsToCancelIssues(o, ['T1', 'T9', 'T2'], undefined);
+    const heldByRunA = ticketsToCancelIssues(o, ['T2'], 'run-a');
+    // assess
+    expect(refused).toEqual([
+      { field: 'ticketIds[1]', reason: 'ticket "T9" is not in order "O1" (its tickets: T1, T2)' },
+      { field: 'ticketIds[2]', reason: 'ticket "T2" is already cancelled (by run run-a at 2026-07-01T10:00:00Z)' },
+    ]);
+    expect(heldByRunA).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyExchange, planExchange, replacementTicketId } from '../../lib/core/exchange.ts';
+import { applyExchange, planExchange, replacementTicketId, ticketsLeftAlone } from '../../lib/core/exchange.ts';
 import { ConflictError, MoneyRuleError } from '../../lib/core/errors.ts';
 import type { Order, Ticket, TicketState } from '../../lib/core/model.ts';
 import { applyCancellation, planCancellation } from '../../lib/core/cancellation.ts';
@@ -123,5 +123,25 @@ describe('planExchange', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('tickets an exchange run leaves alone', () => {
+  it('counts tickets cancelled before and those another run exchanged, never its own, nor other performances', () => {
+    // prepare
+    const order = orderOf([
+      ticket('T1', 5000, 'CHF', { state: 'cancelled' }),
+      ticket('T2', 4000, 'CHF', { state: 'cancelled', replacedByTicketId: 'T2-R', cancelledByRun: 'other-run' } as Partial<Ticket>),
+      ticket('T3', 3000, 'CHF', { state: 'cancelled', replacedByTicketId: 'T3-R', cancelledByRun: 'this-run' } as Partial<Ticket>),
+      ticket('T4', 2000, 'CHF', { state: 'cancelled', performanceId: 'P2' }),
+      ticket('T5', 1000),
+    ]);
+    // act
+    const left = ticketsLeftAlone(order, 'P1', 'this-run');
+    // assess
+    expect(left).toEqual({
+      tickets_skipped_cancelled: { count: 1, totals: { CHF: 5000 } },
+      tickets_skipped_already_exchanged: { count: 1, totals: { CHF: 4000 } },
+    });
   });
 });

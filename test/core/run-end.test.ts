@@ -4,6 +4,7 @@ import {
   candidateRunIds,
   endedRunReport,
   executionEndError,
+  failedRunReport,
   runsOfExecution,
   scheduledReconcileRunId,
   scheduledSimulationRunId,
@@ -85,5 +86,30 @@ describe('the report of a run whose execution ended first', () => {
     // assess
     expect(named).toMatchObject({ runId: 'x', status: 'failed', requestedBy: 'anna', outcomes: {}, errors: [{ code: 'ExecutionTimedOut', message: expect.stringContaining('before it opened its run') }] });
     expect(anonymous.requestedBy).toBe('unknown');
+  });
+});
+
+describe('the report of a failed run', () => {
+  it('keeps what the run recorded and adds the error at the end of its errors', () => {
+    // prepare
+    const recorded = run({ report: { outcomes: { tickets_cancelled: { count: 1, totals: { CHF: 100 } } }, errors: [{ code: 'OrderNotBooked', message: 'm' }], pages: 4 } });
+    // act
+    const report = failedRunReport(recorded, { code: 'States.Timeout', message: 'took too long' }, '2026-11-29T03:00:00.000Z');
+    // assess
+    expect(report).toEqual({
+      runId: 'exec-1',
+      workflow: 'PartialRefund',
+      status: 'failed',
+      startedAt: '2026-11-29T02:30:00.000Z',
+      finishedAt: '2026-11-29T03:00:00.000Z',
+      requestedBy: 'ops',
+      input: { performanceId: 'P1' },
+      outcomes: { tickets_cancelled: { count: 1, totals: { CHF: 100 } } },
+      errors: [
+        { code: 'OrderNotBooked', message: 'm' },
+        { code: 'States.Timeout', message: 'took too long' },
+      ],
+      pages: 4,
+    });
   });
 });

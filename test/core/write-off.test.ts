@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decideWriteOff, MAX_NAMED_CODES, renderWriteOffFile, validateWriteOffCriteria, writeOffChecksum, writeOffStatistics } from '../../lib/core/write-off.ts';
+import {
+  decideWriteOff,
+  MAX_NAMED_CODES,
+  renderWriteOffFile,
+  tallyWritten,
+  unknownCodeIssues,
+  validateWriteOffCriteria,
+  writeOffChecksum,
+  writeOffRequestIssues,
+  writeOffRunReport,
+  writeOffStatistics,
+} from '../../lib/core/write-off.ts';
 import { ValidationError } from '../../lib/core/errors.ts';
 import type { Voucher } from '../../lib/core/model.ts';
 
@@ -171,5 +182,48 @@ describe('writeOffStatistics', () => {
 
   it('is empty for no write-offs', () => {
     expect(writeOffStatistics([])).toEqual({ count: 0, totals: {}, byKind: {}, byIssueMonth: {}, byCurrency: {} });
+  });
+});
+
+describe("a write-off page's writes and a run's report", () => {
+  const v = (code: string, amount: number): Voucher => ({ code, kind: 'value', issuedAt: '2024-01-10', validUntil: null, remaining: { amount, currency: 'CHF' }, writtenOff: null });
+
+  it('selects and tallies the written vouchers, and skips the others with their reason', () => {
+    // prepare
+    const plan = { tallies: { 'skipped:excluded': { count: 1, totals: { CHF: 10 } } }, selected: ['A'] };
+    // act
+    const out = tallyWritten(plan, [
+      { voucher: v('B', 500), result: { written: true, amount: 500 } },
+      { voucher: v('C', 700), result: { written: false, reason: 'vanished', remaining: { amount: 700, currency: 'CHF' } } },
+    ]);
+    // assess
+    expect(out.selected).toEqual(['A', 'B']);
+    expect(plan.selected).toEqual(['A']);
+    expect(out.tallies).toEqual({
+      'skipped:excluded': { count: 1, totals: { CHF: 10 } },
+      written_off: { count: 1, totals: { CHF: 500 } },
+      'skipped:vanished': { count: 1, totals: { CHF: 700 } },
+    });
+  });
+
+  it('asks a real run for a comment and names the codes that do not exist', () => {
+    // act / assess
+    expect(writeOffRequestIssues({ issuedUpTo: '2024-12-31', simulate: false }, '2026-11-29')).toEqual([
+      { field: 'comment', reason: 'is required for a real run (simulate: false); it is shown when a written-off code is looked up' },
+    ]);
+    expect(writeOffRequestIssues({ issuedUpTo: '2024-12-31', simulate: true }, '2026-11-29')).toEqual([]);
+    expect(unknownCodeIssues(['A', 'B', 'C'], new Set(['B']))).toEqual([
+      { field: 'codes.0', reason: 'no voucher or ticket "A"' },
+      { field: 'codes.2', reason: 'no voucher or ticket "C"' },
+    ]);
+  });
+
+  it("reports the run's tallies and its file, a note only when there is one", () => {
+    // prepare
+    const run = { runId: 'wo-1', workflow: 'WriteOff', startedAt: 's', requestedBy: 'ops', input: { simulate: true }, simulate: true };
+    // act
+    const report = writeOffRunReport(run, {}, { count: 0, checksum: 'c', location: null, note: undefined }, 3, 'f');
+    // assess
+    expect(report).toEqual({ ...run, status: 'succeeded', finishedAt: 'f', outcomes: {}, errors: [], file: { count: 0, checksum: 'c', location: null }, pages: 3 });
   });
 });

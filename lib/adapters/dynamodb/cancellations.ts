@@ -1,5 +1,5 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { jsonBytes, singleTransactionActions, type BookingPlan } from '../../core/booking-parts.ts';
+import { jsonBytes, packInOrder, singleTransactionActions, type BookingPlan } from '../../core/booking-parts.ts';
 import type { TicketSkip } from '../../core/cancellation.ts';
 import { forEachConcurrently } from '../../core/concurrency.ts';
 import { ConflictError, DomainError } from '../../core/errors.ts';
@@ -123,50 +123,65 @@ interface Built {
   booking: Omit<OrderBooking, 'outcome' | 'attempts'>;
 }
 
-/** The whole booking in one transaction. */
-function build(stored: StoredOrder, op: OrderPlan, ctx: BookingContext): Built {
-  const { header, order } = stored;
-  const pk = orderPk(order.id);
-  const n = (header.cancellationCount ?? 0) + 1;
-  const f = factsOf(stored, op, ctx, n);
+/** The header: version+1 (conditioned on the version read), the record's number, fees refunded when they are. */
+function headerUpdate(stored: StoredOrder, op: OrderPlan, n: number): Action {
   const refundsFees = op.kind === 'cancellation' && op.plan.refundsFees;
-  const actions: Action[] = [
-    {
-      Update: {
-        TableName: tableName('orders'),
-        Key: { pk, sk: 'HEADER' },
-        UpdateExpression: `SET #v = #v + :one, cancellationCount = :n${refundsFees ? ', feesRefunded = :true' : ''}`,
-        ConditionExpression: '#v = :v',
-        ExpressionAttributeNames: { '#v': 'version' },
-        ExpressionAttributeValues: { ':one': 1, ':n': n, ':v': header.version, ...(refundsFees ? { ':true': true } : {}) },
-      },
-    },
-    { Put: { TableName: tableName('orders'), Item: recordItem(f, op, ctx, n, true), ConditionExpression: 'attribute_not_exists(pk)' } },
-  ];
-  if (op.kind === 'cancellation') for (const t of op.plan.cancel) actions.push(ticketCancelAction(f, t.id));
-  else for (const e of op.plan.exchanges) actions.push(ticketCancelAction(f, e.old.id, e.replacement.id), replacementPutAction(f, e.replacement));
-  const payments = new Map(order.payments.map((p) => [p.id, p]));
-  for (const a of op.plan.allocations) {
-    const p = payments.get(a.paymentId);
-    actions.push(...allocationActions(f, { ...a, refundedBefore: p?.refunded.amount ?? 0, pspTransactionId: p?.pspTransactionId ?? null }));
-  }
-  const notice = noticeOf(f, op, ctx);
-  if (notice) actions.push(notice);
-  for (const extra of ctx.extraPuts ?? []) actions.push(extraPut(extra));
-  const feeValue = op.kind === 'cancellation' ? op.plan.feeValue : undefined;
   return {
-    actions,
-    booking: {
-      orderId: order.id,
-      kind: op.kind,
-      cancellationId: f.cancellationId,
-      tickets: bookedTicketsOf(op),
-      skipped: op.kind === 'cancellation' ? op.plan.skipped : [],
-      refunds: op.plan.allocations.map((a) => bookedRefundOf(f, a)),
-      refundTotal: op.plan.refundTotal,
-      ...(feeValue ? { feeValue } : {}),
+    Update: {
+      TableName: tableName('orders'),
+      Key: { pk: orderPk(stored.order.id), sk: 'HEADER' },
+      UpdateExpression: `SET #v = #v + :one, cancellationCount = :n${refundsFees ? ', feesRefunded = :true' : ''}`,
+      ConditionExpression: '#v = :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':one': 1, ':n': n, ':v': stored.header.version, ...(refundsFees ? { ':true': true } : {}) },
     },
   };
+}
+
+/** The tickets: cancelled, or cancelled and each replaced by its new ticket. */
+function ticketActions(f: BookingFacts, op: OrderPlan): Action[] {
+  if (op.kind === 'cancellation') return op.plan.cancel.map((t) => ticketCancelAction(f, t.id));
+  return op.plan.exchanges.flatMap((e) => [ticketCancelAction(f, e.old.id, e.replacement.id), replacementPutAction(f, e.replacement)]);
+}
+
+/** The money: each allocation's payment, refund and ledger writes, from what the payment had refunded before. */
+function moneyActions(f: BookingFacts, op: OrderPlan, stored: StoredOrder): Action[] {
+  const payments = new Map(stored.order.payments.map((p) => [p.id, p]));
+  return op.plan.allocations.flatMap((a) => {
+    const p = payments.get(a.paymentId);
+    return allocationActions(f, { ...a, refundedBefore: p?.refunded.amount ?? 0, pspTransactionId: p?.pspTransactionId ?? null });
+  });
+}
+
+/** What a one-transaction booking reports (what its record lists). */
+function bookedSummary(f: BookingFacts, op: OrderPlan): Built['booking'] {
+  const feeValue = op.kind === 'cancellation' ? op.plan.feeValue : undefined;
+  return {
+    orderId: f.orderId,
+    kind: op.kind,
+    cancellationId: f.cancellationId,
+    tickets: bookedTicketsOf(op),
+    skipped: op.kind === 'cancellation' ? op.plan.skipped : [],
+    refunds: op.plan.allocations.map((a) => bookedRefundOf(f, a)),
+    refundTotal: op.plan.refundTotal,
+    ...(feeValue ? { feeValue } : {}),
+  };
+}
+
+/** The whole booking in one transaction: header, record, tickets, money, the notice owed, the caller's extra items. */
+function build(stored: StoredOrder, op: OrderPlan, ctx: BookingContext): Built {
+  const n = (stored.header.cancellationCount ?? 0) + 1;
+  const f = factsOf(stored, op, ctx, n);
+  const notice = noticeOf(f, op, ctx);
+  const actions: Action[] = [
+    headerUpdate(stored, op, n),
+    { Put: { TableName: tableName('orders'), Item: recordItem(f, op, ctx, n, true), ConditionExpression: 'attribute_not_exists(pk)' } },
+    ...ticketActions(f, op),
+    ...moneyActions(f, op, stored),
+    ...(notice ? [notice] : []),
+    ...(ctx.extraPuts ?? []).map(extraPut),
+  ];
+  return { actions, booking: bookedSummary(f, op) };
 }
 
 function extraPut(extra: { table: TableKey; item: Item }): Action {
@@ -270,32 +285,52 @@ export async function bookOrder(orderId: string, planFor: (stored: StoredOrder) 
       attempt--; // finishing another run's booking is progress, not a failed attempt
       continue;
     }
-    const prepared = prepare(orderId, stored, planFor, ctx);
-    if ('done' in prepared) return withFinished({ ...prepared.done, attempts: attempt });
-    if ('inParts' in prepared) {
-      const op = prepared.inParts;
-      const n = (stored.header.cancellationCount ?? 0) + 1;
-      const f = factsOf(stored, op, ctx, n);
-      // The cancellation notice rides in the final part, with the release: never sent for a booking half-done.
-      const notice = noticeOf(f, op, ctx) as { Put: { Item: Item } } | null;
-      const record = { ...recordItem(f, op, ctx, n, false), ...(notice ? { noticeItem: notice.Put.Item } : {}) };
-      const claimed = await claimInParts(stored, op, f, record, (ctx.extraPuts ?? []).map(extraPut), opts);
-      if (claimed) {
-        await finishBooking(claimed, ctx.runId, false, opts);
-        return withFinished({ ...bookingOfRecord(stored, claimed.record, 'booked', claimed.parts), attempts: attempt });
-      }
-      if (attempt >= MAX_ATTEMPTS) throw new ConflictError(`order ${orderId}: changed by other runs ${attempt} times while this run tried to book it; run again`);
-    } else {
-      try {
-        await documentClient().send(new TransactWriteCommand({ TransactItems: prepared.built.actions as never }));
-        return withFinished({ ...prepared.built.booking, outcome: 'booked', attempts: attempt });
-      } catch (error) {
-        if (!isRetryableConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
-      }
-    }
+    const booked = await attemptBooking(orderId, stored, planFor, ctx, opts, attempt);
+    if (booked) return withFinished({ ...booked, attempts: attempt });
     // Another run changed the order: read it again and plan again.
     await sleep(Math.floor(Math.random() * 20 * attempt));
   }
+}
+
+/**
+ * One attempt on the order as read: its booking (or why nothing was booked), or undefined when
+ * another writer changed the order first and the attempts are not spent (read it again).
+ */
+async function attemptBooking(
+  orderId: string,
+  stored: StoredOrder,
+  planFor: (stored: StoredOrder) => OrderPlan | undefined,
+  ctx: BookingContext,
+  opts: BookOrderOptions,
+  attempt: number,
+): Promise<Omit<OrderBooking, 'attempts'> | undefined> {
+  const prepared = prepare(orderId, stored, planFor, ctx);
+  if ('done' in prepared) return prepared.done;
+  if ('inParts' in prepared) {
+    const booked = await bookInParts(stored, prepared.inParts, ctx, opts);
+    if (!booked && attempt >= MAX_ATTEMPTS) throw new ConflictError(`order ${orderId}: changed by other runs ${attempt} times while this run tried to book it; run again`);
+    return booked;
+  }
+  try {
+    await documentClient().send(new TransactWriteCommand({ TransactItems: prepared.built.actions as never }));
+    return { ...prepared.built.booking, outcome: 'booked' };
+  } catch (error) {
+    if (!isRetryableConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+    return undefined;
+  }
+}
+
+/** Claims the order for a booking in parts and books them; undefined when the claim lost to another writer. */
+async function bookInParts(stored: StoredOrder, op: OrderPlan, ctx: BookingContext, opts: PartsOptions): Promise<Omit<OrderBooking, 'attempts'> | undefined> {
+  const n = (stored.header.cancellationCount ?? 0) + 1;
+  const f = factsOf(stored, op, ctx, n);
+  // The cancellation notice rides in the final part, with the release: never sent for a booking half-done.
+  const notice = noticeOf(f, op, ctx) as { Put: { Item: Item } } | null;
+  const record = { ...recordItem(f, op, ctx, n, false), ...(notice ? { noticeItem: notice.Put.Item } : {}) };
+  const claimed = await claimInParts(stored, op, f, record, (ctx.extraPuts ?? []).map(extraPut), opts);
+  if (!claimed) return undefined;
+  await finishBooking(claimed, ctx.runId, false, opts);
+  return bookingOfRecord(stored, claimed.record, 'booked', claimed.parts);
 }
 
 /** An order this run did not book, for a reason it lists under its errors (a booking in parts cut short stays under its lease: the next run finishes it). */
@@ -318,20 +353,7 @@ async function orRefused(orderId: string, book: () => Promise<OrderBooking>): Pr
  * orders of one page are distinct partitions, so no transaction touches an item twice.
  */
 export function packBookings<T extends { actions: readonly unknown[] }>(built: readonly T[], maxItems = MAX_TRANSACTION_ITEMS): T[][] {
-  const groups: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const b of built) {
-    if (current.length > 0 && size + b.actions.length > maxItems) {
-      groups.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(b);
-    size += b.actions.length;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  return packInOrder(built, (b) => [b.actions.length], [maxItems]);
 }
 
 export interface BookOrdersOptions extends PartsOptions {
@@ -354,31 +376,8 @@ export interface BookOrdersOptions extends PartsOptions {
  * domain reason is refused alone; the page goes on. Results keep the ids' order.
  */
 export async function bookOrders(orderIds: readonly string[], planFor: (stored: StoredOrder) => OrderPlan | undefined, ctx: BookingContext, opts: BookOrdersOptions = {}): Promise<OrderBooking[]> {
-  const repo = new OrderRepository();
   const results: OrderBooking[] = new Array(orderIds.length);
-  const toWrite: { index: number; actions: Record<string, unknown>[]; booking: Built['booking'] }[] = [];
-  const oneByOne: { index: number; stored: StoredOrder }[] = [];
-  await forEachConcurrently(
-    orderIds.map((id, index) => ({ id, index })),
-    opts.readsAtOnce ?? 4,
-    async ({ id, index }) => {
-      const stored = await repo.get(id);
-      if (!stored) {
-        results[index] = refused(id, new OrderNotFoundError(`order ${id} has tickets but no header: its import did not finish; import it again`));
-        return;
-      }
-      try {
-        if (openBookingOf(stored)) return void oneByOne.push({ index, stored });
-        const prepared = prepare(id, stored, planFor, ctx);
-        if ('done' in prepared) results[index] = { ...prepared.done, attempts: 1 };
-        else if ('inParts' in prepared) oneByOne.push({ index, stored });
-        else toWrite.push({ index, ...prepared.built });
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        results[index] = refused(id, error);
-      }
-    },
-  );
+  const { toWrite, oneByOne } = await readAndPrepare(orderIds, planFor, ctx, opts, results);
   toWrite.sort((a, b) => a.index - b.index);
   const groups = packBookings(toWrite, Math.min(MAX_TRANSACTION_ITEMS, opts.transactionItems ?? MAX_TRANSACTION_ITEMS));
   await forEachConcurrently(groups, opts.writesAtOnce ?? 1, async (group) => {
@@ -401,4 +400,45 @@ export async function bookOrders(orderIds: readonly string[], planFor: (stored: 
     results[index] = await orRefused(id, () => bookOrder(id, planFor, ctx, { ...opts, stored }));
   }
   return results;
+}
+
+type PackedBooking = { index: number; actions: Record<string, unknown>[]; booking: Built['booking'] };
+
+/**
+ * Reads the page's orders (a few at once) and prepares each: a booking decided without a write
+ * goes straight to `results`, one transaction's writes to `toWrite`, a booking in parts (or an
+ * order held by one) to `oneByOne`.
+ */
+async function readAndPrepare(
+  orderIds: readonly string[],
+  planFor: (stored: StoredOrder) => OrderPlan | undefined,
+  ctx: BookingContext,
+  opts: BookOrdersOptions,
+  results: OrderBooking[],
+): Promise<{ toWrite: PackedBooking[]; oneByOne: { index: number; stored: StoredOrder }[] }> {
+  const repo = new OrderRepository();
+  const toWrite: PackedBooking[] = [];
+  const oneByOne: { index: number; stored: StoredOrder }[] = [];
+  await forEachConcurrently(
+    orderIds.map((id, index) => ({ id, index })),
+    opts.readsAtOnce ?? 4,
+    async ({ id, index }) => {
+      const stored = await repo.get(id);
+      if (!stored) {
+        results[index] = refused(id, new OrderNotFoundError(`order ${id} has tickets but no header: its import did not finish; import it again`));
+        return;
+      }
+      try {
+        if (openBookingOf(stored)) return void oneByOne.push({ index, stored });
+        const prepared = prepare(id, stored, planFor, ctx);
+        if ('done' in prepared) results[index] = { ...prepared.done, attempts: 1 };
+        else if ('inParts' in prepared) oneByOne.push({ index, stored });
+        else toWrite.push({ index, ...prepared.built });
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        results[index] = refused(id, error);
+      }
+    },
+  );
+  return { toWrite, oneByOne };
 }

@@ -1,3 +1,5 @@
+import { packInOrder } from '../../core/booking-parts.ts';
+
 /**
  * DynamoDB's request limits. Every batch the adapters build is cut to these, whatever a tuning
  * knob (environment variable) asks for: a knob may make batches smaller, never invalid.
@@ -52,26 +54,13 @@ export function approximateItemBytes(value: unknown): number {
 export function packTransactions<T>(units: readonly T[], actionsOf: (unit: T) => readonly unknown[], opts: { maxUnits?: number } = {}): T[][] {
   const maxActions = DYNAMODB_LIMITS.transactItems;
   const maxUnits = clampBatchSize(opts.maxUnits, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  const groups: T[][] = [];
-  let current: T[] = [];
-  let actions = 0;
-  let bytes = 0;
-  for (const unit of units) {
+  const sizes = (unit: T) => {
     const list = actionsOf(unit);
     const size = list.reduce((n: number, a) => n + approximateItemBytes(a), 0);
     if (list.length > maxActions || size > DYNAMODB_LIMITS.transactBytes) {
       throw new RangeError(`a unit of ${list.length} actions (~${size} bytes) does not fit one transaction (${maxActions} actions, ${DYNAMODB_LIMITS.transactBytes} bytes)`);
     }
-    if (current.length > 0 && (current.length >= maxUnits || actions + list.length > maxActions || bytes + size > DYNAMODB_LIMITS.transactBytes)) {
-      groups.push(current);
-      current = [];
-      actions = 0;
-      bytes = 0;
-    }
-    current.push(unit);
-    actions += list.length;
-    bytes += size;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
+    return [list.length, size];
+  };
+  return packInOrder(units, sizes, [maxActions, DYNAMODB_LIMITS.transactBytes], maxUnits);
 }

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunReport } from '../../core/report.ts';
 import { documentClient } from './client.ts';
+import { queryAll, type Item } from './items.ts';
 import { INDEX, tableName } from './table-names.ts';
 
 export type RunStatus = 'running' | 'succeeded' | 'completed_with_errors' | 'failed' | 'awaiting_approval';
@@ -20,14 +21,18 @@ export interface RunRecord {
 
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
 
-/** Run records and run logs (detail lines; `mass-refund report` prints them). */
-/**
- * The run-log key of one page of a shard (or scan segment): sorted by shard, then page, so
- * `report` reads a run's log in order; a prefix keeps a second pass of the same run apart.
- */
-export function pageLogKey(shard: number, page: number, opts: { unit?: 'shard' | 'seg'; prefix?: string } = {}): string {
-  return `${opts.prefix ?? ''}${opts.unit ?? 'shard'}${String(shard).padStart(2, '0')}#page${String(page).padStart(5, '0')}`;
+/** The items of a run's partition whose sort key starts with `prefix` (log, exclusions, selected codes), in key order. */
+export function runItems(runId: string, prefix: string, opts: { consistent?: boolean } = {}): AsyncGenerator<Item> {
+  return queryAll({
+    TableName: tableName('runs'),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':prefix': prefix },
+    ...(opts.consistent ? { ConsistentRead: true } : {}),
+  });
 }
+
+/** Run records and run logs (detail lines; `mass-refund report` prints them). */
+export { pageLogKey } from '../../core/run-log.ts';
 
 export class RunRepository {
   /** Opens a run; starting the same execution twice keeps the first record. */
@@ -158,19 +163,7 @@ export class RunRepository {
   }
 
   async *logLines(runId: string): AsyncGenerator<string> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await documentClient().send(
-        new QueryCommand({
-          TableName: tableName('runs'),
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :log)',
-          ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':log': 'LOG#' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) for (const line of item.lines as string[]) yield line;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of runItems(runId, 'LOG#')) for (const line of item.lines as string[]) yield line;
   }
 
   async list(workflow?: string): Promise<RunRecord[]> {

@@ -1,10 +1,9 @@
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Money } from '../../core/money.ts';
-import { ConflictError } from '../../core/errors.ts';
 import type { Voucher, VoucherKind } from '../../core/model.ts';
-import type { WriteOffResult } from '../../core/write-off.ts';
 import { documentClient } from './client.ts';
 import { batchGetItems, queryAll, scanAll, type Item } from './items.ts';
+import { runItems } from './runs.ts';
 import { tableName } from './table-names.ts';
 
 /**
@@ -252,17 +251,12 @@ export async function snapshotExclusions(runId: string, ids: string[]): Promise<
   );
 }
 
+/** The run's exclusion list, all its items (a query page holds 1 MB: a long list spans several). */
 export async function readExclusionSnapshot(runId: string): Promise<Set<string> | undefined> {
-  const out = await documentClient().send(
-    new QueryCommand({
-      TableName: tableName('runs'),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :x)',
-      ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':x': 'EXCLUSIONS#' },
-      ConsistentRead: true,
-    }),
-  );
-  if (!out.Items?.length) return undefined;
-  return new Set(out.Items.flatMap((i) => i.ids as string[]));
+  const items: Item[] = [];
+  for await (const item of runItems(runId, 'EXCLUSIONS#', { consistent: true })) items.push(item);
+  if (!items.length) return undefined;
+  return new Set(items.flatMap((i) => i.ids as string[]));
 }
 
 /** Every page stores the codes it selected (RUN#id / CODES#<segment>#<page>); a retried page overwrites its own item. */
@@ -277,72 +271,11 @@ export async function putSelectedCodes(runId: string, segment: number, page: num
 
 export async function readSelectedCodes(runId: string): Promise<string[]> {
   const codes: string[] = [];
-  for await (const item of queryAll({
-    TableName: tableName('runs'),
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
-    ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':c': 'CODES#' },
-    ConsistentRead: true,
-  })) {
-    codes.push(...(item.codes as string[]));
-  }
+  for await (const item of runItems(runId, 'CODES#', { consistent: true })) codes.push(...(item.codes as string[]));
   return codes;
 }
 
 function strip<T>(item: Item): T {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as T;
-}
-
-/** Vouchers per write-off transaction (2 items each; DynamoDB allows 100) and transactions in flight. */
-const GROUP_SIZE = 25;
-const GROUPS_IN_FLIGHT = 4;
-/** Tries of one voucher whose group failed a condition, before the page fails (and is retried). */
-const VOUCHER_TRIES = 3;
-
-/**
- * Writes off a page's eligible vouchers in groups of 25, 4 groups in flight. A group that fails a
- * condition is written voucher by voucher: each read again and re-decided (`recheck`), a voucher
- * this run wrote off once and that was reversed since left alone. `afterGroup` runs after each
- * group written (the chaos suite crashes there).
- */
-export async function writeOffInGroups<V extends StoredVoucher>(
-  repo: VoucherRepository,
-  vouchers: readonly V[],
-  order: { runId: string; comment: string; at: string },
-  recheck: (fresh: StoredVoucher | undefined, decided: V) => WriteOffResult | 'retry',
-  afterGroup: () => void = () => {},
-): Promise<{ voucher: V; result: WriteOffResult }[]> {
-  const groups: V[][] = [];
-  for (let i = 0; i < vouchers.length; i += GROUP_SIZE) groups.push(vouchers.slice(i, i + GROUP_SIZE));
-  const results: { voucher: V; result: WriteOffResult }[] = [];
-  const one = async (decided: V): Promise<WriteOffResult> => {
-    let v: StoredVoucher = decided;
-    for (let attempt = 0; attempt < VOUCHER_TRIES; attempt++) {
-      if (attempt > 0) {
-        const fresh = await repo.get(decided.code);
-        const settled = recheck(fresh, decided);
-        if (settled !== 'retry') return settled;
-        // Written off by this run once and reversed since: a retried page must not undo the reversal.
-        if (await repo.redemption(decided.code, order.runId)) return { written: false, reason: 'reversed', remaining: (fresh as StoredVoucher).remaining };
-        v = fresh as StoredVoucher;
-      }
-      if ((await repo.writeOff([{ voucher: v, ...order }])) === 'written_off') return { written: true, amount: v.remaining.amount };
-    }
-    throw new ConflictError(`voucher "${decided.code}" kept changing while being written off; run again`);
-  };
-  let next = 0;
-  const worker = async () => {
-    while (next < groups.length) {
-      const group = groups[next++] as V[];
-      if ((await repo.writeOff(group.map((voucher) => ({ voucher, ...order })))) === 'written_off') {
-        for (const voucher of group) results.push({ voucher, result: { written: true, amount: voucher.remaining.amount } });
-        afterGroup();
-        continue;
-      }
-      // Some condition failed: find out voucher by voucher.
-      for (const voucher of group) results.push({ voucher, result: await one(voucher) });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(GROUPS_IN_FLIGHT, groups.length) }, worker));
-  return results;
 }
