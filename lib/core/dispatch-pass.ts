@@ -4,6 +4,7 @@ import type { Money } from './money.ts';
 import type { AttemptResult } from './psp-decisions.ts';
 import { passFor, passSelects, type CreditPolicy, type LifecycleState, type SelectableRefund } from './refund-lifecycle.ts';
 import { tally, type Tallies } from './report.ts';
+import type { Outcome, ReconcileOutcome } from './outcomes.ts';
 
 /**
  * The rules of one dispatch page, pure: what a simulation says of a refund, which refunds a real
@@ -24,7 +25,7 @@ export interface PageRefund extends SelectableRefund {
 
 /** One refund's outcome on a page and its run-log line: the page's tallies and log are folded from these, in order. */
 export interface PageNote {
-  outcome: string;
+  outcome: Outcome;
   amount: Money;
   line: string;
 }
@@ -43,7 +44,7 @@ const money = (r: PageRefund) => `${r.amount.amount} ${r.amount.currency}`;
 /** What a simulation shows of one refund: the pass that will touch it (selected) or why none will. */
 export function simulateRefund(r: PageRefund, policy: CreditPolicy): { note: PageNote; selected: SelectedRefund | null } {
   const pass = passFor(r, policy);
-  const outcome = pass ? (pass === 'psp' ? 'to_psp' : 'to_credit') : `skipped:${r.status === 'sending' ? 'in_flight' : r.status}`;
+  const outcome: Outcome = pass ? (pass === 'psp' ? 'to_psp' : 'to_credit') : `skipped:${r.status === 'sending' ? 'in_flight' : r.status}`;
   const line = `${r.id} order=${r.orderId} ${r.method} ${money(r)} ${r.status} -> ${pass ?? 'none'}`;
   const selected = pass ? { id: r.id, amount: r.amount.amount, currency: r.amount.currency, status: r.status, pass } : null;
   return { note: { outcome, amount: r.amount, line }, selected };
@@ -85,7 +86,7 @@ export function creditNote(r: PageRefund & { ownerKind: string }, credited: bool
 // ---- the psp pass ----
 
 /** A psp-pass note: the refund, then what happened to it. */
-export function pspNote(r: PageRefund, outcome: string, what: string): PageNote {
+export function pspNote(r: PageRefund, outcome: Outcome, what: string): PageNote {
   return { outcome, amount: r.amount, line: `${r.id} order=${r.orderId} ${r.method} ${money(r)}: ${what}` };
 }
 
@@ -99,7 +100,7 @@ export function claimHeldElsewhere(claim: { runId: string; leaseUntil: string } 
  * claim was resolved elsewhere first). A configuration error stops the run whether or not the
  * release was written.
  */
-export function attemptNote(result: AttemptResult, written: boolean, tries: number, from: 'pending' | 'failed'): { outcome: string; what: string } {
+export function attemptNote(result: AttemptResult, written: boolean, tries: number, from: 'pending' | 'failed'): { outcome: Outcome; what: string } {
   if (result.to === 'release_and_stop') return { outcome: 'deferred:run_stopped', what: `PSP configuration error (HTTP ${result.httpStatus}): run stopped` };
   if (!written) return { outcome: 'conflict', what: 'claim resolved elsewhere before the outcome was written' };
   switch (result.to) {
@@ -115,12 +116,12 @@ export function attemptNote(result: AttemptResult, written: boolean, tries: numb
 }
 
 /** The tally of a status lookup's event about the refund the pass was about to send. */
-export function lookupOutcome(event: { outcome: string }): string {
+export function lookupOutcome(event: { outcome: ReconcileOutcome }): Outcome {
   return event.outcome === 'refunded' ? 'refunded' : `lookup:${event.outcome}`;
 }
 
 /** A lookup that decided nothing yet: no event, the request too recent to judge, or the refund moved meanwhile. */
-export function lookupUndecided(event: { outcome: string } | undefined): boolean {
+export function lookupUndecided(event: { outcome: ReconcileOutcome } | undefined): boolean {
   return !event || event.outcome === 'too_recent' || event.outcome === 'conflict';
 }
 

@@ -4,6 +4,7 @@ import type { EmailEvent, EmailRefund, MailSettings, NotificationKind, RefundEma
 import { BATCHES_PER_EXECUTION } from './continuation.ts';
 import { CREDIT_POLICIES, type CreditPolicy } from './refund-lifecycle.ts';
 import { tally, type Tallies } from './report.ts';
+import type { Outcome } from './outcomes.ts';
 
 /**
  * The rules of sending the outbox, without I/O: how marks group into emails, the pace that keeps
@@ -172,7 +173,7 @@ export interface SweepState {
 
 /** What one email's attempt adds to the run: an outcome (counted `count` times), a run-log line, a reported error. */
 export interface EmailNote {
-  outcome: string;
+  outcome: Outcome;
   count?: number;
   line?: string;
   error?: ReportError;

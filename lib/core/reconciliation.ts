@@ -3,6 +3,7 @@ import type { Money } from './money.ts';
 import { attributeCredits, type Attribution, type PspCreditAction, type PspTransactionView } from './psp-attribution.ts';
 import { awaitsLookup, lookupNotBefore, resolve, UNCLEAR_TO_MANUAL_MS, verdictOfKnownCredit, type KnownCredit, type LookupTiming, type LookupVerdict, type PspAttemptState, type PspRefusal } from './psp-decisions.ts';
 import { tally, type Tallies } from './report.ts';
+import type { ReconcileOutcome } from './outcomes.ts';
 
 /**
  * Reconciliation, pure: which refunds a run covers and which page compares each original
@@ -49,7 +50,7 @@ export function reconcileScope(startedAt: string, runId: string | null, windowDa
 
 /** What reconciliation records for one refund: its tally (refunded, back_to_pending, proven_not_booked, failed, manual, still_unknown, too_recent, confirmed, late_failure, unverified, conflict) and its run-log words. */
 export interface Note {
-  outcome: string;
+  outcome: ReconcileOutcome;
   what: string;
 }
 

@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { MoneyRuleError } from './errors.ts';
 import { money, type Money } from './money.ts';
+import type { Outcome } from './outcomes.ts';
 
 /**
  * The run report every workflow returns (CONTRACT.md): counts and totals per currency for
- * each outcome (e.g. "refunded", "failed", "credited", "skipped:already_cancelled").
+ * each outcome of the vocabulary (outcomes.ts: "refunded", "credited", "tickets_cancelled"…).
  * Detail lines go to the run log, not here.
  */
 export interface OutcomeTally {
@@ -43,24 +44,29 @@ function sortedTotals(totals: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(totals).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** Adds `n` items (default 1) and, when given, their amount `m` to an outcome. Pure. */
-export function tally(t: Tallies, outcome: string, m?: Money, n = 1): Tallies {
+/** Adds `n` items (default 1) and, when given, their amount `m` to an outcome of the vocabulary (outcomes.ts). Pure. */
+export function tally(t: Tallies, outcome: Outcome, m?: Money, n = 1): Tallies {
+  return tallyBy(t, outcome, m, n);
+}
+
+/** The same for a breakdown that is not an outcome (a write-off's totals by kind, month, currency). */
+export function tallyBy(t: Tallies, key: string, m?: Money, n = 1): Tallies {
   if (!Number.isSafeInteger(n) || n < 0) throw new MoneyRuleError(`tally count must be a non-negative integer, got ${n}`);
-  const before = t[outcome] ?? { count: 0, totals: {} };
+  const before = t[key] ?? { count: 0, totals: {} };
   const totals = { ...before.totals };
   if (m) {
     money(m.amount, m.currency); // integer minor units, known currency
     totals[m.currency] = (totals[m.currency] ?? 0) + m.amount;
   }
-  return { ...t, [outcome]: { count: before.count + n, totals: sortedTotals(totals) } };
+  return { ...t, [key]: { count: before.count + n, totals: sortedTotals(totals) } };
 }
 
 export function mergeTallies(...list: Tallies[]): Tallies {
   let out: Tallies = {};
   for (const t of list) {
     for (const [outcome, { count, totals }] of Object.entries(t)) {
-      out = tally(out, outcome, undefined, count);
-      for (const [currency, amount] of Object.entries(totals)) out = tally(out, outcome, { amount, currency }, 0);
+      out = tallyBy(out, outcome, undefined, count);
+      for (const [currency, amount] of Object.entries(totals)) out = tallyBy(out, outcome, { amount, currency }, 0);
     }
   }
   return out;

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { ValidationError, type FieldIssue } from './errors.ts';
 import { minorDigits, toDecimalString, type Money } from './money.ts';
 import { VOUCHER_KINDS, type Voucher, type VoucherKind } from './model.ts';
-import { tally, type RunReport, type Tallies } from './report.ts';
+import type { WriteOffSkip } from './outcomes.ts';
+import { tally, tallyBy, type RunReport, type Tallies } from './report.ts';
 import { getOrCreate } from './collections.ts';
 
 /**
@@ -33,7 +34,7 @@ export type WriteOffDecision =
   | { eligible: true }
   | {
       eligible: false;
-      reason: 'gift_card' | 'excluded' | 'nothing_remaining' | 'already_written_off' | 'not_named' | 'kind_not_selected' | 'issued_after_cutoff' | 'not_expired' | 'reversed';
+      reason: Exclude<WriteOffSkip, 'vanished'>;
     };
 
 /** How many codes the simulation file lists (seed 002: "die ersten 1000 Codes"). */
@@ -161,7 +162,7 @@ export function writeOffOutcome(simulate: boolean): 'would_write_off' | 'written
 }
 
 /** How writing off one voucher ended. */
-export type WriteOffResult = { written: true; amount: number } | { written: false; reason: string; remaining: Money };
+export type WriteOffResult = { written: true; amount: number } | { written: false; reason: WriteOffSkip; remaining: Money };
 
 /**
  * A voucher whose write-off failed a condition, read again: settled (gone, written off by this
@@ -280,9 +281,9 @@ export function writeOffStatistics(vouchers: Iterable<WrittenOffVoucher>): Write
   let byCurrency: Tallies = {};
   for (const v of vouchers) {
     all = tally(all, 'written_off', v.amount);
-    byKind = tally(byKind, v.kind, v.amount);
-    byIssueMonth = tally(byIssueMonth, v.issuedAt.slice(0, 7), v.amount);
-    byCurrency = tally(byCurrency, v.amount.currency, v.amount);
+    byKind = tallyBy(byKind, v.kind, v.amount);
+    byIssueMonth = tallyBy(byIssueMonth, v.issuedAt.slice(0, 7), v.amount);
+    byCurrency = tallyBy(byCurrency, v.amount.currency, v.amount);
   }
   const sortKeys = (t: Tallies): Tallies => Object.fromEntries(Object.entries(t).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return {

@@ -15,6 +15,7 @@ import {
   sendableAfterLookup,
   simulateRefund,
   timeForRetry,
+  type PageNote,
   type PageRefund,
 } from '../../lib/core/dispatch-pass.ts';
 
@@ -72,7 +73,7 @@ describe('a real pass', () => {
 
   it('folds the notes of a page into the shard tallies and the log lines, in order', () => {
     // prepare
-    const notes = [
+    const notes: PageNote[] = [
       { outcome: 'refunded', amount: { amount: 100, currency: 'EUR' }, line: 'a' },
       { outcome: 'refunded', amount: { amount: 50, currency: 'CHF' }, line: 'b' },
       { outcome: 'declined', amount: { amount: 7, currency: 'CHF' }, line: 'c' },

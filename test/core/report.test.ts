@@ -10,13 +10,13 @@ describe('tallies', () => {
     // act
     const a = tally(empty, 'refunded', { amount: 6000, currency: 'CHF' });
     const b = tally(tally(a, 'refunded', { amount: 100, currency: 'EUR' }), 'refunded', { amount: 4000, currency: 'CHF' });
-    const c = tally(b, 'skipped:already_cancelled', undefined, 3);
+    const c = tally(b, 'tickets_skipped_already_cancelled', undefined, 3);
     // assess
     expect(empty).toEqual({});
     expect(a).toEqual({ refunded: { count: 1, totals: { CHF: 6000 } } });
     expect(c).toEqual({
       refunded: { count: 3, totals: { CHF: 10000, EUR: 100 } },
-      'skipped:already_cancelled': { count: 3, totals: {} },
+      'tickets_skipped_already_cancelled': { count: 3, totals: {} },
     });
     expect(Object.keys(c.refunded!.totals)).toEqual(['CHF', 'EUR']);
   });
@@ -45,7 +45,7 @@ describe('tallies', () => {
       finishedAt: '2026-07-13T01:02:00Z',
       requestedBy: 'ops',
       input: { mode: 'simulate' },
-      outcomes: tally({}, 'would_refund', { amount: 6000, currency: 'CHF' }),
+      outcomes: tally({}, 'to_psp', { amount: 6000, currency: 'CHF' }),
       errors: [],
       simulationRunId: null,
     };

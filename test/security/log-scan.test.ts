@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scanAll } from '../../lib/adapters/dynamodb/items.ts';
 import { tableName } from '../../lib/adapters/dynamodb/table-names.ts';
 import { importText } from '../../lib/cli/import.ts';
+import { isOutcome } from '../../lib/core/outcomes.ts';
 import { LOCAL_SENDER } from '../../lib/local/env.ts';
 import { SANDBOX_MERCHANT_ID, SANDBOX_PASSWORD } from '../../lib/local/psp-sandbox/credentials.ts';
 import { PROJECT_ROOT } from '../../lib/local/paths.ts';
@@ -21,12 +22,13 @@ const PER_REFUND_KEYS = ['transactionId', 'attempt', 'outcome', 'pspCode', 'cred
 
 let rt: TestRuntime;
 let capture: LogCapture;
-const runs: { workflow: string; name: string; status: string; expected: string }[] = [];
+const runs: { workflow: string; name: string; status: string; expected: string; outcomes: string[] }[] = [];
 
 /** Runs a workflow whose logs are scanned; the test then checks it ended as expected (a log scan of failed runs proves little). */
 async function run(workflow: string, input: unknown, name: string, expected: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED'): Promise<void> {
   const result = await rt.start(workflow, input, name);
-  runs.push({ workflow, name, status: result.status, expected });
+  const outcomes = Object.keys((result.output as { outcomes?: Record<string, unknown> } | undefined)?.outcomes ?? {});
+  runs.push({ workflow, name, status: result.status, expected, outcomes });
 }
 
 beforeAll(async () => {
@@ -76,6 +78,9 @@ describe('log output of the workflows over the bundled sample', () => {
     // Every workflow ran, each ended as it should: the logs scanned are those of real work.
     expect(new Set(runs.map((r) => r.workflow))).toEqual(new Set(rt.runner.workflows().filter((w) => w !== 'SendEmails')));
     expect(runs.filter((r) => r.status !== r.expected).map((r) => `${r.name}: ${r.status}`)).toEqual([]);
+    // Every report counts outcomes of the one vocabulary (lib/core/outcomes.ts), and the runs that succeeded counted something.
+    expect(runs.flatMap((r) => r.outcomes.filter((o) => !isOutcome(o)).map((o) => `${r.name}: ${o}`))).toEqual([]);
+    expect(runs.filter((r) => r.expected === 'SUCCEEDED' && r.outcomes.length === 0).map((r) => r.name)).toEqual([]);
     console.info(`log scan: ${runs.map((r) => `${r.workflow}=${r.status}`).join(' ')}; ${capture.lines().length} log lines`);
     if (process.env.MASS_REFUND_SHOW_LOGS) console.info(capture.lines().join('\n'));
   });

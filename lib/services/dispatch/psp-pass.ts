@@ -6,6 +6,7 @@ import { attemptNote, claimHeldElsewhere, lookupOutcome, lookupUndecided, pspNot
 import { planSend, resultOfTries, retriesAfter, type AttemptResult } from '../../core/psp-decisions.ts';
 import { pspPassSelects, type CreditPolicy } from '../../core/refund-lifecycle.ts';
 import type { Clock } from './clock.ts';
+import type { Outcome, ReconcileOutcome } from '../../core/outcomes.ts';
 
 /** The psp pass's tuning: lease of a claim, requests at once, tries of an attempt, how long the PSP's key is trusted. */
 export interface PspPassConfig {
@@ -17,7 +18,7 @@ export interface PspPassConfig {
 
 /** One refund settled from the PSP's records with ReconcileRefunds' rules (the caller adds the store and the timing). */
 export type LookupOne = (one: { psp: RefundPsp; runId: string; transactionId: string; refunds: DispatchRefund[]; now: number; only: string }) => Promise<{
-  events: { refund: DispatchRefund; outcome: string; what: string }[];
+  events: { refund: DispatchRefund; outcome: ReconcileOutcome; what: string }[];
   refunds: DispatchRefund[];
 }>;
 
@@ -196,7 +197,7 @@ class PspPass {
     return order?.order.payments.find((p) => p.id === r.paymentId)?.pspTransactionId ?? null;
   }
 
-  private note(r: DispatchRefund, outcome: string, what: string): void {
+  private note(r: DispatchRefund, outcome: Outcome, what: string): void {
     this.notes.push(pspNote(r, outcome, what));
   }
 }

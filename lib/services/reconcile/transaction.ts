@@ -2,6 +2,7 @@ import type { DispatchRefund, DispatchStore } from '../../adapters/dynamodb/disp
 import { PspConfigurationError, refnoFor, type RefundPsp } from '../../adapters/psp/port.ts';
 import { awaitsLookup, lookupTimingOf, type LookupTiming } from '../../core/psp-decisions.ts';
 import { attributionOf, confirmationOf, differenceOf, notRead, settlementOf, toConfirm, unreadDifference, type Difference } from '../../core/reconciliation.ts';
+import type { ReconcileOutcome } from '../../core/outcomes.ts';
 
 export { Difference } from '../../core/reconciliation.ts';
 
@@ -15,7 +16,7 @@ export { Difference } from '../../core/reconciliation.ts';
 export interface RefundEvent {
   refund: DispatchRefund;
   /** The tally: refunded, back_to_pending, proven_not_booked, failed, manual, still_unknown, too_recent, confirmed, late_failure, unverified, conflict. */
-  outcome: string;
+  outcome: ReconcileOutcome;
   what: string;
 }
 
@@ -55,7 +56,7 @@ export async function reconcileTransaction(o: ReconcileOptions): Promise<Transac
   const events: RefundEvent[] = [];
   const byId = new Map(o.refunds.map((r) => [r.id, r]));
   const mine = (r: DispatchRefund) => !o.only || r.id === o.only;
-  const note = (refund: DispatchRefund, e: { outcome: string; what: string } | null) => {
+  const note = (refund: DispatchRefund, e: { outcome: ReconcileOutcome; what: string } | null) => {
     if (e) events.push({ refund, outcome: e.outcome, what: e.what });
   };
   const refresh = async (r: DispatchRefund) => {

@@ -1,6 +1,6 @@
 import type { RefundRepository } from '../../adapters/dynamodb/refunds.ts';
 import { ConflictError } from '../../core/errors.ts';
-import { succeededReport, type RunReport } from '../../core/report.ts';
+import { succeededReport, tally, type RunReport } from '../../core/report.ts';
 import type { RunPorts } from '../runs/ports.ts';
 
 export const SWITCH_TO_MANUAL_WORKFLOW = 'SwitchRefundToManual';
@@ -33,7 +33,7 @@ export async function switchRefundToManual(
     }
   }
   const refund = await refunds.get(input.refundId);
-  const report = succeededReport({ runId, workflow: SWITCH_TO_MANUAL_WORKFLOW, startedAt, requestedBy: input.requestedBy, input }, { switched_to_manual: { count: 1, totals: refund ? { [refund.amount.currency]: refund.amount.amount } : {} } }, { refundId: input.refundId, orderId: refund?.orderId });
+  const report = succeededReport({ runId, workflow: SWITCH_TO_MANUAL_WORKFLOW, startedAt, requestedBy: input.requestedBy, input }, tally({}, 'switched_to_manual', refund?.amount), { refundId: input.refundId, orderId: refund?.orderId });
   await runs.log(runId, 'switch', [`${input.refundId} order=${refund?.orderId} ${refund?.amount.amount} ${refund?.amount.currency} -> manual (${input.method}): ${input.note}`]);
   await runs.finish(runId, 'succeeded', report);
   return report;

@@ -1,6 +1,6 @@
 import type { VoucherRepository } from '../../adapters/dynamodb/vouchers.ts';
 import { ConflictError } from '../../core/errors.ts';
-import { succeededReport, type RunReport } from '../../core/report.ts';
+import { succeededReport, tally, type RunReport } from '../../core/report.ts';
 import type { RunPorts } from '../runs/ports.ts';
 
 export const REVERSE_WRITE_OFF_WORKFLOW = 'ReverseWriteOff';
@@ -23,7 +23,7 @@ export async function reverseWriteOff(
   const reversal = done ? undefined : await vouchers.reversal(input.code, runId);
   if (!done && !reversal) throw new ConflictError(`code: "${input.code}" is no longer written off by run ${writeOffRunId}; nothing reversed`);
   const restored = reversal?.amount ?? amount;
-  const report = succeededReport({ runId, workflow: REVERSE_WRITE_OFF_WORKFLOW, startedAt, requestedBy: input.requestedBy, input }, { reversed: { count: 1, totals: { [restored.currency]: restored.amount } } }, { code: input.code, writeOffRunId });
+  const report = succeededReport({ runId, workflow: REVERSE_WRITE_OFF_WORKFLOW, startedAt, requestedBy: input.requestedBy, input }, tally({}, 'reversed', restored), { code: input.code, writeOffRunId });
   await runs.log(runId, 'reversal', [`${input.code}: write-off of run ${writeOffRunId} reversed, ${restored.amount} ${restored.currency} (minor units) redeemable again: ${input.reason}`]);
   await runs.finish(runId, 'succeeded', report);
   return report;
