@@ -6,6 +6,7 @@ import { PAYMENT_METHODS } from '../../lib/core/model.ts';
 import { TalliesSchema } from '../../lib/core/report.ts';
 import type { OrderPorts, PagePorts } from '../../lib/services/bookings/ports.ts';
 import { crashPoint } from './chaos.ts';
+import { envInt } from './env.ts';
 
 /** What the cancellation workflows share: input pieces, the shards' state, the ports their services use. */
 
@@ -52,13 +53,6 @@ export function pagePorts(): PagePorts {
 /** The store as a one-order booking uses it (CancelTickets). */
 export function orderPorts(): OrderPorts {
   return { bookOrder, runs: new RunRepository(), bookingOptions: bookingCrashPoints(), crash: crashPoint };
-}
-
-/** A positive integer from the environment (a stage's tuning knob), else the fallback. */
-export function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
 export const PageState = z.object({

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { anotherPage, CALLS_PER_SHARD_PER_EXECUTION, shardPauses, type CallPolicy, DEFAULT_CALL_POLICY } from '../../lib/core/continuation.ts';
+import { envInt } from './env.ts';
 import type { StageContext } from './handler.ts';
 import { logger } from './powertools.ts';
 
@@ -32,12 +33,6 @@ export function shardItem(raw: unknown, key: 'shard' | 'segment' = 'shard'): unk
   const item = state[key];
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return raw;
   return { ...state, ...(item as Record<string, unknown>), calls: state['calls'] ?? 0 };
-}
-
-/** A positive integer from the environment (a tuning knob), else the fallback. */
-function envInt(name: string, fallback: number): number {
-  const n = Number(process.env[name]);
-  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
 /** How long and how many pages a call takes: the defaults, or the environment's (MASS_REFUND_PAGES_PER_CALL, MASS_REFUND_CALL_SECONDS). */

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { SimulationSelection } from '../../lib/adapters/dynamodb/simulation-selection.ts';
 import { TalliesSchema } from '../../lib/core/report.ts';
-import { systemClock } from '../../lib/services/dispatch/clock.ts';
+import { systemClock } from '../../lib/services/clock.ts';
 import { finishSimulation } from '../../lib/services/dispatch/finish.ts';
 import { stage } from '../commons/handler.ts';
 

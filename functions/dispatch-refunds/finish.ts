@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { TalliesSchema, type RunReport } from '../../lib/core/report.ts';
-import { systemClock } from '../../lib/services/dispatch/clock.ts';
+import { systemClock } from '../../lib/services/clock.ts';
 import { finishRun } from '../../lib/services/dispatch/finish.ts';
 import { stage } from '../commons/handler.ts';
 import { METRIC } from '../commons/metric-names.ts';

@@ -5,14 +5,15 @@ import { RefundCredits } from '../../lib/adapters/dynamodb/refund-credits.ts';
 import { pageLogKey, RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { SimulationSelection } from '../../lib/adapters/dynamodb/simulation-selection.ts';
 import type { PspConfigurationError } from '../../lib/adapters/psp/port.ts';
-import { systemClock } from '../../lib/services/dispatch/clock.ts';
+import { systemClock } from '../../lib/services/clock.ts';
 import { dispatchPage, type DispatchPageDeps } from '../../lib/services/dispatch/page.ts';
 import { crashPoint } from '../commons/chaos.ts';
 import { stage, type StageContext } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { logger } from '../commons/powertools.ts';
 import { lookupTiming, reconcileTransaction } from '../../lib/services/reconcile/transaction.ts';
-import { dispatchConfig, PageState, psp } from './shared.ts';
+import { psp } from '../commons/psp.ts';
+import { dispatchConfig, PageState } from './shared.ts';
 
 const Input = z.preprocess((raw) => shardItem(raw), PageState.extend(CallFields.shape));
 

@@ -5,7 +5,7 @@ import { NotFoundError } from '../../lib/core/errors.ts';
 import { performanceExists } from '../cancel-performance/validate.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts } from '../commons/run-input.ts';
-import { envInt } from './shared.ts';
+import { envInt } from '../commons/env.ts';
 import { reconcileScope, SCAN_SEGMENTS } from '../../lib/core/reconciliation.ts';
 import { DispatchInput } from './input.ts';
 

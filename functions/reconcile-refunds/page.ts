@@ -7,7 +7,8 @@ import { reconcilePage } from '../../lib/services/reconcile/page.ts';
 import { lookupTiming } from '../../lib/services/reconcile/transaction.ts';
 import { stage } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
-import { envInt, psp } from '../dispatch-refunds/shared.ts';
+import { envInt } from '../commons/env.ts';
+import { psp } from '../commons/psp.ts';
 
 const PageInput = z.object({
   runId: z.string(),

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../lib/core/errors.ts';
 import { reconcileScope, SCAN_SEGMENTS } from '../../lib/core/reconciliation.ts';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts, LookupId, RequestedBy } from '../commons/run-input.ts';
-import { envInt } from '../dispatch-refunds/shared.ts';
+import { envInt } from '../commons/env.ts';
 
 export const ReconcileInput = z.strictObject({
   runId: LookupId.optional(),

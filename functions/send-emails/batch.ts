@@ -5,7 +5,8 @@ import { mailerConfigFromEnv, SesMailer } from '../../lib/adapters/ses/mailer.ts
 import { sendBatch } from '../../lib/services/send-emails/batch.ts';
 import { stage } from '../commons/handler.ts';
 import { logger } from '../commons/powertools.ts';
-import { lambdaClock, OpenedSenderState, sendingSettings } from './shared.ts';
+import { lambdaClock } from '../commons/clock.ts';
+import { OpenedSenderState, sendingSettings } from './shared.ts';
 
 /**
  * 3. One batch of a SendEmails run (lib/services/send-emails/batch.ts): sweeps the outbox at the

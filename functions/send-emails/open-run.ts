@@ -2,9 +2,10 @@ import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { SenderLock } from '../../lib/adapters/dynamodb/sender-lock.ts';
 import { LEASE_MARGIN_MS } from '../../lib/core/email-sending.ts';
 import { takeSenderLease } from '../../lib/services/send-emails/lease.ts';
-import { envInt } from '../commons/bookings.ts';
+import { envInt } from '../commons/env.ts';
 import { stage } from '../commons/handler.ts';
-import { lambdaClock, SenderState, sendingSettings, WORKFLOW } from './shared.ts';
+import { lambdaClock } from '../commons/clock.ts';
+import { SenderState, sendingSettings, WORKFLOW } from './shared.ts';
 
 /**
  * 2. Takes the sender lease (lib/services/send-emails/lease.ts: one SendEmails run at a time,

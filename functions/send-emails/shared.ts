@@ -1,8 +1,6 @@
 import * as z from 'zod';
 import type { SendingSettings } from '../../lib/core/email-sending.ts';
-import type { Clock } from '../../lib/services/send-emails/ports.ts';
-import { envInt } from '../commons/bookings.ts';
-import type { StageContext } from '../commons/handler.ts';
+import { envInt } from '../commons/env.ts';
 import { Continuation } from '../commons/paging.ts';
 import { BATCHES_PER_EXECUTION } from '../../lib/core/continuation.ts';
 import { TalliesSchema } from '../../lib/core/report.ts';
@@ -55,9 +53,4 @@ export function sendingSettings(): SendingSettings {
     chunksAtOnce: envInt('EMAIL_CHUNKS_AT_ONCE', 3),
     batchesPerExecution: envInt('MASS_REFUND_BATCHES_PER_EXECUTION', BATCHES_PER_EXECUTION),
   };
-}
-
-/** The Lambda's clock: the wall clock, the time left before its time-out, a wait. */
-export function lambdaClock(ctx: StageContext): Clock {
-  return { now: () => Date.now(), remainingMs: () => ctx.lambda.getRemainingTimeInMillis(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 }

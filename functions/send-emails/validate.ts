@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { parseInput, stage } from '../commons/handler.ts';
 import { ExecutionFacts, RequestedBy } from '../commons/run-input.ts';
-import { envInt } from '../commons/bookings.ts';
+import { envInt } from '../commons/env.ts';
 import type { SenderState } from './shared.ts';
 
 /** The console (or schedule) input: who asked, and optionally a slower rate than the account's quota. */

@@ -3,7 +3,7 @@ import { putSelectedCodes, readExclusionSnapshot, VoucherRepository } from '../.
 import { TalliesSchema } from '../../lib/core/report.ts';
 import { exclusionsOfRun, writeOffPage } from '../../lib/services/write-off/page.ts';
 import { crashPoint } from '../commons/chaos.ts';
-import { envInt } from '../commons/bookings.ts';
+import { envInt } from '../commons/env.ts';
 import { stage } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { ValidatedWriteOffInput } from './validate.ts';

@@ -252,7 +252,7 @@ describe("a page's record", () => {
   });
 });
 
-describe('what a reconciliation covers', () => {
+describe('the window in which a reconciliation confirms credits', () => {
   it('confirms refunded refunds settled within the window before the start, for one run or all', () => {
     // prepare
     const startedAt = '2026-11-29T02:00:00.000Z';

@@ -3,7 +3,7 @@ import type { SimulationSelection } from '../../adapters/dynamodb/simulation-sel
 import { approvalNeeded, awaitingApprovalNotice, DISPATCH_WORKFLOW, parseApprovalLimits, selectionSummary } from '../../core/dispatch.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { finishedStatus, mergeTallies, type RunReport, type Tallies } from '../../core/report.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 
 type ShardResults = { tallies: Tallies }[];
 

@@ -5,7 +5,7 @@ import { forEachConcurrently } from '../../core/concurrency.ts';
 import { attemptNote, claimHeldElsewhere, lookupOutcome, lookupUndecided, pspNote, retryWait, sendableAfterLookup, timeForRetry, type PageNote } from '../../core/dispatch-pass.ts';
 import { planSend, resultOfTries, retriesAfter, type AttemptResult } from '../../core/psp-decisions.ts';
 import { pspPassSelects, type CreditPolicy } from '../../core/refund-lifecycle.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Outcome, ReconcileOutcome } from '../../core/outcomes.ts';
 
 /** The psp pass's tuning: lease of a claim, requests at once, tries of an attempt, how long the PSP's key is trusted. */

@@ -1,3 +1,4 @@
+import type { InvocationClock } from '../clock.ts';
 import type { OutboxEntry, OutboxPage, Recipient, SentMark } from '../../adapters/dynamodb/outbox.ts';
 import type { Mailer } from '../../adapters/ses/mailer.ts';
 import type { SendErrorClass } from '../../core/email-sending.ts';
@@ -42,20 +43,13 @@ export interface SenderLease {
   renew(runId: string, leaseMs: number): Promise<boolean>;
 }
 
-/** Time as the Lambda sees it: the wall clock, the time left before its time-out, a wait. */
-export interface Clock {
-  now(): number;
-  remainingMs(): number;
-  sleep(ms: number): Promise<void>;
-}
-
 export interface SenderPorts {
   outbox: Outbox;
   catalog: EmailCatalog;
   mailer: SendingMailer;
   runs: RunRecords;
   lease: SenderLease;
-  clock: Clock;
+  clock: InvocationClock;
   /** A warning for the operators' logs (no personal data). */
   warn(message: string, fields: Record<string, unknown>): void;
 }

@@ -5,7 +5,8 @@ import { LEASE_LOST, type SendingSettings } from '../../../lib/core/email-sendin
 import type { NotificationKind } from '../../../lib/core/refund-emails.ts';
 import { sendBatch, type SenderRun } from '../../../lib/services/send-emails/batch.ts';
 import { takeSenderLease } from '../../../lib/services/send-emails/lease.ts';
-import type { Clock, SenderPorts } from '../../../lib/services/send-emails/ports.ts';
+import type { InvocationClock } from '../../../lib/services/clock.ts';
+import type { SenderPorts } from '../../../lib/services/send-emails/ports.ts';
 
 /** An outbox in memory, paged by shard in key order as the index pages it. */
 class FakeOutbox {
@@ -89,7 +90,7 @@ function fakeMailer(answers: ('ok' | 'throttled' | 'stop' | 'lost' | 'rejected')
 }
 
 /** A clock that moves only when someone waits; the Lambda has plenty of time left. */
-function fakeClock(): Clock & { slept: number[] } {
+function fakeClock(): InvocationClock & { slept: number[] } {
   let now = 1_000_000;
   const slept: number[] = [];
   return { slept, now: () => now, remainingMs: () => 600_000, sleep: async (ms) => void (slept.push(ms), (now += ms)) };
