@@ -103,7 +103,8 @@ function reachable(entry: string): { files: Set<string>; packages: Set<string> }
     if (files.has(file)) return;
     files.add(file);
     const text = readFileSync(path.join(PROJECT_ROOT, file), 'utf8');
-    for (const m of text.matchAll(/(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    // `import type` / `export type` leave nothing in the bundle (esbuild drops them): not reached.
+    for (const m of text.matchAll(/(?:import|export)\s(?!type\s)[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
       const spec = (m[1] ?? m[2]) as string;
       let target: string | undefined;
       if (spec.startsWith('.')) target = path.normalize(path.join(path.dirname(file), spec));
