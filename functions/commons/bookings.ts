@@ -3,14 +3,13 @@ import { bookOrder, bookOrders, type BookOrdersOptions } from '../../lib/adapter
 import { OrderRepository } from '../../lib/adapters/dynamodb/orders.ts';
 import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { PAYMENT_METHODS } from '../../lib/core/model.ts';
-import { TalliesSchema } from '../../lib/core/report.ts';
+import { ReportErrorSchema, TalliesSchema } from '../../lib/core/report.ts';
 import type { OrderPorts, PagePorts } from '../../lib/services/bookings/ports.ts';
 import { crashPoint } from './chaos.ts';
 import { envInt } from './env.ts';
 
 /** What the cancellation workflows share: input pieces, the shards' state, the ports their services use. */
 
-export { MAX_CARRIED_ERRORS } from '../../lib/core/booking-report.ts';
 
 export const AllocationOrder = z
   .array(z.enum(PAYMENT_METHODS))
@@ -18,8 +17,6 @@ export const AllocationOrder = z
   .refine((list) => new Set(list).size === list.length, 'must not list a method twice')
   .optional();
 
-export const ReportError = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
-export type ReportErrorEntry = z.infer<typeof ReportError>;
 
 export const DEFAULT_PAGE_SIZE = 200;
 
@@ -61,8 +58,8 @@ export const PageState = z.object({
   cursor: z.string().nullish(),
   pages: z.number().int().min(0).optional(),
   tallies: TalliesSchema.optional(),
-  errors: z.array(ReportError).optional(),
+  errors: z.array(ReportErrorSchema).optional(),
   moreErrors: z.number().int().optional(),
 });
 
-export const ShardResult = z.object({ tallies: TalliesSchema.optional(), errors: z.array(ReportError).optional(), moreErrors: z.number().int().optional(), pages: z.number().int().optional() });
+export const ShardResult = z.object({ tallies: TalliesSchema.optional(), errors: z.array(ReportErrorSchema).optional(), moreErrors: z.number().int().optional(), pages: z.number().int().optional() });

@@ -3,11 +3,9 @@ import type { SendingSettings } from '../../lib/core/email-sending.ts';
 import { envInt } from '../commons/env.ts';
 import { Continuation } from '../commons/paging.ts';
 import { BATCHES_PER_EXECUTION } from '../../lib/core/continuation.ts';
-import { TalliesSchema } from '../../lib/core/report.ts';
+import { ReportErrorSchema, TalliesSchema } from '../../lib/core/report.ts';
 
 export const WORKFLOW = 'SendEmails';
-
-export const ReportError = z.object({ code: z.string(), message: z.string() });
 
 /** The state of a SendEmails run, carried from batch to batch by the state machine. */
 export const SenderState = z.object({
@@ -29,7 +27,7 @@ export const SenderState = z.object({
   done: z.boolean(),
   stopReason: z.string().nullable(),
   tallies: TalliesSchema,
-  errors: z.array(ReportError),
+  errors: z.array(ReportErrorSchema),
   moreErrors: z.number().int().min(0),
   /** Where the run stands in its chain of executions (lib/core/continuation.ts). */
   continuation: Continuation.optional(),

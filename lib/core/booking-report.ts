@@ -1,5 +1,5 @@
 import { type OrderBooking, tallyBooking } from './booking.ts';
-import { finishedStatus, mergeTallies, type RunReport, type Tallies } from './report.ts';
+import { finishedStatus, MAX_CARRIED_ERRORS, mergeTallies, type ReportError, type RunReport, type Tallies } from './report.ts';
 
 /**
  * What a paged booking run (CancelPerformance, PartialRefund) carries from page to page and sums
@@ -7,19 +7,11 @@ import { finishedStatus, mergeTallies, type RunReport, type Tallies } from './re
  * counted), and the report and summary line it finishes with.
  */
 
-export interface ReportErrorEntry {
-  code: string;
-  message: string;
-  field?: string;
-}
-
-/** Errors carried in the state are capped so the payload stays small; the rest are counted. */
-export const MAX_CARRIED_ERRORS = 20;
 
 /** What a shard's state carries of its pages so far. */
 export interface PageTallies {
   tallies: Tallies;
-  errors: ReportErrorEntry[];
+  errors: ReportError[];
   moreErrors: number;
 }
 
@@ -45,7 +37,7 @@ export interface PagedRun {
   startedAt: string;
   requestedBy: string;
   input: unknown;
-  shardResults: readonly { tallies?: Tallies; errors?: ReportErrorEntry[]; moreErrors?: number; pages?: number }[];
+  shardResults: readonly { tallies?: Tallies; errors?: ReportError[]; moreErrors?: number; pages?: number }[];
   extra?: Record<string, unknown>;
 }
 

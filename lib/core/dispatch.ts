@@ -3,6 +3,7 @@ import { DomainError, ValidationError } from './errors.ts';
 import { scheduledReconcileRunId, scheduledSimulationRunId } from './run-end.ts';
 import type { Money } from './money.ts';
 import type { CreditPolicy } from './refund-lifecycle.ts';
+import type { ReportError } from './report.ts';
 
 /** The workflow's name in run records and reports (CONTRACT.md). */
 export const DISPATCH_WORKFLOW = 'DispatchRefunds';
@@ -226,7 +227,7 @@ export function awaitingApprovalNotice(
   over: readonly { currency: string; total: number; limit: number | null }[],
   mode: unknown,
   onAws: boolean,
-): { error: { code: string; message: string }; line: string } {
+): { error: ReportError; line: string } {
   const totals = over.map((o) => `${o.currency} ${o.total}${o.limit === null ? ' (no limit configured)' : ` >= limit ${o.limit}`}`).join(', ');
   const approve = `mass-refund approve ${simulationRunId} --pass ${mode === 'credit' ? 'credit' : 'psp'}${onAws ? ' --target aws' : ''}`;
   return {

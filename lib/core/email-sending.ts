@@ -3,7 +3,7 @@ import type { PaymentMethod, RefundReason } from './model.ts';
 import type { EmailEvent, EmailRefund, MailSettings, NotificationKind, RefundEmailInput } from './refund-emails.ts';
 import { BATCHES_PER_EXECUTION } from './continuation.ts';
 import { CREDIT_POLICIES, type CreditPolicy } from './refund-lifecycle.ts';
-import { tally, type Tallies } from './report.ts';
+import { MAX_CARRIED_ERRORS, tally, type ReportError, type Tallies } from './report.ts';
 import type { Outcome } from './outcomes.ts';
 
 /**
@@ -143,14 +143,6 @@ export function throttleRetryWaitMs(tries: number, msLeft: number): number | nul
 
 // ---- a run's sweep over the outbox ---------------------------------------------------------
 
-/** An error the run report lists. */
-export interface ReportError {
-  code: string;
-  message: string;
-}
-
-/** Errors a run carries from batch to batch; past them, only their number. */
-export const MAX_CARRIED_ERRORS = 20;
 
 /** Where a SendEmails run's sweep over the outbox shards stands, and what it counted. */
 export interface SweepState {

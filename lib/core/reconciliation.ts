@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { Money } from './money.ts';
 import { attributeCredits, type Attribution, type PspCreditAction, type PspTransactionView } from './psp-attribution.ts';
 import { awaitsLookup, lookupNotBefore, resolve, UNCLEAR_TO_MANUAL_MS, verdictOfKnownCredit, type KnownCredit, type LookupTiming, type LookupVerdict, type PspAttemptState, type PspRefusal } from './psp-decisions.ts';
-import { tally, type Tallies } from './report.ts';
+import { tally, type Tallies, type ReportError } from './report.ts';
 import type { ReconcileOutcome } from './outcomes.ts';
 
 /**
@@ -275,6 +275,6 @@ export function recordPage(before: SegmentRecord, compared: readonly ComparedTra
 }
 
 /** The report's errors: any difference is left for a person to settle. */
-export function ledgerErrors(differenceCount: number): { code: string; message: string }[] {
+export function ledgerErrors(differenceCount: number): ReportError[] {
   return differenceCount > 0 ? [{ code: 'LedgerDifference', message: `${differenceCount} transaction(s) where our refunds and the PSP's credits differ; see the run log` }] : [];
 }

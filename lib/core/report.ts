@@ -20,6 +20,13 @@ export type Tallies = Record<string, OutcomeTally>;
 export const OutcomeTallySchema = z.object({ count: z.number().int(), totals: z.record(z.string(), z.number().int()) });
 export const TalliesSchema = z.record(z.string(), OutcomeTallySchema);
 
+/** An error a run report lists (CONTRACT.md `errors`): what was left undone, and why; `field` names the item. */
+export const ReportErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
+export type ReportError = z.infer<typeof ReportErrorSchema>;
+
+/** Errors a run carries in its state from page to page (the payload stays small); past them, only their number. */
+export const MAX_CARRIED_ERRORS = 20;
+
 /**
  * How a run ended (CONTRACT.md): `succeeded`; `completed_with_errors` when it went to its end but
  * left something undone for a reason listed in `errors` (the CLI then exits 1); `failed`; and
@@ -36,7 +43,7 @@ export interface RunReport {
   requestedBy: string;
   input: unknown;
   outcomes: Tallies;
-  errors: { code: string; message: string; field?: string }[];
+  errors: ReportError[];
   [extra: string]: unknown;
 }
 

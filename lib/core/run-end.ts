@@ -1,5 +1,5 @@
 import { ConflictError } from './errors.ts';
-import type { RunReport } from './report.ts';
+import type { RunReport, ReportError } from './report.ts';
 
 /**
  * Every run ends. A run is opened by the execution whose name is its run id; it normally ends in
@@ -72,7 +72,7 @@ export function candidateRunIds(runId: string): string[] {
 }
 
 /** The error a run's report lists when its execution ended before the run did. */
-export function executionEndError(execution: Pick<EndedExecution, 'status' | 'error'>): { code: string; message: string } {
+export function executionEndError(execution: Pick<EndedExecution, 'status' | 'error'>): ReportError {
   const again = 'run it again with the same input to finish the job';
   switch (execution.status) {
     case 'TIMED_OUT':
@@ -97,7 +97,7 @@ export function endedRunReport(run: OpenedRun, execution: Pick<EndedExecution, '
 }
 
 /** The report of a run that failed: what the run had recorded so far, status failed, and `error` at the end of its errors. */
-export function failedRunReport(run: OpenedRun, error: { code: string; message: string }, finishedAt: string): RunReport {
+export function failedRunReport(run: OpenedRun, error: ReportError, finishedAt: string): RunReport {
   return {
     ...(run.report ?? {}),
     runId: run.runId,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderBooking } from '../../lib/core/booking.ts';
-import { MAX_CARRIED_ERRORS, pagedRunReport, runSummaryLine, tallyPage, type PagedRun } from '../../lib/core/booking-report.ts';
+import { MAX_CARRIED_ERRORS } from '../../lib/core/report.ts';
+import { pagedRunReport, runSummaryLine, tallyPage, type PagedRun } from '../../lib/core/booking-report.ts';
 
 const chf = (amount: number) => ({ amount, currency: 'CHF' });
 const refused = (orderId: string): OrderBooking => ({ orderId, outcome: 'refused', error: `${orderId} changed 8 times`, tickets: [], skipped: [], refunds: [], attempts: 8 });

@@ -10,7 +10,6 @@ import {
   emailLine,
   emailsInFlight,
   groupPage,
-  MAX_CARRIED_ERRORS,
   noAddressNote,
   noted,
   OUTBOX_SHARDS,
@@ -23,6 +22,7 @@ import {
   type EmailMark,
   type SweepState,
 } from '../../lib/core/email-sending.ts';
+import { MAX_CARRIED_ERRORS } from '../../lib/core/report.ts';
 
 const mark = (orderId: string, kind: string, ownerId = `C-${orderId}`, ownerKind: 'customer' | 'agency' = 'customer') => ({ orderId, ownerId, ownerKind, kind });
 
