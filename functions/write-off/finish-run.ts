@@ -7,7 +7,7 @@ import { finishWriteOff } from '../../lib/services/write-off/run.ts';
 import { stage } from '../commons/handler.ts';
 import { METRIC } from '../commons/metric-names.ts';
 import { countMetric, logger } from '../commons/powertools.ts';
-import { ValidatedWriteOffInput } from './validate.ts';
+import { ValidatedWriteOffInput } from './input.ts';
 
 const Input = z.object({
   runId: z.string(),

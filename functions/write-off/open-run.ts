@@ -3,7 +3,7 @@ import { RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { loadWriteOffExclusions, readExclusionSnapshot, snapshotExclusions } from '../../lib/adapters/dynamodb/vouchers.ts';
 import { openWriteOff } from '../../lib/services/write-off/run.ts';
 import { stage } from '../commons/handler.ts';
-import { ValidatedWriteOffInput } from './validate.ts';
+import { ValidatedWriteOffInput } from './input.ts';
 
 export { WRITE_OFF_WORKFLOW } from '../../lib/services/write-off/run.ts';
 const Input = z.object({ runId: z.string(), startedAt: z.string(), input: ValidatedWriteOffInput });

@@ -6,7 +6,7 @@ import { crashPoint } from '../commons/chaos.ts';
 import { envInt } from '../commons/env.ts';
 import { stage } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
-import { ValidatedWriteOffInput } from './validate.ts';
+import { ValidatedWriteOffInput } from './input.ts';
 
 /** Items read per page (WRITE_OFF_PAGE_SIZE overrides it: tests force many pages). */
 export const WRITE_OFF_PAGE_SIZE = 1000;

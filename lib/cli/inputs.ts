@@ -191,7 +191,7 @@ export async function inputValidator(workflow: WorkflowName): Promise<{ schema: 
     case 'SwitchRefundToManual':
       return plain((await import('../../functions/switch-refund-to-manual/validate.ts')).SwitchToManualInput);
     case 'WriteOff': {
-      const { WriteOffInput, parseWriteOffInput } = await import('../../functions/write-off/validate.ts');
+      const { WriteOffInput, parseWriteOffInput } = await import('../../functions/write-off/input.ts');
       return { schema: WriteOffInput, parse: (input) => parseWriteOffInput(input) };
     }
     case 'ReverseWriteOff':

@@ -6,7 +6,7 @@ import { renderWriteOffFile, writeOffChecksum, writeOffRunReport, type WriteOffC
 
 export const WRITE_OFF_WORKFLOW = 'WriteOff';
 
-/** WriteOff's input (functions/write-off/validate.ts parses it). */
+/** WriteOff's input (functions/write-off/input.ts parses it). */
 export type WriteOffRequest = WriteOffCriteria & { simulate: boolean; requestedBy: string; comment?: string | undefined };
 
 /** The exclusion list a run freezes when it opens (lib/adapters/dynamodb/vouchers.ts). */
