@@ -147,11 +147,7 @@ export function timeForRetry(remainingMs: number, waitMs: number): boolean {
   return remainingMs >= waitMs + WRITE_MARGIN_MS;
 }
 
-/**
- * A 429 from the PSP (for the rate-limited metric). The port's outcome has no typed field for it:
- * the Datatrans adapter says it in the reason ("rate limited (HTTP 429)"), a request not sent says
- * something else.
- */
-export function rateLimited(outcome: { kind: string; reason?: string }): boolean {
-  return outcome.kind === 'retryable' && outcome.reason?.includes('HTTP 429') === true;
+/** A 429 from the PSP (for the rate-limited metric): the adapter says so in the outcome's `cause`. */
+export function rateLimited(outcome: { kind: string; reason?: string; cause?: string }): boolean {
+  return outcome.kind === 'retryable' && outcome.cause === 'rate_limited';
 }

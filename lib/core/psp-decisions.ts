@@ -21,8 +21,8 @@ export type PspRefundOutcome =
    * credited to the customer's account on this answer: a lookup decides.
    */
   | { kind: 'not_creditable'; code: string; message: string }
-  /** Proven nothing booked (not sent, or 429): the same request, same key, may be sent again. */
-  | { kind: 'retryable'; reason: string; retryAfterMs?: number }
+  /** Proven nothing booked (not sent, or 429 = `cause: rate_limited`): the same request, same key, may be sent again. */
+  | { kind: 'retryable'; reason: string; retryAfterMs?: number; cause?: 'rate_limited' }
   /**
    * May have booked: any 5xx, a 409 (key in flight), a time-out after sending, an unparseable
    * answer, an unlisted code. `cause: refno_in_use` when the PSP says our reference is already

@@ -147,9 +147,10 @@ describe('the psp pass', () => {
   });
 
   it('counts a 429 as rate limited, not a request that was never sent', () => {
-    expect(rateLimited({ kind: 'retryable', reason: 'rate limited (HTTP 429)' })).toBe(true);
+    expect(rateLimited({ kind: 'retryable', reason: 'rate limited (HTTP 429)', cause: 'rate_limited' })).toBe(true);
     expect(rateLimited({ kind: 'retryable', reason: 'not sent: connection refused' })).toBe(false);
     expect(rateLimited({ kind: 'unknown', reason: 'HTTP 429 then 502' })).toBe(false);
+    expect(rateLimited({ kind: 'unknown', reason: 'x', cause: 'refno_in_use' })).toBe(false);
     expect(rateLimited({ kind: 'succeeded' })).toBe(false);
   });
 });

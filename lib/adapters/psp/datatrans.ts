@@ -190,7 +190,8 @@ export class DatatransPsp implements RefundPsp {
     if (status >= 500) return { kind: 'unknown', reason: `PSP server error (HTTP ${status}): may have booked` };
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(result.headers['retry-after']);
-      return retryAfterMs === undefined ? { kind: 'retryable', reason: 'rate limited (HTTP 429)' } : { kind: 'retryable', reason: 'rate limited (HTTP 429)', retryAfterMs };
+      const limited = { kind: 'retryable', reason: 'rate limited (HTTP 429)', cause: 'rate_limited' } as const;
+      return retryAfterMs === undefined ? limited : { ...limited, retryAfterMs };
     }
     if (status === 401 || status === 403) return { kind: 'configuration_error', httpStatus: status, reason: `PSP refused the credentials (HTTP ${status})` };
     if (status === 409) return { kind: 'unknown', reason: 'a request with this idempotency key is still in flight (HTTP 409): may book' };

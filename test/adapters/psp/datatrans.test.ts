@@ -165,7 +165,7 @@ describe('DatatransPsp.refund against the sandbox', () => {
 
     const outcome = await psp().refund(refund());
 
-    expect(outcome).toEqual({ kind: 'retryable', reason: 'rate limited (HTTP 429)', retryAfterMs: 7000 });
+    expect(outcome).toEqual({ kind: 'retryable', reason: 'rate limited (HTTP 429)', cause: 'rate_limited', retryAfterMs: 7000 });
     expect(sandbox.ledger()).toEqual([]);
   });
 
