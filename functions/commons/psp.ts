@@ -40,7 +40,7 @@ export async function psp(): Promise<RefundPsp> {
 }
 
 /** Counts the PSP's 429s and the credit answers that left a refund unknown (metrics), and notes refused credentials. */
-function observed(inner: RefundPsp, key: string): RefundPsp {
+export function observed(inner: RefundPsp, key: string): RefundPsp {
   const seen = <T extends { kind: string; reason?: string }>(outcome: T, credit: boolean): T => {
     if (outcome.kind === 'configuration_error') refusedKey = key;
     if (credit && (outcome.kind === 'unknown' || outcome.kind === 'not_creditable')) metrics.addMetric(METRIC.pspUnknown, MetricUnit.Count, 1);
