@@ -8,7 +8,7 @@ import { registerWithSandbox, type SettledTransaction } from './sandbox-registra
 import { applyEnvironment, DEFAULT_TABLE_PREFIX, localEnvironment, type LocalEndpoints } from './env.ts';
 import { localHome, PROJECT_ROOT } from './paths.ts';
 import { isAlive, LocalServiceError, startDynamoDbLocal, startPspSandboxProcess, startSesLocal, startStepFunctionsProcess, stopPid } from './services.ts';
-import { synthesizeTemplate } from './synth.ts';
+import { latestTemplatePath, synthesizeTemplate } from './synth.ts';
 import { dropTables, ensureTables } from './tables.ts';
 
 export const SERVICE_NAMES = ['dynamodb', 'ses', 'psp', 'stepfunctions'] as const;
@@ -250,8 +250,8 @@ export async function attach(): Promise<RuntimeState> {
  * now has (handlers are loaded once per endpoint process): `local up` restarts it.
  */
 export function endpointIsStale(state: RuntimeState): boolean {
-  const template = path.join(localHome(), 'cdk.out', 'MassRefund.template.json');
-  if (!state.stepfunctionsConfig || !existsSync(template)) return false;
+  const template = latestTemplatePath();
+  if (!state.stepfunctionsConfig || !template) return false;
   return stepfunctionsConfig(readFileSync(template, 'utf8')) !== state.stepfunctionsConfig;
 }
 
