@@ -200,6 +200,20 @@ describe("our ledger against the PSP's", () => {
     expect(differenceOf('T1', [refund('C')], attribution(), view(), true)?.unexplainedCredits).toEqual([]);
   });
 
+  it('reports a credit of ours that shows up after its refund went to a person (manual) as a difference, so the operator does not pay it by hand', () => {
+    // prepare: the refund went manual while the PSP's records were unclear; its credit booked after all
+    const manual = refund('A', { status: 'manual', amount: { amount: 1816, currency: 'CHF' } });
+    const ours = { amount: 1816, date: iso(MIN), source: 'api' };
+    const backOffice = { amount: 3634, date: iso(-MIN), source: 'admin' };
+    const psp = view([backOffice, ours], { creditedAmount: 5450 });
+    // act
+    const d = differenceOf('T1', [manual], attributionOf(psp, [manual]), psp, false);
+    // assess
+    expect(d?.refundIds).toEqual(['A:manual']);
+    expect(d?.unexplainedCredits).toEqual(expect.arrayContaining([ours]));
+    expect(d?.note).toContain('not explained by a refunded refund of ours');
+  });
+
   it('lists a transaction whose status was not read, with what we hold refunded on it', () => {
     // act
     const d = unreadDifference('T1', [refund('A', { status: 'refunded' }), refund('B')], 'HTTP 502');
