@@ -4,6 +4,7 @@ import { loadDatatransConfig } from '../../lib/adapters/psp/config.ts';
 import { DatatransPsp } from '../../lib/adapters/psp/datatrans.ts';
 import { PspConfigurationError, type PspCreditLookup, type PspRefundOutcome, type PspTransactionLookup, type RefundPsp } from '../../lib/adapters/psp/port.ts';
 import { rateLimited } from '../../lib/core/dispatch-pass.ts';
+import { lookupTimingOf, type LookupTiming } from '../../lib/core/psp-decisions.ts';
 import { envInt } from './env.ts';
 import { METRIC } from './metric-names.ts';
 import { logger, metrics } from './powertools.ts';
@@ -53,4 +54,9 @@ export function observed(inner: RefundPsp, key: string): RefundPsp {
     transaction: async (id) => seen<PspTransactionLookup>(await inner.transaction(id), false),
     credit: async (id) => seen<PspCreditLookup>(await inner.credit(id), false),
   };
+}
+
+/** The status lookup's timing as this container is configured (lib/core/psp-decisions.ts lookupTimingOf). */
+export function lookupTiming(): LookupTiming & { unclearToManualMs: number } {
+  return lookupTimingOf(process.env);
 }

@@ -11,8 +11,8 @@ import { crashPoint } from '../commons/chaos.ts';
 import { stage, type StageContext } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { logger } from '../commons/powertools.ts';
-import { lookupTiming, reconcileTransaction } from '../../lib/services/reconcile/transaction.ts';
-import { psp } from '../commons/psp.ts';
+import { reconcileTransaction } from '../../lib/services/reconcile/transaction.ts';
+import { lookupTiming, psp } from '../commons/psp.ts';
 import { dispatchConfig, PageState } from './shared.ts';
 
 const Input = z.preprocess((raw) => shardItem(raw), PageState.extend(CallFields.shape));

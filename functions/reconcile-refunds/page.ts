@@ -4,11 +4,10 @@ import { pageLogKey, RunRepository } from '../../lib/adapters/dynamodb/runs.ts';
 import { TalliesSchema } from '../../lib/core/report.ts';
 import { Difference, SCAN_SEGMENTS } from '../../lib/core/reconciliation.ts';
 import { reconcilePage } from '../../lib/services/reconcile/page.ts';
-import { lookupTiming } from '../../lib/services/reconcile/transaction.ts';
 import { stage } from '../commons/handler.ts';
 import { CallFields, pageCall, shardItem } from '../commons/paging.ts';
 import { envInt } from '../commons/env.ts';
-import { psp } from '../commons/psp.ts';
+import { lookupTiming, psp } from '../commons/psp.ts';
 
 const PageInput = z.object({
   runId: z.string(),

@@ -1,6 +1,6 @@
 import type { DispatchRefund, DispatchStore } from '../../adapters/dynamodb/dispatch-store.ts';
 import { PspConfigurationError, refnoFor, type RefundPsp } from '../../adapters/psp/port.ts';
-import { awaitsLookup, lookupTimingOf, type LookupTiming } from '../../core/psp-decisions.ts';
+import { awaitsLookup, type LookupTiming } from '../../core/psp-decisions.ts';
 import { attributionOf, confirmationOf, differenceOf, notRead, settlementOf, toConfirm, unreadDifference, type Difference } from '../../core/reconciliation.ts';
 import type { ReconcileOutcome } from '../../core/outcomes.ts';
 
@@ -30,10 +30,6 @@ export interface TransactionReconciliation {
 /** The writes reconciliation makes: conditioned on the refund being as read. */
 export type ReconcileStore = Pick<DispatchStore, 'get' | 'settleClaim' | 'lateFailure'>;
 
-/** The lookup timing as this container is configured (lib/core/psp-decisions.ts lookupTimingOf). */
-export function lookupTiming(): LookupTiming & { unclearToManualMs: number } {
-  return lookupTimingOf(process.env);
-}
 
 export interface ReconcileOptions {
   store: ReconcileStore;
